@@ -1,0 +1,2 @@
+//! The `nzpir` command line.
+fn main() {}

@@ -1,0 +1,415 @@
+//! The client configuration schema, shared by the TOML file, the C ABI's JSON,
+//! the CLI and the sandbox's ready-made `nzpir.toml`.
+//!
+//! ```toml
+//! environment = "sandbox"                 # production | test | mock | sandbox
+//! endpoint = "https://127.0.0.1:8443"     # base URL; overrides the environment's
+//! timeout_secs = 60
+//! max_retries = 2
+//!
+//! [tls]
+//! client_cert = "client.pem"              # relative paths are relative to this file
+//! client_key = "client.key"
+//! ca_cert = "ca.pem"                      # extra trusted root (the sandbox's CA)
+//!
+//! [auth]
+//! type = "jwt"                            # jwt | bearer | oauth | none
+//! cert = "jwt-rs256.pem"
+//! key = "jwt-rs256.key"
+//! alg = "RS256"
+//! issuer = "My Fund Admin Ltd"
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind};
+
+/// A secret string (token, client secret, inline private key). `Debug` and
+/// `Display` never show it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    /// The secret itself; use it only where it must go (a header, a signer).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Secret(s)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.to_owned())
+    }
+}
+
+/// Where IR's gateway is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// IR's production gateway (mutual TLS, port 4046).
+    Production,
+    /// IR's test gateway (mutual TLS, port 4046).
+    Test,
+    /// IR's mock service (server TLS only, IP allow-listed).
+    Mock,
+    /// nzpir's local sandbox; needs an explicit `endpoint`.
+    Sandbox,
+}
+
+/// Cloud connections use mutual TLS on port 4046; desktop ones one-way TLS on 443
+/// (IR offers PIR on cloud endpoints only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Connection {
+    /// Mutual TLS with a client certificate.
+    #[default]
+    Cloud,
+    /// One-way TLS; no refresh tokens.
+    Desktop,
+}
+
+impl Environment {
+    /// The gateway's base URL (scheme, host and port), if the environment has a fixed one.
+    pub fn gateway_base(self, connection: Connection) -> Option<&'static str> {
+        match (self, connection) {
+            (Environment::Production, Connection::Cloud) => {
+                Some("https://services.ird.govt.nz:4046")
+            }
+            (Environment::Production, Connection::Desktop) => Some("https://services.ird.govt.nz"),
+            (Environment::Test, Connection::Cloud) => {
+                Some("https://test5.services.ird.govt.nz:4046")
+            }
+            (Environment::Test, Connection::Desktop) => Some("https://test5.services.ird.govt.nz"),
+            (Environment::Mock, _) => Some("https://pir.test.services.ird.govt.nz"),
+            (Environment::Sandbox, _) => None,
+        }
+    }
+
+    /// The OAuth server's base URL, if the environment has a fixed one.
+    pub fn oauth_base(self) -> Option<&'static str> {
+        match self {
+            Environment::Production => Some("https://services.ird.govt.nz"),
+            Environment::Test => Some("https://test5.services.ird.govt.nz"),
+            Environment::Mock => Some("https://oauth.test.services.ird.govt.nz"),
+            Environment::Sandbox => None,
+        }
+    }
+
+    /// Whether IR's gateway in this environment asks for a client certificate.
+    pub fn requires_client_identity(self, connection: Connection) -> bool {
+        connection == Connection::Cloud
+            && matches!(
+                self,
+                Environment::Production | Environment::Test | Environment::Sandbox
+            )
+    }
+
+    /// The name as the configuration spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Production => "production",
+            Environment::Test => "test",
+            Environment::Mock => "mock",
+            Environment::Sandbox => "sandbox",
+        }
+    }
+}
+
+impl std::str::FromStr for Environment {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "production" | "prod" => Ok(Environment::Production),
+            "test" => Ok(Environment::Test),
+            "mock" => Ok(Environment::Mock),
+            "sandbox" => Ok(Environment::Sandbox),
+            _ => Err(Error::config(
+                "environment",
+                "must be one of production, test, mock, sandbox",
+            )),
+        }
+    }
+}
+
+/// TLS settings: the client identity and extra trusted roots. Each PEM can be a
+/// file path or inline text (`*_pem`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM file with the client certificate (and its chain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<PathBuf>,
+    /// PEM file with the client's private key (PKCS#8, SEC1 or PKCS#1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<PathBuf>,
+    /// The client certificate chain as PEM text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert_pem: Option<String>,
+    /// The client's private key as PEM text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key_pem: Option<Secret>,
+    /// PEM file with extra trusted root certificates (added to the public roots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<PathBuf>,
+    /// Extra trusted roots as PEM text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert_pem: Option<String>,
+}
+
+/// M2M JWT settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtSettings {
+    /// PEM file with the signing certificate registered with IR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    /// PEM file with the signing key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// The signing certificate as PEM text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_pem: Option<String>,
+    /// The signing key as PEM text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_pem: Option<Secret>,
+    /// RS256 (default), RS384, RS512, PS256, ES256 or ES384: the one configured at IR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    /// `iss`: the provider's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// `startLogon`: a myIR logon, or empty to be authorised by the certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_logon: Option<String>,
+    /// Token lifetime in seconds (IR's example: 540).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_secs: Option<u64>,
+}
+
+/// OAuth 2.0 settings (a myIR user consented).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthSettings {
+    /// The client id IR issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The client secret IR issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<Secret>,
+    /// The redirect URI registered with IR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// The OAuth server's base URL; overrides the environment's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// The file that keeps the tokens (written atomically, mode 0600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_store: Option<PathBuf>,
+}
+
+/// How each call is authenticated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum AuthSettings {
+    /// M2M: a client-signed JWT in `Authorization`.
+    Jwt(JwtSettings),
+    /// A static bearer token (`Authorization: Bearer ...`).
+    Bearer {
+        /// The access token.
+        token: Secret,
+    },
+    /// OAuth: a bearer token that refreshes itself.
+    Oauth(OAuthSettings),
+    /// No `Authorization` header (IR's mock, tests of EV1025).
+    None,
+}
+
+/// The whole client configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// production, test, mock or sandbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Environment>,
+    /// cloud (default) or desktop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<Connection>,
+    /// The gateway's base URL (scheme, host, port); the client appends
+    /// `/gateway/calculators/pir`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Overall timeout per attempt, in seconds (default 60, IR's gateway timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<f64>,
+    /// Connect timeout, in seconds (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_secs: Option<f64>,
+    /// Retries after the first attempt, for transient faults only (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    /// HTTP(S) proxy URL; when absent, `HTTPS_PROXY`/`NO_PROXY` are honoured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// Validate requests locally before sending (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validate_locally: Option<bool>,
+    /// TLS settings.
+    #[serde(default, skip_serializing_if = "is_default_tls")]
+    pub tls: TlsSettings,
+    /// Authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthSettings>,
+}
+
+fn is_default_tls(t: &TlsSettings) -> bool {
+    *t == TlsSettings::default()
+}
+
+fn resolve(base: &Path, p: &mut Option<PathBuf>) {
+    if let Some(path) = p
+        && path.is_relative()
+    {
+        *path = base.join(&*path);
+    }
+}
+
+impl Config {
+    /// Parses TOML text. Relative paths stay relative (to the current directory).
+    pub fn from_toml_str(text: &str) -> Result<Self, Error> {
+        toml::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::Config, format!("config TOML: {}", e.message())))
+    }
+
+    /// Parses JSON text (the C ABI's form; same schema as the TOML file).
+    pub fn from_json_str(text: &str) -> Result<Self, Error> {
+        serde_json::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::Config, format!("config JSON: {e}")))
+    }
+
+    /// Reads a TOML (or, by extension `.json`, JSON) file. Relative paths inside
+    /// are resolved against the file's folder.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::config(
+                "config file",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        let mut cfg = if path.extension().is_some_and(|e| e == "json") {
+            Self::from_json_str(&text)?
+        } else {
+            Self::from_toml_str(&text)?
+        };
+        let base = path.parent().unwrap_or(Path::new("."));
+        cfg.resolve_paths(base);
+        Ok(cfg)
+    }
+
+    /// Makes every relative path absolute against `base`.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        resolve(base, &mut self.tls.client_cert);
+        resolve(base, &mut self.tls.client_key);
+        resolve(base, &mut self.tls.ca_cert);
+        match &mut self.auth {
+            Some(AuthSettings::Jwt(j)) => {
+                resolve(base, &mut j.cert);
+                resolve(base, &mut j.key);
+            }
+            Some(AuthSettings::Oauth(o)) => resolve(base, &mut o.token_store),
+            _ => {}
+        }
+    }
+
+    /// The configuration as TOML text.
+    pub fn to_toml_string(&self) -> Result<String, Error> {
+        toml::to_string_pretty(self)
+            .map_err(|e| Error::new(ErrorKind::Config, format!("config TOML: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+environment = "sandbox"
+endpoint = "https://127.0.0.1:8443"
+timeout_secs = 30
+max_retries = 1
+
+[tls]
+client_cert = "client.pem"
+client_key = "/abs/client.key"
+ca_cert = "ca.pem"
+
+[auth]
+type = "jwt"
+cert = "jwt.pem"
+key = "jwt.key"
+alg = "RS256"
+issuer = "Acme Funds"
+"#;
+
+    #[test]
+    fn toml_round_trip_and_paths() {
+        let mut cfg = Config::from_toml_str(SAMPLE).expect("parses");
+        assert_eq!(cfg.environment, Some(Environment::Sandbox));
+        cfg.resolve_paths(Path::new("/etc/nzpir"));
+        assert_eq!(
+            cfg.tls.client_cert.as_deref(),
+            Some(Path::new("/etc/nzpir/client.pem"))
+        );
+        assert_eq!(
+            cfg.tls.client_key.as_deref(),
+            Some(Path::new("/abs/client.key"))
+        );
+        let Some(AuthSettings::Jwt(j)) = &cfg.auth else {
+            panic!("jwt auth expected");
+        };
+        assert_eq!(j.key.as_deref(), Some(Path::new("/etc/nzpir/jwt.key")));
+        let again = Config::from_toml_str(&cfg.to_toml_string().expect("toml")).expect("parses");
+        assert_eq!(again, cfg);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let e = Config::from_toml_str("enviroment = \"test\"").expect_err("typo");
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("enviroment"), "{e}");
+        let e = Config::from_json_str(r#"{"auth":{"type":"magic"}}"#).expect_err("bad type");
+        assert_eq!(e.kind(), ErrorKind::Config);
+        let e = Config::from_json_str(r#"{"environment":"staging"}"#).expect_err("bad env");
+        assert_eq!(e.kind(), ErrorKind::Config);
+    }
+
+    #[test]
+    fn secrets_do_not_show() {
+        let cfg =
+            Config::from_json_str(r#"{"auth":{"type":"bearer","token":"sekrit-token-value"}}"#)
+                .expect("parses");
+        let dbg = format!("{cfg:?}");
+        assert!(!dbg.contains("sekrit"), "{dbg}");
+    }
+}

@@ -1,0 +1,613 @@
+//! One error type for the whole library.
+//!
+//! Every failure is an [`Error`] with a stable [`ErrorKind`], IR's code and the
+//! HTTP status where the gateway gave them, and a message that never contains a
+//! secret (key, JWT, token) or an investor's personal data (IRD number, name,
+//! date of birth, address).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::validate::FieldError;
+
+/// The class of a failure. Stable: the C ABI, Python and Node map these one to one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request (or an argument) broke a rule; nothing was sent.
+    InvalidInput,
+    /// The configuration is incomplete or wrong (file, PEM, URL, setting).
+    Config,
+    /// The TLS handshake failed (policy, certificate, host name).
+    Tls,
+    /// The connection failed or broke (refused, reset, DNS, proxy).
+    Transport,
+    /// The gateway did not answer in time.
+    Timeout,
+    /// IR could not authenticate the caller (EV1023-EV1030).
+    Authentication,
+    /// The caller is authenticated but may not ask about this investor (EV1040-EV1043).
+    Authorisation,
+    /// IR003: the IRD number was queried too often in the last 24 hours.
+    RateLimited,
+    /// IR rejected the request (HTTP 400: EV1000, EV1100, PER100, PIR101).
+    Rejected,
+    /// IR failed (PIR150, 5xx) or answered something that is not IR's protocol.
+    Server,
+    /// OAuth: the refresh token was refused; a person must consent again.
+    ConsentRequired,
+    /// OAuth: the token store could not be read or written.
+    TokenStore,
+}
+
+impl ErrorKind {
+    /// A stable name for the kind, as the bindings spell it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::Config => "config",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Transport => "transport",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Authentication => "authentication",
+            ErrorKind::Authorisation => "authorisation",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Rejected => "rejected",
+            ErrorKind::Server => "server",
+            ErrorKind::ConsentRequired => "consent_required",
+            ErrorKind::TokenStore => "token_store",
+        }
+    }
+
+    /// Every kind, in a stable order.
+    pub const ALL: [ErrorKind; 12] = [
+        ErrorKind::InvalidInput,
+        ErrorKind::Config,
+        ErrorKind::Tls,
+        ErrorKind::Transport,
+        ErrorKind::Timeout,
+        ErrorKind::Authentication,
+        ErrorKind::Authorisation,
+        ErrorKind::RateLimited,
+        ErrorKind::Rejected,
+        ErrorKind::Server,
+        ErrorKind::ConsentRequired,
+        ErrorKind::TokenStore,
+    ];
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The `type` IR gives each error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IrErrorClass {
+    /// `validation`
+    Validation,
+    /// `security`
+    Security,
+    /// `server`
+    Server,
+    /// `result`
+    Result,
+}
+
+impl IrErrorClass {
+    /// IR's spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IrErrorClass::Validation => "validation",
+            IrErrorClass::Security => "security",
+            IrErrorClass::Server => "server",
+            IrErrorClass::Result => "result",
+        }
+    }
+}
+
+macro_rules! ir_codes {
+    ($( $(#[$doc:meta])* $v:ident = $s:literal, $status:literal, $class:ident, $kind:ident, $msg:literal; )*) => {
+        /// An error code of IR's PIR gateway. Unknown codes are kept intact.
+        #[derive(Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum IrCode {
+            $( $(#[$doc])* $v, )*
+            /// A code this version does not know, as IR sent it.
+            Other(Box<str>),
+        }
+
+        impl IrCode {
+            /// Every code this version knows.
+            pub const KNOWN: &'static [IrCode] = &[ $( IrCode::$v, )* ];
+
+            /// Parses a code; unknown codes become [`IrCode::Other`].
+            pub fn parse(s: &str) -> IrCode {
+                match s {
+                    $( $s => IrCode::$v, )*
+                    other => IrCode::Other(other.into()),
+                }
+            }
+
+            /// The code as IR spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( IrCode::$v => $s, )*
+                    IrCode::Other(s) => s,
+                }
+            }
+
+            /// The HTTP status IR answers with this code.
+            pub fn http_status(&self) -> Option<u16> {
+                match self {
+                    $( IrCode::$v => Some($status), )*
+                    IrCode::Other(_) => None,
+                }
+            }
+
+            /// The `type` IR gives this code.
+            pub fn class(&self) -> Option<IrErrorClass> {
+                match self {
+                    $( IrCode::$v => Some(IrErrorClass::$class), )*
+                    IrCode::Other(_) => None,
+                }
+            }
+
+            /// The kind of failure this code means.
+            pub fn kind(&self) -> Option<ErrorKind> {
+                match self {
+                    $( IrCode::$v => Some(ErrorKind::$kind), )*
+                    IrCode::Other(_) => None,
+                }
+            }
+
+            /// IR's message for this code.
+            pub fn ir_message(&self) -> Option<&'static str> {
+                match self {
+                    $( IrCode::$v => Some($msg), )*
+                    IrCode::Other(_) => None,
+                }
+            }
+        }
+    };
+}
+
+ir_codes! {
+    /// No incoming POST content found.
+    EV1000 = "EV1000", 400, Validation, Rejected, "No incoming POST content found";
+    /// Invalid input parameters (names the field).
+    EV1100 = "EV1100", 400, Validation, Rejected, "Invalid input parameters. Please check documentation.";
+    /// The filing period is not a valid period on the customer.
+    PER100 = "PER100", 400, Validation, Rejected, "FilingPeriod provided is not a valid period on customer.";
+    /// PieIRD must be provided.
+    PIR101 = "PIR101", 400, Validation, Rejected, "PieIRD must be provided.";
+    /// No customer associated to the TLS certificate.
+    EV1023 = "EV1023", 401, Security, Authentication, "No customer associated to TLS cert";
+    /// Authentication error (malformed token).
+    EV1024 = "EV1024", 401, Security, Authentication, "Authentication error";
+    /// Missing OAuth or JWT token.
+    EV1025 = "EV1025", 401, Security, Authentication, "Missing OAuth or JWT token in the HTTP header";
+    /// Issued date or expiry date is invalid.
+    EV1026 = "EV1026", 401, Security, Authentication, "Authentication error, Issued date or expiry date is invalid";
+    /// Certificate or credential could not be found.
+    EV1027 = "EV1027", 401, Security, Authentication, "Certificate or credential could not be found";
+    /// JWT signature validation failed.
+    EV1028 = "EV1028", 401, Security, Authentication, "Authentication error, JWT signature validation failed";
+    /// JWT algorithm not configured on the credential.
+    EV1029 = "EV1029", 401, Security, Authentication, "Authentication error, JWT algorithm not configured on credential doc";
+    /// Unknown authentication error.
+    EV1030 = "EV1030", 401, Security, Authentication, "Unknown authentication error";
+    /// The OAuth logon has no access to any accounts or customers.
+    EV1040 = "EV1040", 401, Security, Authorisation, "Start logon associated to OAuth token does not have access to any accounts or customers";
+    /// The OAuth logon has no access to the investor.
+    EV1041 = "EV1041", 401, Security, Authorisation, "Start logon associated to OAuth token does not have access to member/investor customer";
+    /// The API consumer could not be validated to the JWT.
+    EV1042 = "EV1042", 401, Security, Authorisation, "Unable to validate API consumer to JWT provided";
+    /// The JWT could not be validated to the investor.
+    EV1043 = "EV1043", 401, Security, Authorisation, "Unable to validate JWT to member/investor IRD number provided";
+    /// The IRD number was queried too many times within 24 hours.
+    IR003 = "IR003", 401, Security, RateLimited, "The IRD supplied has been queried too many times within the past 24 hours.";
+    /// Unknown error while processing.
+    PIR150 = "PIR150", 500, Server, Server, "Unknown error occurred while processing.";
+}
+
+impl fmt::Display for IrCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for IrCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IrCode({})", self.as_str())
+    }
+}
+
+impl Serialize for IrCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for IrCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <Cow<'de, str>>::deserialize(d)?;
+        Ok(IrCode::parse(&s))
+    }
+}
+
+/// One entry of IR's error body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IrErrorItem {
+    /// IR's code, e.g. `EV1100`.
+    pub code: IrCode,
+    /// IR's class: `validation`, `security`, `server` or `result`.
+    #[serde(rename = "type")]
+    pub error_type: String,
+    /// IR's message.
+    pub message: String,
+}
+
+impl IrErrorItem {
+    /// An item for a known code, with IR's type and message.
+    pub fn new(code: IrCode) -> Self {
+        let error_type = code
+            .class()
+            .map_or("server", IrErrorClass::as_str)
+            .to_owned();
+        let message = code.ir_message().unwrap_or_default().to_owned();
+        IrErrorItem {
+            code,
+            error_type,
+            message,
+        }
+    }
+
+    /// EV1100 naming the field, as IR words it.
+    pub fn invalid_field(field: &str) -> Self {
+        IrErrorItem {
+            code: IrCode::EV1100,
+            error_type: "validation".to_owned(),
+            message: format!(
+                "Invalid input parameters. Please check documentation. Field: {field}"
+            ),
+        }
+    }
+
+    /// The field an EV1100 message names (`... Field: IRD`), if any.
+    pub fn field(&self) -> Option<&str> {
+        self.message
+            .rsplit_once("Field:")
+            .map(|(_, f)| f.trim())
+            .filter(|f| !f.is_empty())
+    }
+}
+
+/// IR's error body: `{"errors":[{"code":..,"type":..,"message":..}]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IrErrorBody {
+    /// The errors, at least one.
+    pub errors: Vec<IrErrorItem>,
+}
+
+impl IrErrorBody {
+    /// A body with one error.
+    pub fn single(item: IrErrorItem) -> Self {
+        IrErrorBody { errors: vec![item] }
+    }
+
+    /// Parses IR's error body; `None` when the bytes are not one.
+    pub fn parse(body: &[u8]) -> Option<Self> {
+        serde_json::from_slice::<IrErrorBody>(body)
+            .ok()
+            .filter(|b| !b.errors.is_empty())
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+struct Inner {
+    kind: ErrorKind,
+    message: Cow<'static, str>,
+    ir_code: Option<IrCode>,
+    ir_errors: Vec<IrErrorItem>,
+    http_status: Option<u16>,
+    field_errors: Vec<FieldError>,
+    source: Option<BoxError>,
+}
+
+/// The error of every fallible nzpir call.
+///
+/// `Display` gives a message that is safe to log: it names fields, settings
+/// and IR's codes, never secrets or personal data.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+impl Error {
+    /// A new error of `kind` with a message. The message must not contain secrets
+    /// or personal data; nzpir's own messages never do.
+    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                ir_code: None,
+                ir_errors: Vec::new(),
+                http_status: None,
+                field_errors: Vec::new(),
+                source: None,
+            }),
+        }
+    }
+
+    /// Local validation failed: every violation at once.
+    pub fn invalid_input(field_errors: Vec<FieldError>) -> Self {
+        let message = match field_errors.as_slice() {
+            [] => Cow::Borrowed("invalid input"),
+            [one] => Cow::Owned(format!("invalid input: {one}")),
+            [first, rest @ ..] => {
+                Cow::Owned(format!("invalid input: {first} (and {} more)", rest.len()))
+            }
+        };
+        let mut e = Error::new(ErrorKind::InvalidInput, message);
+        e.inner.field_errors = field_errors;
+        e
+    }
+
+    /// A configuration error naming the setting.
+    pub fn config(setting: &str, problem: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::Config, format!("config `{setting}`: {problem}"))
+    }
+
+    /// The gateway answered with IR's error body.
+    pub fn from_ir(status: u16, body: IrErrorBody) -> Self {
+        let first = body.errors.first();
+        let code = first.map(|e| e.code.clone());
+        let kind = code
+            .as_ref()
+            .and_then(IrCode::kind)
+            .unwrap_or_else(|| kind_for_status(status));
+        let message = match first {
+            Some(item) => {
+                let text = match (&item.code, item.field()) {
+                    (IrCode::EV1100, Some(field)) => {
+                        format!("Invalid input parameters. Field: {}", scrub(field))
+                    }
+                    (code, _) => code
+                        .ir_message()
+                        .map_or_else(|| scrub(&item.message), str::to_owned),
+                };
+                let more = body.errors.len() - 1;
+                if more > 0 {
+                    format!("IR {} (HTTP {status}): {text} (and {more} more)", item.code)
+                } else {
+                    format!("IR {} (HTTP {status}): {text}", item.code)
+                }
+            }
+            None => format!("IR answered HTTP {status}"),
+        };
+        let mut e = Error::new(kind, message);
+        e.inner.ir_code = code;
+        e.inner.http_status = Some(status);
+        e.inner.ir_errors = body.errors;
+        e
+    }
+
+    /// The gateway answered with a status and no IR error body.
+    pub fn from_status(status: u16, what: &str) -> Self {
+        let mut e = Error::new(
+            kind_for_status(status),
+            format!("gateway answered HTTP {status} {what}"),
+        );
+        e.inner.http_status = Some(status);
+        e
+    }
+
+    /// Attaches the underlying cause (kept out of `Display`; see [`std::error::Error::source`]).
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    /// Sets the HTTP status.
+    pub fn with_http_status(mut self, status: u16) -> Self {
+        self.inner.http_status = Some(status);
+        self
+    }
+
+    /// The class of failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// IR's code of the (first) error, when the gateway sent one.
+    pub fn ir_code(&self) -> Option<&IrCode> {
+        self.inner.ir_code.as_ref()
+    }
+
+    /// Every error IR sent, as sent (IR's messages name fields, never values).
+    pub fn ir_errors(&self) -> &[IrErrorItem] {
+        &self.inner.ir_errors
+    }
+
+    /// The HTTP status, when there was an answer.
+    pub fn http_status(&self) -> Option<u16> {
+        self.inner.http_status
+    }
+
+    /// For [`ErrorKind::InvalidInput`]: every violated rule, naming field and rule.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.inner.field_errors
+    }
+
+    /// The message alone (what `Display` shows).
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+
+    /// Whether trying again later may succeed (transient faults only:
+    /// connection failures, 502/503/504, PIR150, timeouts).
+    pub fn is_retryable(&self) -> bool {
+        match self.inner.kind {
+            ErrorKind::Transport | ErrorKind::Timeout => true,
+            ErrorKind::Server => {
+                matches!(self.inner.ir_code, Some(IrCode::PIR150))
+                    || matches!(self.inner.http_status, Some(502..=504))
+            }
+            _ => false,
+        }
+    }
+}
+
+fn kind_for_status(status: u16) -> ErrorKind {
+    match status {
+        401 | 403 => ErrorKind::Authentication,
+        429 => ErrorKind::RateLimited,
+        400..=499 => ErrorKind::Rejected,
+        _ => ErrorKind::Server,
+    }
+}
+
+/// Removes anything that looks like an IRD number (a run of 8 or more digits,
+/// with or without separators) from text that came from outside.
+pub(crate) fn scrub(text: &str) -> String {
+    const MAX: usize = 300;
+    let mut out = String::with_capacity(text.len().min(MAX));
+    let chars: Vec<char> = text.chars().take(MAX).collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            let mut digits = 0;
+            while i < chars.len()
+                && (chars[i].is_ascii_digit()
+                    || (matches!(chars[i], '-' | ' ')
+                        && chars.get(i + 1).is_some_and(char::is_ascii_digit)))
+            {
+                digits += usize::from(chars[i].is_ascii_digit());
+                i += 1;
+            }
+            if digits >= 8 {
+                out.push_str("[redacted]");
+            } else {
+                out.extend(&chars[start..i]);
+            }
+        } else {
+            if !chars[i].is_control() {
+                out.push(chars[i]);
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind)
+            .field("message", &self.inner.message);
+        if let Some(code) = &self.inner.ir_code {
+            d.field("ir_code", code);
+        }
+        if let Some(status) = self.inner.http_status {
+            d.field("http_status", &status);
+        }
+        if !self.inner.field_errors.is_empty() {
+            d.field("field_errors", &self.inner.field_errors);
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// `Result` with nzpir's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_eighteen_codes_are_known() {
+        assert_eq!(IrCode::KNOWN.len(), 18);
+        for code in IrCode::KNOWN {
+            assert_eq!(&IrCode::parse(code.as_str()), code);
+            assert!(code.http_status().is_some());
+            assert!(code.kind().is_some());
+            assert!(code.ir_message().is_some());
+        }
+        assert_eq!(IrCode::IR003.kind(), Some(ErrorKind::RateLimited));
+        assert_eq!(IrCode::PIR150.http_status(), Some(500));
+        assert_eq!(IrCode::EV1041.kind(), Some(ErrorKind::Authorisation));
+        assert_eq!(IrCode::EV1027.kind(), Some(ErrorKind::Authentication));
+        assert_eq!(IrCode::PIR101.http_status(), Some(400));
+    }
+
+    #[test]
+    fn unknown_codes_are_kept() {
+        let body = IrErrorBody::parse(
+            br#"{"errors":[{"code":"XY999","type":"server","message":"odd 049091850"}]}"#,
+        )
+        .expect("body");
+        let e = Error::from_ir(418, body);
+        assert_eq!(e.ir_code().map(IrCode::as_str), Some("XY999"));
+        assert_eq!(e.kind(), ErrorKind::Rejected);
+        assert!(!e.to_string().contains("049091850"), "{e}");
+        assert_eq!(e.ir_errors()[0].message, "odd 049091850");
+    }
+
+    #[test]
+    fn ev1100_names_the_field() {
+        let e = Error::from_ir(
+            400,
+            IrErrorBody::single(IrErrorItem::invalid_field("Country")),
+        );
+        assert_eq!(e.kind(), ErrorKind::Rejected);
+        assert!(e.to_string().contains("Field: Country"), "{e}");
+        assert_eq!(e.ir_errors()[0].field(), Some("Country"));
+    }
+
+    #[test]
+    fn scrub_removes_ird_like_runs() {
+        assert_eq!(scrub("IRD 049091850 bad"), "IRD [redacted] bad");
+        assert_eq!(scrub("IRD 49-091-850"), "IRD [redacted]");
+        assert_eq!(scrub("code 1234 ok"), "code 1234 ok");
+    }
+
+    #[test]
+    fn retryable() {
+        assert!(
+            Error::from_ir(500, IrErrorBody::single(IrErrorItem::new(IrCode::PIR150)))
+                .is_retryable()
+        );
+        assert!(Error::from_status(503, "").is_retryable());
+        assert!(!Error::from_status(500, "").is_retryable());
+        assert!(
+            !Error::from_ir(401, IrErrorBody::single(IrErrorItem::new(IrCode::IR003)))
+                .is_retryable()
+        );
+        assert!(
+            !Error::from_ir(400, IrErrorBody::single(IrErrorItem::new(IrCode::EV1000)))
+                .is_retryable()
+        );
+    }
+}

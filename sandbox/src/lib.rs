@@ -1,0 +1,1 @@
+//! nzpir-sandbox: a local emulator of Inland Revenue's PIR gateway.
