@@ -31,6 +31,8 @@ pub mod country;
 pub mod error;
 pub mod ird;
 pub mod model;
+mod pem;
+pub mod tls;
 pub mod validate;
 
 pub use config::{

@@ -1,0 +1,304 @@
+//! Reading certificates and private keys from PEM, with errors that name the
+//! setting and say what the file holds instead. Shared by the TLS identity and
+//! the JWT signer.
+//!
+//! Messages never echo file contents: a key's bytes must not reach a log.
+
+use std::path::Path;
+
+use rustls_pki_types::pem::{PemObject, SectionKind};
+use rustls_pki_types::{
+    CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
+};
+use x509_parser::oid_registry::{
+    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_PKCS1_RSAENCRYPTION,
+};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::error::Error;
+
+/// The smallest RSA modulus IR accepts.
+pub(crate) const MIN_RSA_BITS: usize = 2048;
+
+/// Reads a PEM file named by a setting.
+pub(crate) fn read_file(setting: &str, path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path)
+        .map_err(|e| Error::config(setting, format!("cannot read {}: {e}", path.display())))
+}
+
+/// The labels of every `-----BEGIN X-----` line, for messages.
+fn labels(pem: &[u8]) -> Vec<String> {
+    const BEGIN: &[u8] = b"-----BEGIN ";
+    let mut out = Vec::new();
+    for line in pem.split(|b| *b == b'\n' || *b == b'\r') {
+        if let Some(rest) = line.strip_prefix(BEGIN)
+            && let Some(end) = rest.iter().position(|b| *b == b'-')
+        {
+            out.push(String::from_utf8_lossy(&rest[..end]).trim().to_owned());
+        }
+    }
+    out
+}
+
+fn describe_label(label: &str) -> &'static str {
+    match label {
+        "CERTIFICATE" | "TRUSTED CERTIFICATE" | "X509 CERTIFICATE" => "a certificate",
+        "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" => "a private key",
+        "ENCRYPTED PRIVATE KEY" => "an encrypted private key",
+        "PUBLIC KEY" | "RSA PUBLIC KEY" => "a public key",
+        "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => "a certificate signing request",
+        "X509 CRL" => "a certificate revocation list",
+        "EC PARAMETERS" => "EC parameters only",
+        _ => "an unrecognised PEM section",
+    }
+}
+
+/// What a file holds, in words, when it is not what was expected.
+fn what_it_holds(pem: &[u8]) -> String {
+    let labels = labels(pem);
+    if labels.is_empty() {
+        if pem.first() == Some(&0x30) {
+            return "binary DER, not PEM (convert it with `openssl x509 -inform der` or `openssl pkey -inform der`)".to_owned();
+        }
+        return "no PEM section".to_owned();
+    }
+    let mut kinds: Vec<&str> = labels.iter().map(|l| describe_label(l)).collect();
+    kinds.dedup();
+    kinds.join(" and ")
+}
+
+fn sections(setting: &str, pem: &[u8]) -> Result<Vec<(SectionKind, Vec<u8>)>, Error> {
+    <(SectionKind, Vec<u8>)>::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            use rustls_pki_types::pem::Error as P;
+            let why = match e {
+                P::MissingSectionEnd { .. } => "a PEM section has no END line",
+                P::IllegalSectionStart { .. } => "a PEM BEGIN line is malformed",
+                P::Base64Decode(_) => "a PEM section is not valid base64",
+                P::SectionTooLarge => "a PEM section is too large",
+                _ => "the PEM text is malformed",
+            };
+            Error::config(setting, format!("not valid PEM: {why}"))
+        })
+}
+
+/// Every certificate in `pem`, leaf first. Other sections (a key kept in the
+/// same file) are ignored; a file with no certificate is an error naming what
+/// it holds instead.
+pub(crate) fn cert_chain(setting: &str, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let certs: Vec<CertificateDer<'static>> = sections(setting, pem)?
+        .into_iter()
+        .filter(|(kind, _)| *kind == SectionKind::Certificate)
+        .map(|(_, der)| CertificateDer::from(der))
+        .collect();
+    if certs.is_empty() {
+        return Err(Error::config(
+            setting,
+            format!(
+                "expected a PEM certificate (-----BEGIN CERTIFICATE-----) but it holds {}",
+                what_it_holds(pem)
+            ),
+        ));
+    }
+    Ok(certs)
+}
+
+/// The one private key in `pem`: PKCS#8, SEC1 or PKCS#1.
+pub(crate) fn private_key(setting: &str, pem: &[u8]) -> Result<PrivateKeyDer<'static>, Error> {
+    let encrypted = labels(pem).iter().any(|l| l == "ENCRYPTED PRIVATE KEY")
+        || pem.windows(9).any(|w| w == b"ENCRYPTED");
+    if encrypted {
+        return Err(Error::config(
+            setting,
+            "the private key is encrypted; give an unencrypted PKCS#8, SEC1 or PKCS#1 key (e.g. `openssl pkey -in key.pem -out plain.pem`) and protect the file instead",
+        ));
+    }
+    let mut keys: Vec<PrivateKeyDer<'static>> = sections(setting, pem)?
+        .into_iter()
+        .filter_map(|(kind, der)| match kind {
+            SectionKind::PrivateKey => Some(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der))),
+            SectionKind::RsaPrivateKey => Some(PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(der))),
+            SectionKind::EcPrivateKey => Some(PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(der))),
+            _ => None,
+        })
+        .collect();
+    match keys.len() {
+        1 => Ok(keys.remove(0)),
+        0 => Err(Error::config(
+            setting,
+            format!(
+                "expected a PEM private key (PKCS#8, SEC1 or PKCS#1) but it holds {}",
+                what_it_holds(pem)
+            ),
+        )),
+        n => Err(Error::config(
+            setting,
+            format!("holds {n} private keys; give exactly one"),
+        )),
+    }
+}
+
+/// The kind and size of a certificate's public key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    /// RSA with a modulus of this many bits.
+    Rsa(usize),
+    /// ECDSA on NIST P-256.
+    EcP256,
+    /// ECDSA on NIST P-384.
+    EcP384,
+    /// Anything else (not usable with IR).
+    Other,
+}
+
+impl std::fmt::Display for KeyType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyType::Rsa(bits) => write!(f, "RSA {bits}"),
+            KeyType::EcP256 => f.write_str("ECDSA P-256"),
+            KeyType::EcP384 => f.write_str("ECDSA P-384"),
+            KeyType::Other => f.write_str("an unsupported key type"),
+        }
+    }
+}
+
+/// What the client needs to know about a certificate.
+#[derive(Debug, Clone)]
+pub(crate) struct CertInfo {
+    pub key_type: KeyType,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub subject: String,
+    /// The subjectPublicKey bits (PKCS#1 RSAPublicKey, or the EC point).
+    pub public_key: Vec<u8>,
+}
+
+/// Parses a certificate and checks its key is one IR accepts.
+pub(crate) fn inspect(setting: &str, der: &[u8]) -> Result<CertInfo, Error> {
+    let (_, cert) = X509Certificate::from_der(der).map_err(|_| {
+        Error::config(
+            setting,
+            "a PEM CERTIFICATE section is not a valid X.509 certificate",
+        )
+    })?;
+    let spki = cert.public_key();
+    let alg = &spki.algorithm.algorithm;
+    let key_type = if *alg == OID_PKCS1_RSAENCRYPTION {
+        match spki.parsed() {
+            Ok(pk) => KeyType::Rsa(pk.key_size()),
+            Err(_) => KeyType::Other,
+        }
+    } else if *alg == OID_KEY_TYPE_EC_PUBLIC_KEY {
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok());
+        match curve {
+            Some(c) if c == OID_EC_P256 => KeyType::EcP256,
+            Some(c) if c == OID_NIST_EC_P384 => KeyType::EcP384,
+            _ => KeyType::Other,
+        }
+    } else {
+        KeyType::Other
+    };
+    match key_type {
+        KeyType::Rsa(bits) if bits < MIN_RSA_BITS => {
+            return Err(Error::config(
+                setting,
+                format!(
+                    "the certificate's key is RSA {bits}; IR requires RSA {MIN_RSA_BITS} or more, or ECDSA P-256/P-384"
+                ),
+            ));
+        }
+        KeyType::Other => {
+            return Err(Error::config(
+                setting,
+                "the certificate's key is neither RSA (2048 bits or more) nor ECDSA P-256/P-384",
+            ));
+        }
+        _ => {}
+    }
+    Ok(CertInfo {
+        key_type,
+        not_before: cert.validity().not_before.timestamp(),
+        not_after: cert.validity().not_after.timestamp(),
+        subject: cert.subject().to_string(),
+        public_key: spki.subject_public_key.data.to_vec(),
+    })
+}
+
+/// A UTC timestamp for messages: `2025-03-31 12:00 UTC`.
+pub(crate) fn utc(ts: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(ts) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        ),
+        Err(_) => format!("{ts} (unix time)"),
+    }
+}
+
+/// Refuses a certificate that has expired or is not yet valid at `now`.
+pub(crate) fn check_validity(setting: &str, info: &CertInfo, now: i64) -> Result<(), Error> {
+    if now > info.not_after {
+        return Err(Error::config(
+            setting,
+            format!(
+                "the certificate expired on {} (subject {})",
+                utc(info.not_after),
+                info.subject
+            ),
+        ));
+    }
+    if now < info.not_before {
+        return Err(Error::config(
+            setting,
+            format!(
+                "the certificate is not valid until {} (subject {}); check the clock or the certificate",
+                utc(info.not_before),
+                info.subject
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn wrong_contents_are_named() {
+        let key = b"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n";
+        let e = cert_chain("tls.client_cert", key).expect_err("a key is not a cert");
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("tls.client_cert"), "{e}");
+        assert!(e.to_string().contains("holds a private key"), "{e}");
+
+        let e = private_key("tls.client_key", b"hello").expect_err("not PEM");
+        assert!(e.to_string().contains("no PEM section"), "{e}");
+
+        let e = private_key("tls.client_key", &[0x30, 0x82, 0x01]).expect_err("DER");
+        assert!(e.to_string().contains("binary DER"), "{e}");
+
+        let enc = b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        let e = private_key("auth.key", enc).expect_err("encrypted");
+        assert!(e.to_string().contains("encrypted"), "{e}");
+
+        let e = private_key("auth.key", b"-----BEGIN PRIVATE KEY-----\nMC4C\n").expect_err("cut");
+        assert!(e.to_string().contains("no END line"), "{e}");
+    }
+
+    #[test]
+    fn utc_formats() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(1_743_422_400), "2025-03-31 12:00 UTC");
+    }
+}
