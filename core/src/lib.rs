@@ -30,6 +30,7 @@ pub mod config;
 pub mod country;
 pub mod error;
 pub mod ird;
+pub mod jwt;
 pub mod model;
 mod pem;
 pub mod tls;

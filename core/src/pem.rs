@@ -276,7 +276,8 @@ mod tests {
 
     #[test]
     fn wrong_contents_are_named() {
-        let key = b"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n";
+        let key =
+            b"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n";
         let e = cert_chain("tls.client_cert", key).expect_err("a key is not a cert");
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.to_string().contains("tls.client_cert"), "{e}");

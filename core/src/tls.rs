@@ -535,7 +535,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
         let status = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:1024", "-nodes", "-days", "2"])
+            .args([
+                "req", "-x509", "-newkey", "rsa:1024", "-nodes", "-days", "2",
+            ])
             .args(["-subj", "/CN=weak.example", "-keyout"])
             .arg(&k)
             .arg("-out")
@@ -554,7 +556,10 @@ mod tests {
     fn thumbprint_matches_openssl() {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).expect("key");
         let cert = valid_now(&key);
-        let out = openssl(&["x509", "-noout", "-fingerprint", "-sha256"], cert.as_bytes());
+        let out = openssl(
+            &["x509", "-noout", "-fingerprint", "-sha256"],
+            cert.as_bytes(),
+        );
         let text = String::from_utf8_lossy(&out);
         let want = text
             .trim()
@@ -589,7 +594,11 @@ mod tests {
             .map(|s| format!("{:?}", s.suite()))
             .collect();
         assert_eq!(names, IR_CIPHER_SUITES);
-        assert!(names.iter().all(|n| !n.contains("CBC") && !n.contains("_DHE_")));
+        assert!(
+            names
+                .iter()
+                .all(|n| !n.contains("CBC") && !n.contains("_DHE_"))
+        );
         assert!(Arc::ptr_eq(&p, &crypto_provider()));
     }
 

@@ -1,0 +1,1055 @@
+//! M2M JWTs: the client-signed token IR takes in `Authorization` (no `Bearer`).
+//!
+//! Header `{"alg":"RS256","typ":"JWT","kid":"M2M"}`; claims `iss` (the provider's
+//! name), `sub` (the SHA-256 thumbprint of the signing certificate, upper-case
+//! hex), `startLogon` (a myIR logon, empty by default), `iat` and `exp`.
+//!
+//! A [`JwtSigner`] parses its key once and mints a token that every thread
+//! reuses until shortly before it expires: the read path is one atomic load,
+//! and when the token is due for renewal exactly one thread signs a new one
+//! while the others keep using the old one (no thundering herd). `iat` is set a
+//! little in the past so that a gateway whose clock is slightly behind does not
+//! answer EV1026.
+//!
+//! Signing uses aws-lc-rs key pairs directly (the same backend as TLS): a parsed
+//! RSA key signs in about a quarter of a millisecond, where re-parsing it for
+//! every token would cost three times as much.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, KeyPair, RsaKeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rustls_pki_types::PrivateKeyDer;
+use serde::Serialize;
+use ureq::http::HeaderValue;
+
+use crate::config::JwtSettings;
+use crate::error::Error;
+use crate::pem::{self, KeyType};
+use crate::tls::thumbprint;
+use crate::validate::{Clock, SystemClock};
+
+/// IR's example token lifetime.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(540);
+/// How far `iat` is set in the past, to absorb small clock differences.
+pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(30);
+const MIN_TTL_SECS: u64 = 60;
+const MAX_TTL_SECS: u64 = 3600;
+
+/// A JWS algorithm IR can be configured with for a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JwtAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (IR's default).
+    RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    RS512,
+    /// RSASSA-PSS with SHA-256.
+    PS256,
+    /// ECDSA P-256 with SHA-256.
+    ES256,
+    /// ECDSA P-384 with SHA-384.
+    ES384,
+}
+
+impl JwtAlgorithm {
+    /// The name as it appears in the JWT header.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JwtAlgorithm::RS256 => "RS256",
+            JwtAlgorithm::RS384 => "RS384",
+            JwtAlgorithm::RS512 => "RS512",
+            JwtAlgorithm::PS256 => "PS256",
+            JwtAlgorithm::ES256 => "ES256",
+            JwtAlgorithm::ES384 => "ES384",
+        }
+    }
+
+    /// The algorithm that fits a key when none is configured: RS256 for RSA,
+    /// ES256 for P-256, ES384 for P-384.
+    pub fn default_for(key: KeyType) -> Option<JwtAlgorithm> {
+        match key {
+            KeyType::Rsa(_) => Some(JwtAlgorithm::RS256),
+            KeyType::EcP256 => Some(JwtAlgorithm::ES256),
+            KeyType::EcP384 => Some(JwtAlgorithm::ES384),
+            KeyType::Other => None,
+        }
+    }
+
+    fn fits(self, key: KeyType) -> bool {
+        match self {
+            JwtAlgorithm::RS256
+            | JwtAlgorithm::RS384
+            | JwtAlgorithm::RS512
+            | JwtAlgorithm::PS256 => matches!(key, KeyType::Rsa(_)),
+            JwtAlgorithm::ES256 => key == KeyType::EcP256,
+            JwtAlgorithm::ES384 => key == KeyType::EcP384,
+        }
+    }
+}
+
+impl fmt::Display for JwtAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JwtAlgorithm {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "RS256" => Ok(JwtAlgorithm::RS256),
+            "RS384" => Ok(JwtAlgorithm::RS384),
+            "RS512" => Ok(JwtAlgorithm::RS512),
+            "PS256" => Ok(JwtAlgorithm::PS256),
+            "ES256" => Ok(JwtAlgorithm::ES256),
+            "ES384" => Ok(JwtAlgorithm::ES384),
+            _ => Err(Error::config(
+                "auth.alg",
+                "must be one of RS256, RS384, RS512, PS256, ES256, ES384",
+            )),
+        }
+    }
+}
+
+enum Key {
+    Rsa(RsaKeyPair, &'static dyn sig::RsaEncoding),
+    Ec(EcdsaKeyPair),
+}
+
+impl Key {
+    fn load(
+        alg: JwtAlgorithm,
+        der: &PrivateKeyDer<'_>,
+    ) -> Result<Key, aws_lc_rs::error::KeyRejected> {
+        let bytes = der.secret_der();
+        let rsa = |enc: &'static dyn sig::RsaEncoding| -> Result<Key, _> {
+            let pair = match der {
+                PrivateKeyDer::Pkcs1(_) => RsaKeyPair::from_der(bytes)?,
+                _ => RsaKeyPair::from_pkcs8(bytes)?,
+            };
+            Ok(Key::Rsa(pair, enc))
+        };
+        let ec = |alg: &'static sig::EcdsaSigningAlgorithm| -> Result<Key, _> {
+            Ok(Key::Ec(EcdsaKeyPair::from_private_key_der(alg, bytes)?))
+        };
+        match alg {
+            JwtAlgorithm::RS256 => rsa(&sig::RSA_PKCS1_SHA256),
+            JwtAlgorithm::RS384 => rsa(&sig::RSA_PKCS1_SHA384),
+            JwtAlgorithm::RS512 => rsa(&sig::RSA_PKCS1_SHA512),
+            JwtAlgorithm::PS256 => rsa(&sig::RSA_PSS_SHA256),
+            JwtAlgorithm::ES256 => ec(&sig::ECDSA_P256_SHA256_FIXED_SIGNING),
+            JwtAlgorithm::ES384 => ec(&sig::ECDSA_P384_SHA384_FIXED_SIGNING),
+        }
+    }
+
+    fn public_key(&self) -> &[u8] {
+        match self {
+            Key::Rsa(pair, _) => pair.public_key().as_ref(),
+            Key::Ec(pair) => pair.public_key().as_ref(),
+        }
+    }
+
+    fn sign(
+        &self,
+        rng: &SystemRandom,
+        msg: &[u8],
+    ) -> Result<Vec<u8>, aws_lc_rs::error::Unspecified> {
+        match self {
+            Key::Rsa(pair, enc) => {
+                let mut out = vec![0; pair.public_modulus_len()];
+                pair.sign(*enc, rng, msg, &mut out)?;
+                Ok(out)
+            }
+            Key::Ec(pair) => Ok(pair.sign(rng, msg)?.as_ref().to_vec()),
+        }
+    }
+}
+
+/// A minted JWT. `Debug` never shows it.
+#[derive(Clone)]
+pub struct Jwt(Arc<Minted>);
+
+struct Minted {
+    text: String,
+    header: HeaderValue,
+    iat: i64,
+    exp: i64,
+    refresh_at: i64,
+}
+
+impl Jwt {
+    /// The compact JWT (`header.claims.signature`). It is a credential: send it
+    /// only to IR.
+    pub fn expose(&self) -> &str {
+        &self.0.text
+    }
+
+    /// `iat`, seconds since the Unix epoch.
+    pub fn issued_at(&self) -> i64 {
+        self.0.iat
+    }
+
+    /// `exp`, seconds since the Unix epoch.
+    pub fn expires_at(&self) -> i64 {
+        self.0.exp
+    }
+
+    /// The `Authorization` header value (the bare JWT, marked sensitive).
+    pub(crate) fn header_value(&self) -> &HeaderValue {
+        &self.0.header
+    }
+}
+
+impl fmt::Debug for Jwt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Jwt")
+            .field("iat", &self.0.iat)
+            .field("exp", &self.0.exp)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Serialize)]
+struct Claims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    #[serde(rename = "startLogon")]
+    start_logon: &'a str,
+    iat: i64,
+    exp: i64,
+}
+
+/// Signs M2M JWTs for IR and caches the current one. Cheap to clone (an `Arc`);
+/// share one between threads.
+#[derive(Clone)]
+pub struct JwtSigner {
+    inner: Arc<SignerInner>,
+}
+
+struct SignerInner {
+    alg: JwtAlgorithm,
+    key: Key,
+    rng: SystemRandom,
+    header_b64: String,
+    issuer: String,
+    subject: String,
+    start_logon: String,
+    ttl: i64,
+    skew: i64,
+    refresh_margin: i64,
+    clock: Arc<dyn Clock>,
+    current: ArcSwapOption<Minted>,
+    mint_lock: Mutex<()>,
+    minted: AtomicU64,
+}
+
+enum Source {
+    Pem(Vec<u8>),
+    File(PathBuf),
+}
+
+impl Source {
+    fn read(&self, setting: &str) -> Result<Vec<u8>, Error> {
+        match self {
+            Source::Pem(b) => Ok(b.clone()),
+            Source::File(p) => pem::read_file(setting, p),
+        }
+    }
+}
+
+/// Builds a [`JwtSigner`]; everything is read and checked in [`build`](Self::build).
+pub struct JwtSignerBuilder {
+    cert: Source,
+    key: Source,
+    alg: Option<JwtAlgorithm>,
+    issuer: String,
+    start_logon: String,
+    ttl: Duration,
+    skew: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for JwtSignerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtSignerBuilder")
+            .field("alg", &self.alg)
+            .field("issuer", &self.issuer)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtSignerBuilder {
+    /// The algorithm configured for the credential at IR (default: RS256 for an
+    /// RSA key, ES256 for P-256, ES384 for P-384).
+    #[must_use]
+    pub fn algorithm(mut self, alg: JwtAlgorithm) -> Self {
+        self.alg = Some(alg);
+        self
+    }
+
+    /// `iss`: the provider's name, as registered with IR. Required.
+    #[must_use]
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = issuer.into();
+        self
+    }
+
+    /// `startLogon`: a myIR logon to be authorised as; empty (the default)
+    /// authorises by the certificate.
+    #[must_use]
+    pub fn start_logon(mut self, logon: impl Into<String>) -> Self {
+        self.start_logon = logon.into();
+        self
+    }
+
+    /// Lifetime of each token, `exp - iat` (default 540 s; 60 s to 3600 s).
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// How far `iat` is set in the past (default 30 s; at most a quarter of the lifetime).
+    #[must_use]
+    pub fn clock_skew(mut self, skew: Duration) -> Self {
+        self.skew = skew;
+        self
+    }
+
+    /// The clock for `iat`/`exp` (tests inject a fixed one).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Reads the certificate and key, checks they belong together and fit the
+    /// algorithm, and parses the key once.
+    pub fn build(self) -> Result<JwtSigner, Error> {
+        let cert_pem = self.cert.read("auth.cert")?;
+        let key_pem = self.key.read("auth.key")?;
+        let chain = pem::cert_chain("auth.cert", &cert_pem)?;
+        let info = pem::inspect("auth.cert", &chain[0])?;
+        pem::check_validity("auth.cert", &info, self.clock.now_unix())?;
+        let alg = match self.alg {
+            Some(a) if a.fits(info.key_type) => a,
+            Some(a) => {
+                return Err(Error::config(
+                    "auth.alg",
+                    format!(
+                        "{a} does not fit the signing key, which is {}",
+                        info.key_type
+                    ),
+                ));
+            }
+            None => JwtAlgorithm::default_for(info.key_type).ok_or_else(|| {
+                Error::config(
+                    "auth.cert",
+                    "the signing key is neither RSA nor ECDSA P-256/P-384",
+                )
+            })?,
+        };
+        let der = pem::private_key("auth.key", &key_pem)?;
+        let key = Key::load(alg, &der).map_err(|_| {
+            Error::config(
+                "auth.key",
+                format!("the private key could not be loaded for {alg}: it must be a PKCS#8, SEC1 or PKCS#1 key of the certificate's type ({})", info.key_type),
+            )
+        })?;
+        if key.public_key() != info.public_key.as_slice() {
+            return Err(Error::config(
+                "auth.key",
+                "the private key does not match the certificate in `auth.cert`",
+            ));
+        }
+        if self.issuer.trim().is_empty() {
+            return Err(Error::config(
+                "auth.issuer",
+                "required: the provider's name registered with IR (the JWT's `iss`)",
+            ));
+        }
+        let ttl = self.ttl.as_secs();
+        if !(MIN_TTL_SECS..=MAX_TTL_SECS).contains(&ttl) {
+            return Err(Error::config(
+                "auth.ttl_secs",
+                format!("must be between {MIN_TTL_SECS} and {MAX_TTL_SECS} seconds"),
+            ));
+        }
+        let skew = self.skew.as_secs();
+        if skew > ttl / 4 {
+            return Err(Error::config(
+                "auth.clock_skew",
+                "must be at most a quarter of the token lifetime",
+            ));
+        }
+        let (ttl, skew) = (ttl as i64, skew as i64);
+        let header = format!(r#"{{"alg":"{alg}","typ":"JWT","kid":"M2M"}}"#);
+        Ok(JwtSigner {
+            inner: Arc::new(SignerInner {
+                alg,
+                key,
+                rng: SystemRandom::new(),
+                header_b64: URL_SAFE_NO_PAD.encode(header),
+                issuer: self.issuer,
+                subject: thumbprint(&chain[0]),
+                start_logon: self.start_logon,
+                ttl,
+                skew,
+                refresh_margin: 60.min((ttl - skew) / 2),
+                clock: self.clock,
+                current: ArcSwapOption::empty(),
+                mint_lock: Mutex::new(()),
+                minted: AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+impl JwtSigner {
+    /// Starts a signer from the signing certificate and key as PEM text.
+    pub fn builder(cert_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> JwtSignerBuilder {
+        Self::builder_from(Source::Pem(cert_pem.into()), Source::Pem(key_pem.into()))
+    }
+
+    /// Starts a signer from PEM files (read in `build`).
+    pub fn builder_from_files(
+        cert_path: impl AsRef<Path>,
+        key_path: impl AsRef<Path>,
+    ) -> JwtSignerBuilder {
+        Self::builder_from(
+            Source::File(cert_path.as_ref().to_owned()),
+            Source::File(key_path.as_ref().to_owned()),
+        )
+    }
+
+    fn builder_from(cert: Source, key: Source) -> JwtSignerBuilder {
+        JwtSignerBuilder {
+            cert,
+            key,
+            alg: None,
+            issuer: String::new(),
+            start_logon: String::new(),
+            ttl: DEFAULT_TTL,
+            skew: DEFAULT_CLOCK_SKEW,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// A signer from the `[auth]` settings of a configuration (`type = "jwt"`).
+    pub fn from_settings(s: &JwtSettings, clock: Arc<dyn Clock>) -> Result<JwtSigner, Error> {
+        let cert = match (&s.cert, &s.cert_pem) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    "auth.cert",
+                    "give `cert` or `cert_pem`, not both",
+                ));
+            }
+            (Some(p), None) => Source::File(p.clone()),
+            (None, Some(t)) => Source::Pem(t.as_bytes().to_vec()),
+            (None, None) => {
+                return Err(Error::config(
+                    "auth.cert",
+                    "required for JWT auth: the signing certificate registered with IR",
+                ));
+            }
+        };
+        let key = match (&s.key, &s.key_pem) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    "auth.key",
+                    "give `key` or `key_pem`, not both",
+                ));
+            }
+            (Some(p), None) => Source::File(p.clone()),
+            (None, Some(t)) => Source::Pem(t.expose().as_bytes().to_vec()),
+            (None, None) => {
+                return Err(Error::config(
+                    "auth.key",
+                    "required for JWT auth: the signing key",
+                ));
+            }
+        };
+        let mut b = Self::builder_from(cert, key).clock(clock);
+        if let Some(alg) = &s.alg {
+            b = b.algorithm(alg.parse()?);
+        }
+        if let Some(iss) = &s.issuer {
+            b = b.issuer(iss.clone());
+        }
+        if let Some(logon) = &s.start_logon {
+            b = b.start_logon(logon.clone());
+        }
+        if let Some(ttl) = s.ttl_secs {
+            b = b.ttl(Duration::from_secs(ttl));
+        }
+        b.build()
+    }
+
+    /// The current token: the cached one while it has more than a minute of
+    /// life left (or half its life, for short lifetimes), else a new one.
+    pub fn token(&self) -> Result<Jwt, Error> {
+        let now = self.inner.clock.now_unix();
+        if let Some(t) = &*self.inner.current.load()
+            && self.inner.fresh(t, now)
+        {
+            return Ok(Jwt(Arc::clone(t)));
+        }
+        self.renew(now).map(Jwt)
+    }
+
+    /// A new token, bypassing (and not updating) the cache.
+    pub fn mint(&self) -> Result<Jwt, Error> {
+        self.inner
+            .mint_at(self.inner.clock.now_unix())
+            .map(|m| Jwt(Arc::new(m)))
+    }
+
+    fn renew(&self, now: i64) -> Result<Arc<Minted>, Error> {
+        let inner = &*self.inner;
+        let _guard = match inner.mint_lock.try_lock() {
+            Ok(g) => g,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                // Another thread is signing: keep using the current token while
+                // it is still valid, rather than queueing behind the signer.
+                if let Some(t) = inner.current.load_full()
+                    && now >= t.iat
+                    && now + 5 < t.exp
+                {
+                    return Ok(t);
+                }
+                inner.mint_lock.lock().unwrap_or_else(|p| p.into_inner())
+            }
+        };
+        // Someone may have renewed it while we waited.
+        if let Some(t) = inner.current.load_full()
+            && inner.fresh(&t, now)
+        {
+            return Ok(t);
+        }
+        let minted = Arc::new(inner.mint_at(now)?);
+        inner.current.store(Some(Arc::clone(&minted)));
+        Ok(minted)
+    }
+
+    /// The algorithm in the header.
+    pub fn algorithm(&self) -> JwtAlgorithm {
+        self.inner.alg
+    }
+
+    /// `sub`: the signing certificate's SHA-256 thumbprint.
+    pub fn subject(&self) -> &str {
+        &self.inner.subject
+    }
+
+    /// `iss`.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// `startLogon`.
+    pub fn start_logon(&self) -> &str {
+        &self.inner.start_logon
+    }
+
+    /// Token lifetime (`exp - iat`).
+    pub fn ttl(&self) -> Duration {
+        Duration::from_secs(self.inner.ttl as u64)
+    }
+
+    /// How many tokens this signer has signed (cached and uncached).
+    pub fn minted_count(&self) -> u64 {
+        self.inner.minted.load(Ordering::Relaxed)
+    }
+}
+
+impl SignerInner {
+    fn fresh(&self, t: &Minted, now: i64) -> bool {
+        // A clock that went back past `iat` would make the token look issued in
+        // the future; sign a new one.
+        now < t.refresh_at && now >= t.iat
+    }
+
+    fn mint_at(&self, now: i64) -> Result<Minted, Error> {
+        let iat = now - self.skew;
+        let exp = iat + self.ttl;
+        let claims = Claims {
+            iss: &self.issuer,
+            sub: &self.subject,
+            start_logon: &self.start_logon,
+            iat,
+            exp,
+        };
+        let claims_json = serde_json::to_vec(&claims)
+            .map_err(|_| Error::config("auth", "the JWT claims could not be encoded"))?;
+        let mut text =
+            String::with_capacity(self.header_b64.len() + claims_json.len() * 4 / 3 + 700);
+        text.push_str(&self.header_b64);
+        text.push('.');
+        URL_SAFE_NO_PAD.encode_string(&claims_json, &mut text);
+        let signature = self.key.sign(&self.rng, text.as_bytes()).map_err(|_| {
+            Error::new(
+                crate::ErrorKind::Config,
+                "config `auth.key`: signing the JWT failed",
+            )
+        })?;
+        text.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut text);
+        let mut header = HeaderValue::from_str(&text).map_err(|_| {
+            Error::new(
+                crate::ErrorKind::Config,
+                "config `auth`: the JWT is not a valid header value",
+            )
+        })?;
+        header.set_sensitive(true);
+        self.minted.fetch_add(1, Ordering::Relaxed);
+        Ok(Minted {
+            text,
+            header,
+            iat,
+            exp,
+            refresh_at: exp - self.refresh_margin,
+        })
+    }
+}
+
+impl fmt::Debug for JwtSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &*self.inner;
+        f.debug_struct("JwtSigner")
+            .field("alg", &i.alg)
+            .field("iss", &i.issuer)
+            .field("sub", &i.subject)
+            .field(
+                "start_logon",
+                &if i.start_logon.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
+            .field("ttl_secs", &i.ttl)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::FixedClock;
+    use rcgen::{CertificateParams, KeyPair};
+    use std::process::Command;
+    use std::sync::atomic::AtomicI64;
+
+    #[derive(Debug)]
+    struct StepClock(AtomicI64);
+    impl Clock for StepClock {
+        fn now_unix(&self) -> i64 {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    const NOW: i64 = 1_900_000_000;
+
+    fn cert_for(key: &KeyPair) -> String {
+        let mut p = CertificateParams::new(vec!["m2m.example".to_owned()]).expect("params");
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2099, 1, 1);
+        p.self_signed(key).expect("self-signed").pem()
+    }
+
+    fn rsa_key() -> KeyPair {
+        KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048).expect("rsa")
+    }
+
+    fn b64(part: &str) -> Vec<u8> {
+        URL_SAFE_NO_PAD.decode(part).expect("base64url")
+    }
+
+    /// Verifies a compact JWT with `openssl dgst`, from the certificate alone.
+    fn openssl_verifies(jwt: &str, cert_pem: &str, alg: JwtAlgorithm) -> bool {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (signing_input, sig_b64) = jwt.rsplit_once('.').expect("three parts");
+        let cert = dir.path().join("cert.pem");
+        std::fs::write(&cert, cert_pem).expect("write");
+        let out = Command::new("openssl")
+            .args(["x509", "-pubkey", "-noout", "-in"])
+            .arg(&cert)
+            .output()
+            .expect("openssl x509");
+        assert!(out.status.success());
+        let pubkey = dir.path().join("pub.pem");
+        std::fs::write(&pubkey, out.stdout).expect("write");
+        let data = dir.path().join("data");
+        std::fs::write(&data, signing_input).expect("write");
+        let mut sig = b64(sig_b64);
+        if matches!(alg, JwtAlgorithm::ES256 | JwtAlgorithm::ES384) {
+            sig = ecdsa_raw_to_der(&sig);
+        }
+        let sig_path = dir.path().join("sig");
+        std::fs::write(&sig_path, sig).expect("write");
+        let digest = match alg {
+            JwtAlgorithm::RS384 | JwtAlgorithm::ES384 => "-sha384",
+            JwtAlgorithm::RS512 => "-sha512",
+            _ => "-sha256",
+        };
+        let mut cmd = Command::new("openssl");
+        cmd.args(["dgst", digest]);
+        if alg == JwtAlgorithm::PS256 {
+            cmd.args([
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_pss_saltlen:-1",
+            ]);
+        }
+        let out = cmd
+            .arg("-verify")
+            .arg(&pubkey)
+            .arg("-signature")
+            .arg(&sig_path)
+            .arg(&data)
+            .output()
+            .expect("openssl dgst");
+        let text = String::from_utf8_lossy(&out.stdout);
+        out.status.success() && text.contains("Verified OK")
+    }
+
+    /// JWS carries ECDSA signatures as r||s; openssl wants ASN.1 DER.
+    fn ecdsa_raw_to_der(raw: &[u8]) -> Vec<u8> {
+        fn int(bytes: &[u8]) -> Vec<u8> {
+            let mut b: Vec<u8> = bytes.iter().copied().skip_while(|x| *x == 0).collect();
+            if b.first().is_none_or(|x| x & 0x80 != 0) {
+                b.insert(0, 0);
+            }
+            let mut out = vec![0x02, b.len() as u8];
+            out.extend(b);
+            out
+        }
+        let (r, s) = raw.split_at(raw.len() / 2);
+        let body = [int(r), int(s)].concat();
+        let mut out = vec![0x30];
+        if body.len() >= 0x80 {
+            out.push(0x81);
+        }
+        out.push(body.len() as u8);
+        out.extend(body);
+        out
+    }
+
+    fn signer(cert: &str, key: &KeyPair, alg: Option<JwtAlgorithm>) -> JwtSigner {
+        let mut b = JwtSigner::builder(cert, key.serialize_pem())
+            .issuer("Acme Funds \"NZ\"")
+            .clock(Arc::new(FixedClock(NOW)));
+        if let Some(a) = alg {
+            b = b.algorithm(a);
+        }
+        b.build().expect("signer")
+    }
+
+    #[test]
+    fn header_and_claims_are_exact() {
+        let key = rsa_key();
+        let cert = cert_for(&key);
+        let s = signer(&cert, &key, None);
+        assert_eq!(s.algorithm(), JwtAlgorithm::RS256);
+        let jwt = s.token().expect("token");
+        let parts: Vec<&str> = jwt.expose().split('.').collect();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(b64(parts[0]), br#"{"alg":"RS256","typ":"JWT","kid":"M2M"}"#);
+        let claims = String::from_utf8(b64(parts[1])).expect("utf8");
+        let want = format!(
+            r#"{{"iss":"Acme Funds \"NZ\"","sub":"{}","startLogon":"","iat":{},"exp":{}}}"#,
+            crate::tls::thumbprint(&pem::cert_chain("c", cert.as_bytes()).expect("chain")[0]),
+            NOW - 30,
+            NOW - 30 + 540
+        );
+        assert_eq!(claims, want);
+        assert_eq!(jwt.issued_at(), NOW - 30);
+        assert_eq!(jwt.expires_at(), NOW + 510);
+        // The header is the bare JWT, marked sensitive.
+        assert_eq!(jwt.header_value().as_bytes(), jwt.expose().as_bytes());
+        assert!(jwt.header_value().is_sensitive());
+    }
+
+    #[test]
+    fn sub_is_the_openssl_fingerprint() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let cert = cert_for(&key);
+        let s = signer(&cert, &key, None);
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("openssl x509 -noout -fingerprint -sha256")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().expect("stdin").write_all(cert.as_bytes())?;
+                c.wait_with_output()
+            })
+            .expect("openssl");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let fp = text.trim().rsplit_once('=').expect("=").1.replace(':', "");
+        assert_eq!(s.subject(), fp);
+        let claims: serde_json::Value = serde_json::from_slice(&b64(s
+            .token()
+            .expect("token")
+            .expose()
+            .split('.')
+            .nth(1)
+            .expect("claims")))
+        .expect("json");
+        assert_eq!(claims["sub"], fp.as_str());
+    }
+
+    #[test]
+    fn every_algorithm_verifies_with_openssl() {
+        let rsa = rsa_key();
+        let rsa_cert = cert_for(&rsa);
+        let p256 = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("p256");
+        let p256_cert = cert_for(&p256);
+        let p384 = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("p384");
+        let p384_cert = cert_for(&p384);
+        let cases = [
+            (JwtAlgorithm::RS256, &rsa, &rsa_cert),
+            (JwtAlgorithm::RS384, &rsa, &rsa_cert),
+            (JwtAlgorithm::RS512, &rsa, &rsa_cert),
+            (JwtAlgorithm::PS256, &rsa, &rsa_cert),
+            (JwtAlgorithm::ES256, &p256, &p256_cert),
+            (JwtAlgorithm::ES384, &p384, &p384_cert),
+        ];
+        for (alg, key, cert) in cases {
+            let jwt = signer(cert, key, Some(alg)).mint().expect("mint");
+            let header: serde_json::Value =
+                serde_json::from_slice(&b64(jwt.expose().split('.').next().expect("header")))
+                    .expect("json");
+            assert_eq!(header["alg"], alg.as_str());
+            assert!(
+                openssl_verifies(jwt.expose(), cert, alg),
+                "{alg} must verify"
+            );
+            // A tampered token must not.
+            let tampered = jwt.expose().replacen("eyJ", "eyK", 2);
+            assert!(!openssl_verifies(&tampered, cert, alg), "{alg} tampered");
+        }
+    }
+
+    #[test]
+    fn traditional_key_forms_sign_too() {
+        let rsa = rsa_key();
+        let cert = cert_for(&rsa);
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("openssl rsa -traditional 2>/dev/null")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin
+                    .take()
+                    .expect("stdin")
+                    .write_all(rsa.serialize_pem().as_bytes())?;
+                c.wait_with_output()
+            })
+            .expect("openssl");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("BEGIN RSA PRIVATE KEY"));
+        let s = JwtSigner::builder(cert.clone(), out.stdout)
+            .issuer("Acme")
+            .build()
+            .expect("pkcs1 key");
+        assert!(openssl_verifies(
+            s.token().expect("jwt").expose(),
+            &cert,
+            JwtAlgorithm::RS256
+        ));
+    }
+
+    #[test]
+    fn bad_settings_name_the_setting() {
+        let rsa = rsa_key();
+        let cert = cert_for(&rsa);
+        let other = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("p256");
+        let e = JwtSigner::builder(cert.clone(), rsa.serialize_pem())
+            .issuer("Acme")
+            .algorithm(JwtAlgorithm::ES256)
+            .build()
+            .expect_err("ES256 with RSA");
+        assert!(e.to_string().contains("auth.alg"), "{e}");
+        let e = JwtSigner::builder(cert.clone(), rsa.serialize_pem())
+            .build()
+            .expect_err("no issuer");
+        assert!(e.to_string().contains("auth.issuer"), "{e}");
+        let e = JwtSigner::builder(cert.clone(), rsa.serialize_pem())
+            .issuer("Acme")
+            .ttl(Duration::from_secs(10))
+            .build()
+            .expect_err("ttl");
+        assert!(e.to_string().contains("auth.ttl_secs"), "{e}");
+        let rsa2 = rsa_key();
+        let e = JwtSigner::builder(cert.clone(), rsa2.serialize_pem())
+            .issuer("Acme")
+            .build()
+            .expect_err("mismatch");
+        assert!(e.to_string().contains("does not match"), "{e}");
+        let e = JwtSigner::builder(cert_for(&other), rsa.serialize_pem())
+            .issuer("Acme")
+            .build()
+            .expect_err("key of another type");
+        assert!(e.to_string().contains("auth.key"), "{e}");
+        let e = "HS256".parse::<JwtAlgorithm>().expect_err("HS256");
+        assert!(e.to_string().contains("auth.alg"), "{e}");
+        let e = JwtSigner::builder(rsa.serialize_pem(), cert)
+            .issuer("Acme")
+            .build()
+            .expect_err("swapped");
+        assert!(e.to_string().contains("auth.cert"), "{e}");
+    }
+
+    #[test]
+    fn from_settings_reads_files() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("key");
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join("c.pem"), cert_for(&key)).expect("write");
+        std::fs::write(dir.path().join("k.pem"), key.serialize_pem()).expect("write");
+        let settings = JwtSettings {
+            cert: Some(dir.path().join("c.pem")),
+            key: Some(dir.path().join("k.pem")),
+            issuer: Some("Acme".into()),
+            start_logon: Some("someone".into()),
+            ttl_secs: Some(300),
+            ..JwtSettings::default()
+        };
+        let s = JwtSigner::from_settings(&settings, Arc::new(SystemClock)).expect("signer");
+        assert_eq!(s.algorithm(), JwtAlgorithm::ES384);
+        assert_eq!(s.start_logon(), "someone");
+        let t = s.token().expect("token");
+        assert_eq!(t.expires_at() - t.issued_at(), 300);
+        let dbg = format!("{s:?} {t:?}");
+        assert!(
+            !dbg.contains("someone") && !dbg.contains(t.expose()),
+            "{dbg}"
+        );
+
+        let missing = JwtSettings {
+            key: Some(dir.path().join("nope.pem")),
+            ..settings
+        };
+        let e = JwtSigner::from_settings(&missing, Arc::new(SystemClock)).expect_err("missing");
+        assert!(
+            e.to_string().contains("auth.key") && e.to_string().contains("nope.pem"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn one_token_is_shared_until_it_is_due() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let cert = cert_for(&key);
+        let clock = Arc::new(StepClock(AtomicI64::new(NOW)));
+        let s = JwtSigner::builder(cert, key.serialize_pem())
+            .issuer("Acme")
+            .clock(clock.clone())
+            .build()
+            .expect("signer");
+        let first = s.token().expect("token").expose().to_owned();
+        let threads: Vec<_> = (0..16)
+            .map(|_| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    (0..500)
+                        .map(|_| s.token().expect("token").expose().to_owned())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for t in threads {
+            assert!(t.join().expect("thread").iter().all(|j| *j == first));
+        }
+        assert_eq!(s.minted_count(), 1);
+
+        // 449 s later it is still reused (exp is at +510, renewal 60 s before).
+        clock.0.store(NOW + 449, Ordering::SeqCst);
+        assert_eq!(s.token().expect("token").expose(), first);
+        assert_eq!(s.minted_count(), 1);
+
+        // From +450 a new token is signed once, and every thread gets it.
+        clock.0.store(NOW + 450, Ordering::SeqCst);
+        let threads: Vec<_> = (0..16)
+            .map(|_| {
+                let s = s.clone();
+                std::thread::spawn(move || s.token().expect("token"))
+            })
+            .collect();
+        let tokens: Vec<Jwt> = threads
+            .into_iter()
+            .map(|t| t.join().expect("thread"))
+            .collect();
+        // Threads that raced the signer may have used the old (still valid) token;
+        // only one new token was signed.
+        assert_eq!(s.minted_count(), 2);
+        let renewed = s.token().expect("token");
+        assert_eq!(renewed.issued_at(), NOW + 450 - 30);
+        assert!(
+            tokens
+                .iter()
+                .all(|t| t.expose() == first || t.expose() == renewed.expose())
+        );
+
+        // A clock that jumps back before `iat` gets a new token.
+        clock.0.store(NOW, Ordering::SeqCst);
+        assert_eq!(s.token().expect("token").issued_at(), NOW - 30);
+        assert_eq!(s.minted_count(), 3);
+
+        // mint() bypasses the cache.
+        let fresh = s.mint().expect("mint");
+        assert_eq!(s.minted_count(), 4);
+        assert_eq!(s.token().expect("token").issued_at(), NOW - 30);
+        assert_eq!(fresh.issued_at(), NOW - 30);
+    }
+
+    #[test]
+    fn decodes_with_jsonwebtoken_too() {
+        let key = rsa_key();
+        let cert = cert_for(&key);
+        let s = JwtSigner::builder(cert.clone(), key.serialize_pem())
+            .issuer("Acme")
+            .build()
+            .expect("signer");
+        let jwt = s.token().expect("token");
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("openssl x509 -pubkey -noout")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().expect("stdin").write_all(cert.as_bytes())?;
+                c.wait_with_output()
+            })
+            .expect("openssl");
+        let dk = jsonwebtoken::DecodingKey::from_rsa_pem(&out.stdout).expect("public key");
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        v.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
+        v.set_issuer(&["Acme"]);
+        let data = jsonwebtoken::decode::<serde_json::Value>(jwt.expose(), &dk, &v)
+            .expect("jsonwebtoken accepts it");
+        assert_eq!(data.header.kid.as_deref(), Some("M2M"));
+        assert_eq!(data.claims["startLogon"], "");
+    }
+}
