@@ -268,6 +268,10 @@ pub struct Config {
     /// Retries after the first attempt, for transient faults only (default 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_retries: Option<u32>,
+    /// Base delay before the first retry, in seconds (default 0.25; doubles per
+    /// retry, with full jitter, up to 8 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_base_delay_secs: Option<f64>,
     /// HTTP(S) proxy URL; when absent, `HTTPS_PROXY`/`NO_PROXY` are honoured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,

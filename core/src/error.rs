@@ -317,6 +317,7 @@ struct Inner {
     http_status: Option<u16>,
     field_errors: Vec<FieldError>,
     source: Option<BoxError>,
+    attempts: u32,
 }
 
 /// The error of every fallible nzpir call.
@@ -340,6 +341,7 @@ impl Error {
                 http_status: None,
                 field_errors: Vec::new(),
                 source: None,
+                attempts: 0,
             }),
         }
     }
@@ -444,6 +446,22 @@ impl Error {
         &self.inner.field_errors
     }
 
+    /// How many times the gateway was called before this error (0 when nothing
+    /// was sent, e.g. local validation or configuration failed).
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+
+    /// Records the attempt count; after more than one, the message says so.
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
+        self.inner.attempts = attempts;
+        if attempts > 1 {
+            let msg = format!("{} (after {attempts} attempts)", self.inner.message);
+            self.inner.message = Cow::Owned(msg);
+        }
+        self
+    }
+
     /// The message alone (what `Display` shows).
     pub fn message(&self) -> &str {
         &self.inner.message
@@ -525,6 +543,9 @@ impl fmt::Debug for Error {
         }
         if !self.inner.field_errors.is_empty() {
             d.field("field_errors", &self.inner.field_errors);
+        }
+        if self.inner.attempts > 0 {
+            d.field("attempts", &self.inner.attempts);
         }
         d.finish()
     }

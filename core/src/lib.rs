@@ -26,6 +26,8 @@
 //! # let _ = FilingPeriod::ending(2026);
 //! ```
 
+pub mod auth;
+pub mod client;
 pub mod config;
 pub mod country;
 pub mod error;
@@ -33,18 +35,26 @@ pub mod ird;
 pub mod jwt;
 pub mod model;
 mod pem;
+pub mod retry;
 pub mod tls;
+mod transport;
 pub mod validate;
 
+pub use auth::{AccessToken, Auth, TokenSource};
+pub use client::{Client, ClientBuilder};
 pub use config::{
     AuthSettings, Config, Connection, Environment, JwtSettings, OAuthSettings, Secret, TlsSettings,
 };
 pub use error::{Error, ErrorKind, IrCode, IrErrorBody, IrErrorClass, IrErrorItem, Result};
 pub use ird::{IrdError, IrdNumber};
+pub use jwt::{Jwt, JwtAlgorithm, JwtSigner, JwtSignerBuilder};
 pub use model::{
     Address, DateText, FilingPeriod, Name, PirOutcome, PirRate, PirRequest, PirRequestBuilder,
     PirResponse,
 };
+pub use retry::RetryPolicy;
+pub use tls::{Identity, KeyType, thumbprint};
+pub use transport::ProxySetting;
 pub use validate::{Clock, FieldError, FixedClock, Rule, SystemClock};
 
 /// The version of this library.

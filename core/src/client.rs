@@ -1,0 +1,1021 @@
+//! The blocking client for IR's PIR gateway.
+//!
+//! Build one [`Client`] and share it: it is `Send + Sync`, cloning it is an
+//! `Arc` increment, and every clone uses the same kept-alive connections and
+//! the same cached JWT.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use rustls_pki_types::CertificateDer;
+use ureq::http::HeaderValue;
+
+use crate::auth::{AccessToken, Auth, TokenSource};
+use crate::config::{AuthSettings, Config, Connection, Environment, Secret, TlsSettings};
+use crate::error::{Error, ErrorKind, IrCode, IrErrorBody};
+use crate::jwt::JwtSigner;
+use crate::model::{PirOutcome, PirRequest, PirResponse};
+use crate::retry::RetryPolicy;
+use crate::tls::{self, Identity};
+use crate::transport::{Answer, Endpoint, ProxySetting, Transport, TransportOptions};
+use crate::validate::{Clock, SystemClock};
+
+/// IR's gateway times out at about 60 s; so does each attempt by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default time to open a connection (TCP, proxy and TLS handshake).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default number of idle connections kept open for reuse.
+pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 32;
+
+enum IdentitySource {
+    Loaded(Identity),
+    Pem { cert: Vec<u8>, key: Secret },
+    Files { cert: PathBuf, key: PathBuf },
+}
+
+/// Builds a [`Client`]. Nothing is read or checked until [`build`](Self::build),
+/// which fails with an [`ErrorKind::Config`] error naming the setting.
+pub struct ClientBuilder {
+    environment: Option<Environment>,
+    connection: Connection,
+    endpoint: Option<String>,
+    identity: Option<IdentitySource>,
+    extra_roots: Vec<(String, Vec<u8>)>,
+    auth: Auth,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retry: RetryPolicy,
+    proxy: ProxySetting,
+    validate_locally: bool,
+    user_agent_suffix: Option<String>,
+    clock: Arc<dyn Clock>,
+    max_idle_connections: usize,
+    error: Option<Error>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder::new()
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("environment", &self.environment)
+            .field("endpoint", &self.endpoint)
+            .field("auth", &self.auth)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with the defaults: 60 s per attempt, 10 s to connect, two
+    /// retries, proxy from the environment, local validation on, no auth.
+    pub fn new() -> Self {
+        ClientBuilder {
+            environment: None,
+            connection: Connection::Cloud,
+            endpoint: None,
+            identity: None,
+            extra_roots: Vec::new(),
+            auth: Auth::None,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            proxy: ProxySetting::FromEnv,
+            validate_locally: true,
+            user_agent_suffix: None,
+            clock: Arc::new(SystemClock),
+            max_idle_connections: DEFAULT_MAX_IDLE_CONNECTIONS,
+            error: None,
+        }
+    }
+
+    /// A builder from a configuration (the TOML/JSON schema every surface
+    /// shares). Files it names are read here; errors name the setting.
+    pub fn from_config(cfg: &Config) -> Result<Self, Error> {
+        let mut b = ClientBuilder::new();
+        b.environment = cfg.environment;
+        b.connection = cfg.connection.unwrap_or_default();
+        b.endpoint.clone_from(&cfg.endpoint);
+        if let Some(t) = cfg.timeout_secs {
+            b.timeout = secs("timeout_secs", t)?;
+        }
+        if let Some(t) = cfg.connect_timeout_secs {
+            b.connect_timeout = secs("connect_timeout_secs", t)?;
+        }
+        if let Some(n) = cfg.max_retries {
+            b.retry = RetryPolicy::new(n);
+        }
+        if let Some(d) = cfg.retry_base_delay_secs {
+            b.retry = b.retry.with_base_delay(secs("retry_base_delay_secs", d)?);
+        }
+        if let Some(p) = &cfg.proxy {
+            b.proxy = ProxySetting::Url(p.clone());
+        }
+        if let Some(v) = cfg.validate_locally {
+            b.validate_locally = v;
+        }
+        b.identity = identity_from_settings(&cfg.tls)?;
+        if let Some(path) = &cfg.tls.ca_cert {
+            let pem = crate::pem::read_file("tls.ca_cert", path)?;
+            b.extra_roots.push(("tls.ca_cert".to_owned(), pem));
+        }
+        if let Some(text) = &cfg.tls.ca_cert_pem {
+            b.extra_roots
+                .push(("tls.ca_cert_pem".to_owned(), text.as_bytes().to_vec()));
+        }
+        b.auth = match &cfg.auth {
+            None | Some(AuthSettings::None) => Auth::None,
+            Some(AuthSettings::Bearer { token }) => Auth::Bearer(token.clone()),
+            Some(AuthSettings::Jwt(j)) => Auth::Jwt(JwtSigner::from_settings(j, b.clock.clone())?),
+            Some(AuthSettings::Oauth(_)) => {
+                return Err(Error::config(
+                    "auth.type",
+                    "`oauth` needs a token source: build one from the [auth] settings with the OAuth module and pass it with ClientBuilder::auth(Auth::TokenSource(..))",
+                ));
+            }
+        };
+        Ok(b)
+    }
+
+    /// IR's environment (its base URL unless [`endpoint`](Self::endpoint) is set).
+    #[must_use]
+    pub fn environment(mut self, env: Environment) -> Self {
+        self.environment = Some(env);
+        self
+    }
+
+    /// Cloud (mutual TLS, the default) or desktop.
+    #[must_use]
+    pub fn connection(mut self, connection: Connection) -> Self {
+        self.connection = connection;
+        self
+    }
+
+    /// The gateway's base URL (`https://host:port`); the client appends
+    /// `/gateway/calculators/pir` and `/gateway/calculators/status`.
+    #[must_use]
+    pub fn endpoint(mut self, base_url: impl Into<String>) -> Self {
+        self.endpoint = Some(base_url.into());
+        self
+    }
+
+    /// The client certificate for mutual TLS.
+    #[must_use]
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identity = Some(IdentitySource::Loaded(identity));
+        self
+    }
+
+    /// The client certificate and key as PEM text (read in `build`).
+    #[must_use]
+    pub fn identity_pem(
+        mut self,
+        cert_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<String>,
+    ) -> Self {
+        self.identity = Some(IdentitySource::Pem {
+            cert: cert_pem.into(),
+            key: Secret::new(key_pem.into()),
+        });
+        self
+    }
+
+    /// The client certificate and key from PEM files (read in `build`).
+    #[must_use]
+    pub fn identity_files(mut self, cert: impl AsRef<Path>, key: impl AsRef<Path>) -> Self {
+        self.identity = Some(IdentitySource::Files {
+            cert: cert.as_ref().to_owned(),
+            key: key.as_ref().to_owned(),
+        });
+        self
+    }
+
+    /// An extra trusted root CA (PEM), added to the public roots (e.g. the sandbox's CA).
+    #[must_use]
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.extra_roots
+            .push(("tls.ca_cert_pem".to_owned(), pem.into()));
+        self
+    }
+
+    /// An extra trusted root CA from a PEM file.
+    #[must_use]
+    pub fn add_root_certificate_file(mut self, path: impl AsRef<Path>) -> Self {
+        match crate::pem::read_file("tls.ca_cert", path.as_ref()) {
+            Ok(pem) => self.extra_roots.push(("tls.ca_cert".to_owned(), pem)),
+            Err(e) => self.error = self.error.or(Some(e)),
+        }
+        self
+    }
+
+    /// How each call authenticates.
+    #[must_use]
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// The overall time one attempt may take, from connecting to the last byte
+    /// of the answer (default 60 s, IR's gateway timeout).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The time to open a connection, including the TLS handshake (default 10 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The retry policy (default: two retries, full jitter from 250 ms).
+    #[must_use]
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Shorthand: the default policy with `n` retries.
+    #[must_use]
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.retry = RetryPolicy::new(n)
+            .with_base_delay(self.retry.base_delay())
+            .with_max_delay(self.retry.max_delay());
+        self
+    }
+
+    /// An HTTP(S) proxy for every call (`http://[user:pass@]host:port`). Without
+    /// it, `HTTPS_PROXY`/`ALL_PROXY` and `NO_PROXY` are honoured.
+    #[must_use]
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxySetting::Url(url.into());
+        self
+    }
+
+    /// Ignore proxy settings in the environment.
+    #[must_use]
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::Off;
+        self
+    }
+
+    /// Whether to check requests locally before sending (default true). Turn it
+    /// off only for IR's mock, whose example IRD numbers fail modulus 11.
+    #[must_use]
+    pub fn validate_locally(mut self, on: bool) -> Self {
+        self.validate_locally = on;
+        self
+    }
+
+    /// Text appended to the `User-Agent` (`nzpir/<version> <suffix>`), e.g. `python/3.12`.
+    #[must_use]
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+
+    /// The clock for local validation, certificate validity and JWT times.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How many idle connections to keep for reuse (default 32; set it to at
+    /// least the number of threads that call at once).
+    #[must_use]
+    pub fn max_idle_connections(mut self, n: usize) -> Self {
+        self.max_idle_connections = n.max(1);
+        self
+    }
+
+    /// Checks everything and builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let endpoint = match (&self.endpoint, self.environment) {
+            (Some(url), _) => Endpoint::parse("endpoint", url)?,
+            (None, Some(env)) => match env.gateway_base(self.connection) {
+                Some(base) => Endpoint::parse("environment", base)?,
+                None => {
+                    return Err(Error::config(
+                        "endpoint",
+                        format!(
+                            "required for environment `{}`: the gateway's base URL",
+                            env.as_str()
+                        ),
+                    ));
+                }
+            },
+            (None, None) => {
+                return Err(Error::config(
+                    "environment",
+                    "set an environment (production, test, mock, sandbox) or an endpoint",
+                ));
+            }
+        };
+        let identity = match self.identity {
+            None => None,
+            Some(IdentitySource::Loaded(id)) => Some(id),
+            Some(IdentitySource::Pem { cert, key }) => Some(Identity::load(
+                ("tls.client_cert_pem", &cert),
+                ("tls.client_key_pem", key.expose().as_bytes()),
+                &*self.clock,
+            )?),
+            Some(IdentitySource::Files { cert, key }) => {
+                let c = crate::pem::read_file("tls.client_cert", &cert)?;
+                let k = crate::pem::read_file("tls.client_key", &key)?;
+                Some(Identity::load(
+                    ("tls.client_cert", &c),
+                    ("tls.client_key", &k),
+                    &*self.clock,
+                )?)
+            }
+        };
+        if let Some(env) = self.environment
+            && identity.is_none()
+            && env.requires_client_identity(self.connection)
+        {
+            return Err(Error::config(
+                "tls.client_cert",
+                format!(
+                    "environment `{}` uses mutual TLS: set tls.client_cert and tls.client_key",
+                    env.as_str()
+                ),
+            ));
+        }
+        if let Some(env @ (Environment::Production | Environment::Test)) = self.environment
+            && matches!(self.auth, Auth::None)
+        {
+            return Err(Error::config(
+                "auth",
+                format!(
+                    "environment `{}` needs auth: a JWT, a bearer token or OAuth",
+                    env.as_str()
+                ),
+            ));
+        }
+        let mut roots: Vec<CertificateDer<'static>> = Vec::new();
+        for (setting, pem) in &self.extra_roots {
+            roots.extend(tls::extra_roots(setting, pem)?);
+        }
+        for (name, d) in [
+            ("timeout_secs", self.timeout),
+            ("connect_timeout_secs", self.connect_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(Error::config(name, "must be more than zero"));
+            }
+        }
+        let user_agent = match &self.user_agent_suffix {
+            Some(s) if s.chars().any(|c| c.is_control() || !c.is_ascii()) => {
+                return Err(Error::config(
+                    "user_agent_suffix",
+                    "must be printable ASCII",
+                ));
+            }
+            Some(s) if !s.trim().is_empty() => format!("nzpir/{} {}", crate::VERSION, s.trim()),
+            _ => format!("nzpir/{}", crate::VERSION),
+        };
+        let auth = match self.auth {
+            Auth::None => AuthState::None,
+            Auth::Jwt(s) => AuthState::Jwt(s),
+            Auth::Bearer(token) => {
+                let mut hv = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|_| Error::config("auth.token", "is not a valid HTTP header value"))?;
+                hv.set_sensitive(true);
+                AuthState::Bearer(hv)
+            }
+            Auth::TokenSource(src) => AuthState::Source {
+                source: src,
+                cached: ArcSwapOption::empty(),
+            },
+        };
+        let transport = Transport::new(TransportOptions {
+            endpoint,
+            identity: identity.as_ref(),
+            extra_roots: &roots,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            proxy: self.proxy,
+            user_agent: user_agent.clone(),
+            max_idle_connections: self.max_idle_connections,
+        })?;
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                transport,
+                auth,
+                retry: self.retry,
+                validate_locally: self.validate_locally,
+                clock: self.clock,
+                environment: self.environment,
+                identity,
+                extra_roots: roots.len(),
+                timeout: self.timeout,
+                connect_timeout: self.connect_timeout,
+                user_agent,
+            }),
+        })
+    }
+}
+
+fn secs(setting: &str, value: f64) -> Result<Duration, Error> {
+    if value.is_finite() && value > 0.0 && value < 1e9 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(Error::config(
+            setting,
+            "must be a positive number of seconds",
+        ))
+    }
+}
+
+fn identity_from_settings(t: &TlsSettings) -> Result<Option<IdentitySource>, Error> {
+    let cert_given = t.client_cert.is_some() || t.client_cert_pem.is_some();
+    let key_given = t.client_key.is_some() || t.client_key_pem.is_some();
+    if t.client_cert.is_some() && t.client_cert_pem.is_some() {
+        return Err(Error::config(
+            "tls.client_cert",
+            "give `client_cert` or `client_cert_pem`, not both",
+        ));
+    }
+    if t.client_key.is_some() && t.client_key_pem.is_some() {
+        return Err(Error::config(
+            "tls.client_key",
+            "give `client_key` or `client_key_pem`, not both",
+        ));
+    }
+    match (cert_given, key_given) {
+        (false, false) => return Ok(None),
+        (true, false) => {
+            return Err(Error::config(
+                "tls.client_key",
+                "required with tls.client_cert",
+            ));
+        }
+        (false, true) => {
+            return Err(Error::config(
+                "tls.client_cert",
+                "required with tls.client_key",
+            ));
+        }
+        (true, true) => {}
+    }
+    if let (Some(c), Some(k)) = (&t.client_cert, &t.client_key) {
+        return Ok(Some(IdentitySource::Files {
+            cert: c.clone(),
+            key: k.clone(),
+        }));
+    }
+    // At least one side is inline: read whichever side is a file now.
+    let cert = match (&t.client_cert, &t.client_cert_pem) {
+        (Some(p), _) => crate::pem::read_file("tls.client_cert", p)?,
+        (None, Some(text)) => text.as_bytes().to_vec(),
+        (None, None) => Vec::new(),
+    };
+    let key = match (&t.client_key, &t.client_key_pem) {
+        (Some(p), _) => {
+            let bytes = crate::pem::read_file("tls.client_key", p)?;
+            Secret::new(
+                String::from_utf8(bytes)
+                    .map_err(|_| Error::config("tls.client_key", "is not PEM text"))?,
+            )
+        }
+        (None, Some(s)) => s.clone(),
+        (None, None) => Secret::new(String::new()),
+    };
+    Ok(Some(IdentitySource::Pem { cert, key }))
+}
+
+enum AuthState {
+    None,
+    Jwt(JwtSigner),
+    Bearer(HeaderValue),
+    Source {
+        source: Arc<dyn TokenSource>,
+        /// The last token and its header value, so a token is formatted once.
+        cached: ArcSwapOption<(AccessToken, HeaderValue)>,
+    },
+}
+
+/// The blocking PIR client. Cheap to clone; share one across threads.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    transport: Transport,
+    auth: AuthState,
+    retry: RetryPolicy,
+    validate_locally: bool,
+    clock: Arc<dyn Clock>,
+    environment: Option<Environment>,
+    identity: Option<Identity>,
+    extra_roots: usize,
+    timeout: Duration,
+    connect_timeout: Duration,
+    user_agent: String,
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Lookup,
+    Status,
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Op::Lookup => "lookup",
+            Op::Status => "status",
+        }
+    }
+}
+
+/// How one call went, for the log line.
+struct Trace {
+    attempts: u32,
+    status: Option<u16>,
+}
+
+impl Client {
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client from a configuration.
+    pub fn from_config(cfg: &Config) -> Result<Client, Error> {
+        ClientBuilder::from_config(cfg)?.build()
+    }
+
+    /// A client from a TOML (or `.json`) configuration file; relative paths in
+    /// it are relative to the file.
+    pub fn from_config_file(path: impl AsRef<Path>) -> Result<Client, Error> {
+        Client::from_config(&Config::from_file(path)?)
+    }
+
+    /// Asks IR for the investor's suggested PIR.
+    ///
+    /// The request is checked locally first (unless switched off) and nothing
+    /// is sent if it breaks a rule. Transient faults are retried per the
+    /// [`RetryPolicy`]; every other answer becomes an outcome or a typed error.
+    pub fn lookup(&self, request: &PirRequest) -> Result<PirOutcome, Error> {
+        let started = Instant::now();
+        let mut trace = Trace {
+            attempts: 0,
+            status: None,
+        };
+        let result = self.lookup_inner(request, &mut trace);
+        self.log(
+            Op::Lookup,
+            &result.as_ref().map(outcome_name),
+            &trace,
+            started,
+        );
+        result
+    }
+
+    fn lookup_inner(&self, request: &PirRequest, trace: &mut Trace) -> Result<PirOutcome, Error> {
+        if self.inner.validate_locally {
+            request.validate_with(&*self.inner.clock)?;
+        }
+        let body = request.to_json();
+        self.run(Op::Lookup, Some(&body), trace, map_lookup)
+    }
+
+    /// Checks the gateway's status endpoint (`GET .../status` answers `OK`).
+    pub fn status(&self) -> Result<(), Error> {
+        let started = Instant::now();
+        let mut trace = Trace {
+            attempts: 0,
+            status: None,
+        };
+        let result = self.run(Op::Status, None, &mut trace, map_status);
+        self.log(Op::Status, &result.as_ref().map(|_| "ok"), &trace, started);
+        result
+    }
+
+    /// The gateway's base URL.
+    pub fn endpoint(&self) -> &str {
+        &self.inner.transport.endpoint.base
+    }
+
+    /// The `User-Agent` sent with every call.
+    pub fn user_agent(&self) -> &str {
+        &self.inner.user_agent
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// The client identity, if one is configured.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.inner.identity.as_ref()
+    }
+
+    fn run<T>(
+        &self,
+        op: Op,
+        body: Option<&[u8]>,
+        trace: &mut Trace,
+        map: fn(u16, &[u8]) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let inner = &*self.inner;
+        let mut retries = 0u32;
+        let mut refreshed = false;
+        loop {
+            let (header, token) = match op {
+                Op::Lookup => self.auth_header()?,
+                Op::Status => (None, None),
+            };
+            trace.attempts += 1;
+            let answer = match body {
+                Some(b) => inner.transport.post_pir(b, header.as_ref()),
+                None => inner.transport.get_status(),
+            };
+            let (err, retry_after) = match answer {
+                Ok(Answer {
+                    status,
+                    body,
+                    retry_after,
+                }) => {
+                    trace.status = Some(status);
+                    match map(status, &body) {
+                        Ok(v) => return Ok(v),
+                        Err(e) => (e, retry_after),
+                    }
+                }
+                Err(e) => (e, None),
+            };
+            if !refreshed
+                && let (Some(token), AuthState::Source { source, .. }) = (&token, &inner.auth)
+                && token_refresh_may_help(&err)
+            {
+                refreshed = true;
+                if source.token_rejected(token)? {
+                    log::debug!(target: "nzpir", "{}: token rejected, retrying once with a fresh one", op.as_str());
+                    continue;
+                }
+            }
+            if err.is_retryable() && retries < inner.retry.max_retries() {
+                retries += 1;
+                let delay = inner.retry.delay(retries, retry_after);
+                log::debug!(
+                    target: "nzpir",
+                    "{}: attempt {} failed ({}): retrying in {} ms",
+                    op.as_str(),
+                    trace.attempts,
+                    err.kind(),
+                    delay.as_millis()
+                );
+                std::thread::sleep(delay);
+                continue;
+            }
+            return Err(err.with_attempts(trace.attempts));
+        }
+    }
+
+    /// The `Authorization` header for the next attempt, and the OAuth token it
+    /// carries (to report a rejection).
+    fn auth_header(&self) -> Result<(Option<HeaderValue>, Option<AccessToken>), Error> {
+        match &self.inner.auth {
+            AuthState::None => Ok((None, None)),
+            AuthState::Jwt(signer) => Ok((Some(signer.token()?.header_value().clone()), None)),
+            AuthState::Bearer(hv) => Ok((Some(hv.clone()), None)),
+            AuthState::Source { source, cached } => {
+                let token = source.access_token()?;
+                if let Some(c) = &*cached.load()
+                    && c.0.same_as(&token)
+                {
+                    return Ok((Some(c.1.clone()), Some(token)));
+                }
+                let mut hv =
+                    HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                        Error::new(
+                            ErrorKind::Authentication,
+                            "the token source gave a token that is not a valid HTTP header value",
+                        )
+                    })?;
+                hv.set_sensitive(true);
+                cached.store(Some(Arc::new((token.clone(), hv.clone()))));
+                Ok((Some(hv), Some(token)))
+            }
+        }
+    }
+
+    fn log(&self, op: Op, result: &Result<&str, &Error>, trace: &Trace, started: Instant) {
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let status = trace
+            .status
+            .map_or_else(|| "-".to_owned(), |s| s.to_string());
+        match result {
+            Ok(outcome) => log::info!(
+                target: "nzpir",
+                "op={} outcome={outcome} status={status} ir_code=- attempts={} latency_ms={ms:.1}",
+                op.as_str(),
+                trace.attempts
+            ),
+            Err(e) => log::warn!(
+                target: "nzpir",
+                "op={} outcome={} status={status} ir_code={} attempts={} latency_ms={ms:.1} error=\"{e}\"",
+                op.as_str(),
+                e.kind(),
+                e.ir_code().map_or("-", IrCode::as_str),
+                trace.attempts
+            ),
+        }
+    }
+}
+
+fn outcome_name(o: &PirOutcome) -> &'static str {
+    if o.is_not_found() {
+        "not_found"
+    } else {
+        "suggested"
+    }
+}
+
+/// A 401 whose cause a new OAuth token could cure: not a certificate problem,
+/// not authorisation, not IR003.
+fn token_refresh_may_help(e: &Error) -> bool {
+    e.kind() == ErrorKind::Authentication
+        && e.http_status() == Some(401)
+        && !matches!(e.ir_code(), Some(IrCode::EV1023 | IrCode::EV1027))
+}
+
+fn error_for(status: u16, body: &[u8]) -> Error {
+    if let Some(ir) = IrErrorBody::parse(body) {
+        return Error::from_ir(status, ir);
+    }
+    let what = match status {
+        404 => "(not found: is the endpoint right?)",
+        405 => "(method not allowed)",
+        401 | 403 => "(not authorised, and no IR error code)",
+        429 => "(too many requests)",
+        502 => "(bad gateway)",
+        503 => "(service unavailable)",
+        504 => "(gateway timeout)",
+        500..=599 => "(server error, and no IR error code)",
+        _ => "(unexpected, and no IR error code)",
+    };
+    Error::from_status(status, what)
+}
+
+fn map_lookup(status: u16, body: &[u8]) -> Result<PirOutcome, Error> {
+    if status == 200 {
+        PirResponse::parse(body)
+            .and_then(PirResponse::into_outcome)
+            .map_err(|e| e.with_http_status(200))
+    } else {
+        Err(error_for(status, body))
+    }
+}
+
+fn map_status(status: u16, body: &[u8]) -> Result<(), Error> {
+    match status {
+        200 if body.trim_ascii().eq_ignore_ascii_case(b"OK") => Ok(()),
+        200 => Err(Error::new(
+            ErrorKind::Server,
+            "the status endpoint answered 200 without `OK`",
+        )
+        .with_http_status(200)),
+        _ => Err(error_for(status, body)),
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &*self.inner;
+        let auth: &dyn fmt::Debug = match &i.auth {
+            AuthState::None => &"none",
+            AuthState::Jwt(s) => s,
+            AuthState::Bearer(_) => &"bearer(<redacted>)",
+            AuthState::Source { source, .. } => source,
+        };
+        f.debug_struct("Client")
+            .field("endpoint", &i.transport.endpoint.base)
+            .field("environment", &i.environment)
+            .field("identity", &i.identity)
+            .field("extra_roots", &i.extra_roots)
+            .field("auth", auth)
+            .field("retry", &i.retry)
+            .field("timeout", &i.timeout)
+            .field("connect_timeout", &i.connect_timeout)
+            .field("proxied", &i.transport.proxied)
+            .field("validate_locally", &i.validate_locally)
+            .field("user_agent", &i.user_agent)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+
+    #[test]
+    fn client_is_send_sync_clone() {
+        assert_send_sync::<Client>();
+    }
+
+    #[test]
+    fn answers_map_to_outcomes_and_errors() {
+        let ok = map_lookup(200, br#"{"IRD":"049091850","SuggestedPirRate":10.5}"#).expect("ok");
+        assert_eq!(ok.rate().map(|r| r.to_string()).as_deref(), Some("10.5"));
+        let nf = map_lookup(200, br#"{"IRD":"049091850","PirRateNotFound":true}"#).expect("nf");
+        assert!(nf.is_not_found());
+
+        let e = map_lookup(200, br#"{"IRD":"049091850","SuggestedPirRate":10"#).expect_err("cut");
+        assert_eq!(e.kind(), ErrorKind::Server);
+        assert_eq!(e.http_status(), Some(200));
+        let e = map_lookup(200, br#"{"IRD":"049091850"}"#).expect_err("neither");
+        assert_eq!(e.kind(), ErrorKind::Server);
+
+        for (status, code, kind, retry) in [
+            (400, "EV1100", ErrorKind::Rejected, false),
+            (400, "PIR101", ErrorKind::Rejected, false),
+            (401, "EV1026", ErrorKind::Authentication, false),
+            (401, "EV1043", ErrorKind::Authorisation, false),
+            (401, "IR003", ErrorKind::RateLimited, false),
+            (500, "PIR150", ErrorKind::Server, true),
+        ] {
+            let body = format!(
+                r#"{{"errors":[{{"code":"{code}","type":"x","message":"m Field: IRD"}}]}}"#
+            );
+            let e = map_lookup(status, body.as_bytes()).expect_err(code);
+            assert_eq!(e.kind(), kind, "{code}");
+            assert_eq!(e.ir_code().map(IrCode::as_str), Some(code));
+            assert_eq!(e.http_status(), Some(status));
+            assert_eq!(e.is_retryable(), retry, "{code}");
+        }
+        for (status, kind, retry) in [
+            (404, ErrorKind::Rejected, false),
+            (405, ErrorKind::Rejected, false),
+            (401, ErrorKind::Authentication, false),
+            (502, ErrorKind::Server, true),
+            (503, ErrorKind::Server, true),
+            (504, ErrorKind::Server, true),
+            (500, ErrorKind::Server, false),
+        ] {
+            let e = map_lookup(status, b"<html>oops</html>").expect_err("status");
+            assert_eq!(e.kind(), kind, "{status}");
+            assert_eq!(e.is_retryable(), retry, "{status}");
+            assert!(e.ir_code().is_none());
+        }
+        map_status(200, b"OK\n").expect("ok");
+        assert_eq!(
+            map_status(200, b"nope").expect_err("x").kind(),
+            ErrorKind::Server
+        );
+    }
+
+    #[test]
+    fn refresh_only_for_token_problems() {
+        let e = |code: &str| {
+            Error::from_ir(
+                401,
+                IrErrorBody::single(crate::error::IrErrorItem::new(IrCode::parse(code))),
+            )
+        };
+        assert!(token_refresh_may_help(&e("EV1026")));
+        assert!(token_refresh_may_help(&e("EV1024")));
+        assert!(!token_refresh_may_help(&e("EV1023")));
+        assert!(!token_refresh_may_help(&e("EV1041")));
+        assert!(!token_refresh_may_help(&e("IR003")));
+        assert!(token_refresh_may_help(&Error::from_status(401, "")));
+    }
+
+    #[test]
+    fn build_time_errors_name_the_setting() {
+        let cases: Vec<(ClientBuilder, &str)> = vec![
+            (Client::builder(), "environment"),
+            (
+                Client::builder().environment(Environment::Sandbox),
+                "endpoint",
+            ),
+            (Client::builder().endpoint("http://127.0.0.1:1"), "endpoint"),
+            (Client::builder().endpoint("::nonsense"), "endpoint"),
+            (
+                Client::builder().environment(Environment::Production),
+                "tls.client_cert",
+            ),
+            (
+                Client::builder()
+                    .endpoint("https://127.0.0.1:1")
+                    .identity_files("/nonexistent/c.pem", "/nonexistent/k.pem"),
+                "tls.client_cert",
+            ),
+            (
+                Client::builder()
+                    .endpoint("https://127.0.0.1:1")
+                    .add_root_certificate_pem("not pem"),
+                "tls.ca_cert_pem",
+            ),
+            (
+                Client::builder()
+                    .endpoint("https://127.0.0.1:1")
+                    .timeout(Duration::ZERO),
+                "timeout_secs",
+            ),
+            (
+                Client::builder()
+                    .endpoint("https://127.0.0.1:1")
+                    .proxy("socks5://p.example:1"),
+                "proxy",
+            ),
+            (
+                Client::builder()
+                    .endpoint("https://127.0.0.1:1")
+                    .user_agent_suffix("x\r\nInjected: 1"),
+                "user_agent_suffix",
+            ),
+            (
+                Client::builder()
+                    .endpoint("https://127.0.0.1:1")
+                    .auth(Auth::Bearer(Secret::new("sekrit\nvalue"))),
+                "auth.token",
+            ),
+        ];
+        for (b, setting) in cases {
+            let e = b.build().expect_err(setting);
+            assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+            assert!(
+                e.to_string().contains(&format!("`{setting}`")),
+                "{setting}: {e}"
+            );
+            assert!(!e.to_string().contains("sekrit"), "{e}");
+        }
+    }
+
+    #[test]
+    fn config_errors_name_the_setting() {
+        for (toml, setting) in [
+            ("environment = \"mock\"\ntimeout_secs = -1", "timeout_secs"),
+            (
+                "environment = \"mock\"\n[tls]\nclient_cert = \"/x/c.pem\"",
+                "tls.client_key",
+            ),
+            (
+                "environment = \"mock\"\n[tls]\nca_cert = \"/nonexistent/ca.pem\"",
+                "tls.ca_cert",
+            ),
+            (
+                "environment = \"mock\"\n[auth]\ntype = \"jwt\"\nkey = \"/x/k.pem\"",
+                "auth.cert",
+            ),
+            (
+                "environment = \"mock\"\n[auth]\ntype = \"jwt\"\ncert = \"/x/c.pem\"\nkey = \"/x/k.pem\"\nalg = \"HS256\"",
+                "auth.alg",
+            ),
+            (
+                "environment = \"mock\"\n[auth]\ntype = \"oauth\"",
+                "auth.type",
+            ),
+            ("endpoint = \"https://gw.example\"\nproxy = \"::\"", "proxy"),
+        ] {
+            let cfg = Config::from_toml_str(toml).expect("parses");
+            let e = Client::from_config(&cfg).expect_err(setting);
+            assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+            assert!(
+                e.to_string().contains(&format!("`{setting}`")),
+                "{setting}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn mock_needs_no_identity_and_debug_hides_secrets() {
+        let c = Client::builder()
+            .environment(Environment::Mock)
+            .auth(Auth::Bearer(Secret::new("sekrit-token")))
+            .user_agent_suffix("python/3.12")
+            .build()
+            .expect("mock without identity");
+        assert_eq!(c.endpoint(), "https://pir.test.services.ird.govt.nz");
+        assert_eq!(
+            c.user_agent(),
+            format!("nzpir/{} python/3.12", crate::VERSION)
+        );
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("sekrit"), "{dbg}");
+        assert!(dbg.contains("redacted"), "{dbg}");
+        let c2 = c.clone();
+        assert!(Arc::ptr_eq(&c.inner, &c2.inner));
+    }
+}

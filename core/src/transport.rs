@@ -1,0 +1,518 @@
+//! HTTPS to the gateway: one ureq agent (kept-alive connections, IR's TLS
+//! policy, timeouts, proxy) and the mapping of every transport failure to an
+//! [`Error`] that says what happened.
+
+use std::io;
+use std::time::Duration;
+
+use rustls_pki_types::CertificateDer;
+use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use ureq::http::{HeaderValue, Uri};
+use ureq::tls::{TlsConfig, TlsProvider};
+use ureq::{Agent, Proxy, ProxyProtocol};
+
+use crate::error::{Error, ErrorKind};
+use crate::tls::{self, Identity};
+
+/// The PIR operation's path under the gateway's base URL.
+pub const PIR_PATH: &str = "/gateway/calculators/pir";
+/// The status endpoint's path under the gateway's base URL.
+pub const STATUS_PATH: &str = "/gateway/calculators/status";
+/// The largest answer the client reads (IR's answers are a few hundred bytes).
+const MAX_BODY: u64 = 1 << 20;
+
+const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+const ACCEPT_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// The gateway's base URL, checked, and the two operation URIs under it.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    /// `https://host:port[/prefix]`, without a trailing slash.
+    pub base: String,
+    /// `host:port`, for messages.
+    pub authority: String,
+    pub host: String,
+    pub pir: Uri,
+    pub status: Uri,
+}
+
+impl Endpoint {
+    /// Parses a base URL (`https://host[:port][/prefix]`). A full operation URL
+    /// (`.../gateway/calculators/pir`) is accepted and trimmed to its base.
+    pub(crate) fn parse(setting: &str, text: &str) -> Result<Endpoint, Error> {
+        let url = url::Url::parse(text.trim()).map_err(|e| {
+            Error::config(
+                setting,
+                format!("not a valid URL ({e}); expected e.g. https://host:4046"),
+            )
+        })?;
+        if url.scheme() != "https" {
+            return Err(Error::config(
+                setting,
+                format!(
+                    "must be an https URL (IR's gateway speaks only TLS), not {}",
+                    url.scheme()
+                ),
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::config(
+                setting,
+                "must not carry a user name or password",
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(Error::config(setting, "must not have a query or fragment"));
+        }
+        let host = match url.host_str() {
+            Some(h) if !h.is_empty() => h.to_owned(),
+            _ => return Err(Error::config(setting, "has no host")),
+        };
+        let port = url.port_or_known_default().unwrap_or(443);
+        let mut path = url.path().trim_end_matches('/').to_owned();
+        for op in [PIR_PATH, STATUS_PATH] {
+            if let Some(prefix) = path.strip_suffix(op) {
+                path = prefix.to_owned();
+                break;
+            }
+        }
+        let origin = match url.port() {
+            Some(p) => format!("https://{host}:{p}"),
+            None => format!("https://{host}"),
+        };
+        let base = format!("{origin}{path}");
+        let uri = |op: &str| -> Result<Uri, Error> {
+            format!("{base}{op}")
+                .parse::<Uri>()
+                .map_err(|_| Error::config(setting, "is not a URL the HTTP client accepts"))
+        };
+        Ok(Endpoint {
+            pir: uri(PIR_PATH)?,
+            status: uri(STATUS_PATH)?,
+            authority: format!("{host}:{port}"),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            base,
+        })
+    }
+}
+
+/// What the transport needs to open connections.
+pub(crate) struct TransportOptions<'a> {
+    pub endpoint: Endpoint,
+    pub identity: Option<&'a Identity>,
+    pub extra_roots: &'a [CertificateDer<'static>],
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub proxy: ProxySetting,
+    pub user_agent: String,
+    pub max_idle_connections: usize,
+}
+
+/// Where the proxy comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ProxySetting {
+    /// `HTTPS_PROXY`/`ALL_PROXY` and `NO_PROXY` from the environment (the default).
+    /// Loopback hosts are never proxied.
+    #[default]
+    FromEnv,
+    /// This proxy URL (`http://[user:pass@]host:port`), for every call.
+    Url(String),
+    /// No proxy, whatever the environment says.
+    Off,
+}
+
+/// A gateway answer: status, body and `Retry-After`.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub retry_after: Option<Duration>,
+}
+
+/// One agent for all calls: connections are kept alive and shared by threads.
+pub(crate) struct Transport {
+    agent: Agent,
+    pub endpoint: Endpoint,
+    /// Whether a proxy is in use, for `Debug`.
+    pub proxied: bool,
+}
+
+impl Transport {
+    pub(crate) fn new(o: TransportOptions<'_>) -> Result<Transport, Error> {
+        let client_cert = o.identity.map(Identity::to_ureq).transpose()?;
+        let tls = TlsConfig::builder()
+            .provider(TlsProvider::Rustls)
+            .unversioned_rustls_crypto_provider(tls::crypto_provider())
+            .root_certs(tls::root_certs(o.extra_roots))
+            .client_cert(client_cert)
+            .use_sni(true)
+            .build();
+        let proxy = resolve_proxy(&o.proxy, &o.endpoint.host)?;
+        let proxied = proxy.is_some();
+        let config = Agent::config_builder()
+            .tls_config(tls)
+            .https_only(true)
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .proxy(proxy)
+            .timeout_global(Some(o.timeout))
+            .timeout_connect(Some(o.connect_timeout))
+            .user_agent(o.user_agent.as_str())
+            .max_idle_connections(o.max_idle_connections)
+            .max_idle_connections_per_host(o.max_idle_connections)
+            .build();
+        Ok(Transport {
+            agent: config.new_agent(),
+            endpoint: o.endpoint,
+            proxied,
+        })
+    }
+
+    /// POSTs IR's JSON to the PIR operation.
+    pub(crate) fn post_pir(
+        &self,
+        body: &[u8],
+        auth: Option<&HeaderValue>,
+    ) -> Result<Answer, Error> {
+        let mut req = self
+            .agent
+            .post(self.endpoint.pir.clone())
+            .header(CONTENT_TYPE, JSON_UTF8)
+            .header(ACCEPT, ACCEPT_JSON);
+        if let Some(a) = auth {
+            req = req.header(AUTHORIZATION, a.clone());
+        }
+        let resp = req.send(body).map_err(|e| self.map_error(e))?;
+        self.read(resp)
+    }
+
+    /// GETs the status endpoint.
+    pub(crate) fn get_status(&self) -> Result<Answer, Error> {
+        let resp = self
+            .agent
+            .get(self.endpoint.status.clone())
+            .call()
+            .map_err(|e| self.map_error(e))?;
+        self.read(resp)
+    }
+
+    fn read(&self, mut resp: ureq::http::Response<ureq::Body>) -> Result<Answer, Error> {
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::Timeout(_) => self.map_error(e),
+                ureq::Error::BodyExceedsLimit(_) => Error::new(
+                    ErrorKind::Server,
+                    format!("the gateway's answer (HTTP {status}) is larger than {MAX_BODY} bytes"),
+                )
+                .with_http_status(status),
+                other => Error::new(
+                    ErrorKind::Server,
+                    format!("the gateway's answer (HTTP {status}) was cut short or unreadable"),
+                )
+                .with_http_status(status)
+                .with_source(other),
+            })?;
+        Ok(Answer {
+            status,
+            body,
+            retry_after,
+        })
+    }
+
+    fn map_error(&self, e: ureq::Error) -> Error {
+        map_ureq_error(&self.endpoint.authority, e)
+    }
+}
+
+/// Maps a ureq failure to an error that says what happened.
+pub(crate) fn map_ureq_error(host: &str, e: ureq::Error) -> Error {
+    use ureq::Error as U;
+    match e {
+        U::Timeout(t) => Error::new(
+            ErrorKind::Timeout,
+            format!("no answer from {host} in time ({t} timeout)"),
+        ),
+        U::Io(io) => map_io(host, io),
+        U::Rustls(r) => tls::tls_error(host, &r),
+        U::Tls(what) => Error::new(ErrorKind::Tls, format!("TLS with {host} failed: {what}")),
+        U::HostNotFound => Error::new(
+            ErrorKind::Transport,
+            format!("host not found: {host} (DNS)"),
+        ),
+        U::ConnectionFailed => {
+            Error::new(ErrorKind::Transport, format!("could not connect to {host}"))
+        }
+        U::ConnectProxyFailed(why) => Error::new(
+            ErrorKind::Transport,
+            format!(
+                "the proxy refused to connect to {host}: {}",
+                crate::error::scrub(&why)
+            ),
+        ),
+        U::Protocol(p) => Error::new(
+            ErrorKind::Server,
+            format!("{host} did not answer with valid HTTP/1.1 ({p})"),
+        ),
+        U::LargeResponseHeader(..) | U::BodyExceedsLimit(_) => Error::new(
+            ErrorKind::Server,
+            format!("{host} answered with an oversized response"),
+        ),
+        U::TooManyRedirects | U::RedirectFailed => Error::new(
+            ErrorKind::Server,
+            format!("{host} answered with a redirect"),
+        ),
+        U::BadUri(_) | U::Http(_) | U::RequireHttpsOnly(_) | U::InvalidProxyUrl => Error::new(
+            ErrorKind::Config,
+            format!("the request to {host} could not be made: {e}"),
+        ),
+        other => Error::new(
+            ErrorKind::Transport,
+            format!(
+                "the connection to {host} failed: {}",
+                crate::error::scrub(&other.to_string())
+            ),
+        ),
+    }
+}
+
+fn map_io(host: &str, io: io::Error) -> Error {
+    if let Some(r) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        return tls::tls_error(host, r);
+    }
+    let (kind, what) = match io.kind() {
+        io::ErrorKind::ConnectionRefused => (ErrorKind::Transport, "connection refused".to_owned()),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
+            (ErrorKind::Transport, "connection reset".to_owned())
+        }
+        io::ErrorKind::BrokenPipe => (
+            ErrorKind::Transport,
+            "connection closed while sending".to_owned(),
+        ),
+        io::ErrorKind::UnexpectedEof => (
+            ErrorKind::Transport,
+            "the server closed the connection without answering".to_owned(),
+        ),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+            (ErrorKind::Timeout, "no answer in time".to_owned())
+        }
+        io::ErrorKind::AddrNotAvailable
+        | io::ErrorKind::NetworkUnreachable
+        | io::ErrorKind::HostUnreachable => {
+            (ErrorKind::Transport, "network unreachable".to_owned())
+        }
+        _ => (ErrorKind::Transport, crate::error::scrub(&io.to_string())),
+    };
+    Error::new(kind, format!("{host}: {what}")).with_source(io)
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether `NO_PROXY` (comma-separated: `*`, `host`, `.suffix`, `*.suffix`,
+/// optionally with `:port`) exempts `host`.
+fn no_proxy_matches(no_proxy: &str, host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    no_proxy
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .any(|entry| {
+            let entry = entry.to_ascii_lowercase();
+            let entry = match entry.rsplit_once(':') {
+                Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) && !h.contains(':') => {
+                    h.to_owned()
+                }
+                _ => entry,
+            };
+            if entry == "*" {
+                return true;
+            }
+            let bare = entry.trim_start_matches('*').trim_start_matches('.');
+            host == bare || host.ends_with(&format!(".{bare}"))
+        })
+}
+
+fn env(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok())
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// Decides, once, whether calls to `host` go through a proxy.
+pub(crate) fn resolve_proxy(setting: &ProxySetting, host: &str) -> Result<Option<Proxy>, Error> {
+    match setting {
+        ProxySetting::Off => Ok(None),
+        ProxySetting::Url(url) => build_proxy("proxy", url).map(Some),
+        ProxySetting::FromEnv => {
+            let Some(url) = env(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]) else {
+                return Ok(None);
+            };
+            if is_loopback(host) {
+                return Ok(None);
+            }
+            if let Some(no) = env(&["NO_PROXY", "no_proxy"])
+                && no_proxy_matches(&no, host)
+            {
+                return Ok(None);
+            }
+            build_proxy("HTTPS_PROXY", &url).map(Some)
+        }
+    }
+}
+
+/// A ureq proxy from a URL; messages never echo the URL (it may hold a password).
+fn build_proxy(setting: &str, text: &str) -> Result<Proxy, Error> {
+    let text = text.trim();
+    let with_scheme = if text.contains("://") {
+        text.to_owned()
+    } else {
+        format!("http://{text}")
+    };
+    let url = url::Url::parse(&with_scheme).map_err(|_| {
+        Error::config(
+            setting,
+            "is not a valid proxy URL (expected http://host:port)",
+        )
+    })?;
+    let protocol = match url.scheme() {
+        "http" => ProxyProtocol::Http,
+        "https" => ProxyProtocol::Https,
+        other => {
+            return Err(Error::config(
+                setting,
+                format!(
+                    "proxy scheme `{other}` is not supported; use an http:// or https:// proxy"
+                ),
+            ));
+        }
+    };
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| Error::config(setting, "the proxy URL has no host"))?;
+    let mut b = Proxy::builder(protocol).host(host);
+    if let Some(port) = url.port_or_known_default() {
+        b = b.port(port);
+    }
+    let decode = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    if !url.username().is_empty() {
+        b = b.username(&decode(url.username()));
+        if let Some(p) = url.password() {
+            b = b.password(&decode(p));
+        }
+    }
+    b.build()
+        .map_err(|_| Error::config(setting, "is not a usable proxy URL"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        let e = Endpoint::parse("endpoint", "https://127.0.0.1:8443/").expect("ok");
+        assert_eq!(
+            e.pir.to_string(),
+            "https://127.0.0.1:8443/gateway/calculators/pir"
+        );
+        assert_eq!(
+            e.status.to_string(),
+            "https://127.0.0.1:8443/gateway/calculators/status"
+        );
+        assert_eq!(e.authority, "127.0.0.1:8443");
+        let e = Endpoint::parse(
+            "endpoint",
+            "https://services.ird.govt.nz:4046/gateway/calculators/pir",
+        )
+        .expect("full URL");
+        assert_eq!(e.base, "https://services.ird.govt.nz:4046");
+        let e = Endpoint::parse("endpoint", "https://gw.example/prefix/").expect("prefix");
+        assert_eq!(
+            e.pir.to_string(),
+            "https://gw.example/prefix/gateway/calculators/pir"
+        );
+        assert_eq!(e.authority, "gw.example:443");
+        let e = Endpoint::parse("endpoint", "https://[::1]:9/").expect("v6");
+        assert_eq!(e.host, "::1");
+
+        for bad in [
+            "http://x.example",
+            "ftp://x",
+            "not a url",
+            "https://u:p@x.example",
+            "https://x.example/?a=1",
+        ] {
+            let err = Endpoint::parse("endpoint", bad).expect_err(bad);
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(err.to_string().contains("`endpoint`"), "{err}");
+            assert!(!err.to_string().contains("u:p"), "{err}");
+        }
+    }
+
+    #[test]
+    fn no_proxy_rules() {
+        assert!(no_proxy_matches("*", "a.example"));
+        assert!(no_proxy_matches("ird.govt.nz", "services.ird.govt.nz"));
+        assert!(no_proxy_matches(".ird.govt.nz", "services.ird.govt.nz"));
+        assert!(no_proxy_matches("*.ird.govt.nz", "services.ird.govt.nz"));
+        assert!(no_proxy_matches(
+            "foo, services.ird.govt.nz:4046",
+            "services.ird.govt.nz"
+        ));
+        assert!(!no_proxy_matches("govt.nz.example", "services.ird.govt.nz"));
+        assert!(!no_proxy_matches("rd.govt.nz", "services.ird.govt.nz"));
+        assert!(is_loopback("127.0.0.1") && is_loopback("localhost") && is_loopback("::1"));
+        assert!(!is_loopback("10.0.0.1"));
+    }
+
+    #[test]
+    fn proxies() {
+        let p = build_proxy("proxy", "http://user:s%40cret@proxy.example:3128").expect("proxy");
+        assert_eq!(p.host(), "proxy.example");
+        assert_eq!(p.port(), 3128);
+        assert_eq!(p.username(), Some("user"));
+        assert_eq!(p.password(), Some("s@cret"));
+        let p = build_proxy("proxy", "proxy.example:8080").expect("no scheme");
+        assert_eq!(p.protocol(), ProxyProtocol::Http);
+        let e = build_proxy("proxy", "socks5://u:hunter2@p.example:1080").expect_err("socks");
+        assert!(
+            e.to_string().contains("`proxy`") && !e.to_string().contains("hunter2"),
+            "{e}"
+        );
+        assert_eq!(
+            resolve_proxy(&ProxySetting::Off, "services.ird.govt.nz").expect("off"),
+            None
+        );
+        assert!(
+            resolve_proxy(&ProxySetting::Url("http://p.example:1".into()), "127.0.0.1")
+                .expect("explicit")
+                .is_some()
+        );
+    }
+}
