@@ -138,6 +138,7 @@ pub(crate) struct Transport {
     pub endpoint: Endpoint,
     /// Whether a proxy is in use, for `Debug`.
     pub proxied: bool,
+    has_identity: bool,
 }
 
 impl Transport {
@@ -169,6 +170,7 @@ impl Transport {
             agent: config.new_agent(),
             endpoint: o.endpoint,
             proxied,
+            has_identity: o.identity.is_some(),
         })
     }
 
@@ -235,7 +237,21 @@ impl Transport {
     }
 
     fn map_error(&self, e: ureq::Error) -> Error {
-        map_ureq_error(&self.endpoint.authority, e)
+        let err = map_ureq_error(&self.endpoint.authority, e);
+        // In TLS 1.3 a server that wants a client certificate says so only after
+        // the handshake, and often the client sees just a closed connection.
+        if !self.has_identity
+            && err.kind() == ErrorKind::Transport
+            && err.message().contains("connection")
+            && !err.message().contains("refused")
+        {
+            let msg = format!(
+                "{} (no client certificate is configured: if this gateway uses mutual TLS, set tls.client_cert and tls.client_key)",
+                err.message()
+            );
+            return Error::new(ErrorKind::Transport, msg).with_source(err);
+        }
+        err
     }
 }
 
