@@ -334,7 +334,11 @@ fn describe_cert(c: &CertificateError) -> String {
         C::NotValidForNameContext { expected, presented } => format!(
             "wrong host name: the server's certificate is not valid for {} (it names {})",
             expected.to_str(),
-            if presented.is_empty() { "no host".to_owned() } else { presented.join(", ") }
+            if presented.is_empty() {
+                "no host".to_owned()
+            } else {
+                presented.iter().map(|n| bare_name(n)).collect::<Vec<_>>().join(", ")
+            }
         ),
         C::Expired | C::ExpiredContext { .. } => "the server's certificate has expired".to_owned(),
         C::NotValidYet | C::NotValidYetContext { .. } => {
@@ -347,6 +351,14 @@ fn describe_cert(c: &CertificateError) -> String {
         }
         C::BadEncoding => "the server's certificate is malformed".to_owned(),
         other => format!("the server's certificate was refused ({other:?})"),
+    }
+}
+
+/// `DnsName("a.example")` -> `a.example`; other text unchanged.
+fn bare_name(n: &str) -> &str {
+    match (n.find("(\""), n.rfind("\")")) {
+        (Some(a), Some(b)) if b > a + 2 => &n[a + 2..b],
+        _ => n,
     }
 }
 
@@ -613,6 +625,12 @@ mod tests {
         );
         let e = extra_roots("tls.ca_cert", key.serialize_pem().as_bytes()).expect_err("key");
         assert!(e.to_string().contains("tls.ca_cert"), "{e}");
+    }
+
+    #[test]
+    fn host_names_read_plainly() {
+        assert_eq!(bare_name("DnsName(\"wrong.example\")"), "wrong.example");
+        assert_eq!(bare_name("127.0.0.1"), "127.0.0.1");
     }
 
     #[test]

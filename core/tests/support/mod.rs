@@ -32,8 +32,13 @@ impl Pki {
     pub fn new() -> Pki {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("ca key");
         let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
-        p.distinguished_name
-            .push(DnType::CommonName, "nzpir test CA");
+        // Unique names: webpki picks an anchor by subject name.
+        static SERIAL: AtomicUsize = AtomicUsize::new(0);
+        let n = SERIAL.fetch_add(1, Ordering::SeqCst);
+        p.distinguished_name.push(
+            DnType::CommonName,
+            format!("nzpir test CA {} {n}", std::process::id()),
+        );
         p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca = p.self_signed(&key).expect("ca");
@@ -45,7 +50,14 @@ impl Pki {
     }
 
     fn issue(&self, names: &[&str], eku: ExtendedKeyUsagePurpose) -> Issued {
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
+        self.issue_with(
+            KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key"),
+            names,
+            eku,
+        )
+    }
+
+    fn issue_with(&self, key: KeyPair, names: &[&str], eku: ExtendedKeyUsagePurpose) -> Issued {
         let mut p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
             .expect("params");
         p.distinguished_name.push(DnType::CommonName, names[0]);
@@ -59,6 +71,13 @@ impl Pki {
 
     pub fn server(&self, names: &[&str]) -> Issued {
         self.issue(names, ExtendedKeyUsagePurpose::ServerAuth)
+    }
+
+    /// A server certificate with an RSA 2048 key (for ECDHE-RSA and static-RSA peers).
+    pub fn server_rsa(&self, names: &[&str]) -> Issued {
+        let key = KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+            .expect("rsa key");
+        self.issue_with(key, names, ExtendedKeyUsagePurpose::ServerAuth)
     }
 
     pub fn client(&self) -> Issued {
