@@ -11,7 +11,48 @@
 //!   local validation of every rule before anything is sent;
 //! - [`Error`]: one error type with a stable [`ErrorKind`], IR's [`IrCode`] and
 //!   the HTTP status, whose messages never carry secrets or personal data;
-//! - [`Config`]: the configuration schema shared by every surface.
+//! - [`Config`]: the configuration schema shared by every surface;
+//! - [`Client`]: the blocking client: mutual TLS with IR's cipher policy
+//!   ([`Identity`], [`tls`]), M2M JWTs ([`JwtSigner`]) or bearer tokens
+//!   ([`Auth`], [`TokenSource`]), kept-alive connections, timeouts and retries
+//!   for transient faults only ([`RetryPolicy`]).
+//!
+//! ## A lookup
+//!
+//! ```no_run
+//! use nzpir::{Auth, Client, Environment, Identity, JwtSigner, PirRequest};
+//!
+//! # fn main() -> Result<(), nzpir::Error> {
+//! // Once, at start-up: everything is read and checked here.
+//! let client = Client::builder()
+//!     .environment(Environment::Test)
+//!     .identity(Identity::from_pem_files("client.pem", "client.key")?)
+//!     .auth(Auth::Jwt(
+//!         JwtSigner::builder_from_files("jwt.pem", "jwt.key")
+//!             .issuer("My Fund Admin Ltd")
+//!             .build()?,
+//!     ))
+//!     .build()?;
+//!
+//! // From any thread, as often as needed (the client is cheap to clone).
+//! let outcome = client.lookup(&PirRequest::builder("49091850").pie_ird("136410132").build())?;
+//! match outcome.rate() {
+//!     Some(rate) => println!("suggested PIR {rate} %"),
+//!     None => println!("IR has no rate for this investor"),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Or from the configuration file the CLI and the bindings share:
+//! `Client::from_config_file("nzpir.toml")?` (see [`config`]).
+//!
+//! ## Logging
+//!
+//! Through the `log` facade, target `nzpir`: one line per call
+//! (`op=lookup outcome=suggested status=200 ir_code=- attempts=1 latency_ms=3.1`,
+//! at `info` for answers and `warn` for failures) and retries at `debug`. No
+//! IRD number, name, date of birth, token or key is ever logged.
 //!
 //! ```
 //! use nzpir::{IrdNumber, PirRequest, FilingPeriod};
