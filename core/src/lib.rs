@@ -31,6 +31,7 @@ pub mod country;
 pub mod error;
 pub mod ird;
 pub mod model;
+pub mod oauth;
 pub mod validate;
 
 pub use config::{
