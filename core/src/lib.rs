@@ -26,6 +26,7 @@
 //! # let _ = FilingPeriod::ending(2026);
 //! ```
 
+pub mod batch;
 pub mod config;
 pub mod country;
 pub mod error;
