@@ -93,19 +93,45 @@ impl IrdNumber {
     /// Strict parse over bytes; allocation-free.
     #[inline]
     pub fn parse_bytes(b: &[u8]) -> Result<Self, IrdError> {
-        let mut value: u32 = 0;
-        for &c in b {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                return Err(IrdError::NotDigits);
+        let mut d = [0u8; 9];
+        match b.len() {
+            9 => d.copy_from_slice(b),
+            8 => {
+                d[0] = b'0';
+                d[1..].copy_from_slice(b);
             }
-            // Saturate: a long run of digits is reported as a length error below.
-            value = value.wrapping_mul(10).wrapping_add(u32::from(d));
+            _ => {
+                return Err(if b.iter().all(u8::is_ascii_digit) {
+                    IrdError::WrongLength
+                } else {
+                    IrdError::NotDigits
+                });
+            }
         }
-        if b.len() != 8 && b.len() != 9 {
-            return Err(IrdError::WrongLength);
+        let mut all_digits = true;
+        for x in &mut d {
+            *x = x.wrapping_sub(b'0');
+            all_digits &= *x <= 9;
         }
-        Self::from_u32(value)
+        if !all_digits {
+            return Err(IrdError::NotDigits);
+        }
+        Self::from_digits(&d)
+    }
+
+    /// Range and modulus-11 check over nine digit values (0..=9), most significant first.
+    #[inline]
+    fn from_digits(d: &[u8; 9]) -> Result<Self, IrdError> {
+        let value = d.iter().fold(0u32, |acc, &x| acc * 10 + u32::from(x));
+        if !(MIN_IRD..=MAX_IRD).contains(&value) {
+            return Err(IrdError::OutOfRange);
+        }
+        let base: &[u8; 8] = d.first_chunk().unwrap_or(&[0; 8]);
+        if weighted_check(base) == Some(u32::from(d[8])) {
+            Ok(IrdNumber(value))
+        } else {
+            Err(IrdError::CheckDigit)
+        }
     }
 
     /// Lenient parse for human-entered data: surrounding white space is ignored
@@ -119,21 +145,22 @@ impl IrdNumber {
     #[inline]
     pub fn parse_lenient_bytes(b: &[u8]) -> Result<Self, IrdError> {
         // Fast path: the wire form.
-        if (b.len() == 9 || b.len() == 8) && b.iter().all(u8::is_ascii_digit) {
-            return Self::parse_bytes(b);
+        if b.len() == 9 || b.len() == 8 {
+            match Self::parse_bytes(b) {
+                Err(IrdError::NotDigits) => {}
+                done => return done,
+            }
         }
         let b = b.trim_ascii();
-        let mut value: u32 = 0;
+        let mut buf = [0u8; 9];
         let mut digits = 0usize;
         let mut prev_digit = false;
-        let mut i = 0;
-        while i < b.len() {
-            let c = b[i];
+        for (i, &c) in b.iter().enumerate() {
             if c.is_ascii_digit() {
-                digits += 1;
-                if digits <= 9 {
-                    value = value * 10 + u32::from(c - b'0');
+                if digits < 9 {
+                    buf[digits] = c - b'0';
                 }
+                digits += 1;
                 prev_digit = true;
             } else if (c == b'-' || c == b' ') && prev_digit {
                 // A separator must sit between two digits.
@@ -144,12 +171,16 @@ impl IrdNumber {
             } else {
                 return Err(IrdError::NotDigits);
             }
-            i += 1;
         }
-        if digits != 8 && digits != 9 {
-            return Err(IrdError::WrongLength);
+        match digits {
+            9 => Self::from_digits(&buf),
+            8 => {
+                buf.copy_within(0..8, 1);
+                buf[0] = 0;
+                Self::from_digits(&buf)
+            }
+            _ => Err(IrdError::WrongLength),
         }
-        Self::from_u32(value)
     }
 
     /// Checks a number against IR's range and modulus-11 rule.
@@ -190,16 +221,23 @@ impl IrdNumber {
 
 /// The modulus-11 check digit for an 8-digit base, or `None` when IR's rule
 /// gives 10 with both weight sets (no valid number has that base).
-#[inline]
 pub fn check_digit(base: u32) -> Option<u32> {
-    let mut digits = [0u32; 8];
+    let mut digits = [0u8; 8];
     let mut v = base;
     for d in digits.iter_mut().rev() {
-        *d = v % 10;
+        *d = (v % 10) as u8;
         v /= 10;
     }
+    weighted_check(&digits)
+}
+
+#[inline]
+fn weighted_check(digits: &[u8; 8]) -> Option<u32> {
     let weighted = |w: &[u32; 8]| {
-        let sum: u32 = digits.iter().zip(w).map(|(d, w)| d * w).sum();
+        let mut sum = 0u32;
+        for (d, w) in digits.iter().zip(w) {
+            sum += u32::from(*d) * w;
+        }
         match sum % 11 {
             0 => 0,
             r => 11 - r,

@@ -68,6 +68,7 @@
 //! ```
 
 pub mod auth;
+pub mod batch;
 pub mod client;
 pub mod config;
 pub mod country;
@@ -75,6 +76,7 @@ pub mod error;
 pub mod ird;
 pub mod jwt;
 pub mod model;
+pub mod oauth;
 mod pem;
 pub mod retry;
 pub mod tls;

@@ -1,0 +1,970 @@
+//! OAuth 2.0 as IR runs it: authorisation with PKCE (S256), code exchange and
+//! rotating refresh tokens at the token endpoint (HTTP Basic client
+//! authentication), introspection and revocation, and a self-refreshing token
+//! source for the [`Client`](crate::Client).
+//!
+//! IR's refresh tokens are single-use, so [`OAuthTokenSource`] writes every new
+//! token set to its [`TokenStore`] before the new access token is used, and
+//! makes exactly one refresh call when many threads need one at once.
+
+mod store;
+
+use std::fmt;
+use std::sync::{Arc, Mutex, RwLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::Deserialize;
+
+use crate::config::Secret;
+use crate::error::{Error, ErrorKind, scrub};
+use crate::validate::{Clock, SystemClock};
+
+pub use store::{FileTokenStore, MemoryTokenStore, TokenSet, TokenStore};
+
+/// The only scope IR's gateway services use.
+pub const SCOPE: &str = "MYIR.Services";
+
+/// Paths of IR's OAuth endpoints under the OAuth host.
+pub const AUTHORIZE_PATH: &str = "/gateway3/oauth/authorize";
+/// The token endpoint.
+pub const TOKEN_PATH: &str = "/gateway3/oauth/token";
+/// The introspection endpoint.
+pub const INTROSPECT_PATH: &str = "/gateway3/oauth/introspect";
+/// The revocation endpoint.
+pub const REVOKE_PATH: &str = "/gateway3/oauth/revoke";
+
+/// Refresh this long before the access token expires.
+pub const REFRESH_MARGIN_SECS: i64 = 120;
+
+const STATE_LEN: usize = 43;
+const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
+    let mut buf = [0u8; N];
+    aws_lc_rs::rand::fill(&mut buf)
+        .map_err(|_| Error::new(ErrorKind::Config, "the system random source failed"))?;
+    Ok(buf)
+}
+
+/// A random string of IR's allowed state characters (letters and digits).
+fn random_state() -> Result<String, Error> {
+    // Rejection sampling keeps the distribution uniform over 62 characters.
+    let mut out = String::with_capacity(STATE_LEN);
+    while out.len() < STATE_LEN {
+        for b in random_bytes::<64>()? {
+            if b < 248 && out.len() < STATE_LEN {
+                out.push(char::from(ALPHANUMERIC[usize::from(b % 62)]));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A PKCE pair: the secret verifier and its S256 challenge.
+#[derive(Clone)]
+pub struct Pkce {
+    verifier: Secret,
+    challenge: String,
+}
+
+impl Pkce {
+    /// A fresh verifier (43 characters of base64url from 32 random bytes).
+    pub fn generate() -> Result<Self, Error> {
+        let verifier = URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
+        Ok(Self::from_verifier(verifier))
+    }
+
+    /// The pair for a given verifier.
+    pub fn from_verifier(verifier: impl Into<String>) -> Self {
+        let verifier = verifier.into();
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+        Pkce {
+            challenge: URL_SAFE_NO_PAD.encode(digest.as_ref()),
+            verifier: Secret::new(verifier),
+        }
+    }
+
+    /// The `code_verifier`, kept for the exchange.
+    pub fn verifier(&self) -> &Secret {
+        &self.verifier
+    }
+
+    /// The `code_challenge` (S256).
+    pub fn challenge(&self) -> &str {
+        &self.challenge
+    }
+}
+
+impl fmt::Debug for Pkce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pkce")
+            .field("verifier", &self.verifier)
+            .field("challenge", &self.challenge)
+            .finish()
+    }
+}
+
+/// A registered OAuth client of IR.
+#[derive(Clone)]
+pub struct OAuthClientConfig {
+    /// The OAuth host's base URL (e.g. `https://services.ird.govt.nz`).
+    pub base_url: String,
+    /// The client id.
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: Secret,
+    /// The redirect URI registered with IR.
+    pub redirect_uri: String,
+}
+
+impl fmt::Debug for OAuthClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthClientConfig")
+            .field("base_url", &self.base_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish()
+    }
+}
+
+impl OAuthClientConfig {
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url.trim_end_matches('/'))
+    }
+
+    /// Starts an authorisation: a fresh `state` and PKCE pair, and the URL to
+    /// send the person's browser to.
+    pub fn authorization_request(&self) -> Result<AuthorizationRequest, Error> {
+        self.authorization_request_with(random_state()?, Pkce::generate()?)
+    }
+
+    /// An authorisation request with a given state and PKCE pair.
+    pub fn authorization_request_with(
+        &self,
+        state: String,
+        pkce: Pkce,
+    ) -> Result<AuthorizationRequest, Error> {
+        if state.is_empty() || state.len() >= 200 {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "OAuth state must be 1 to 199 characters",
+            ));
+        }
+        let mut url = url::Url::parse(&self.endpoint(AUTHORIZE_PATH))
+            .map_err(|e| Error::config("oauth.endpoint", e))?;
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.client_id)
+            .append_pair("redirect_uri", &self.redirect_uri)
+            .append_pair("scope", SCOPE)
+            .append_pair("response_type", "code")
+            .append_pair("state", &state)
+            .append_pair("code_challenge", pkce.challenge())
+            .append_pair("code_challenge_method", "S256");
+        Ok(AuthorizationRequest {
+            url: url.into(),
+            state,
+            pkce,
+        })
+    }
+}
+
+/// An authorisation in progress: where to send the browser, and what to check
+/// when it comes back.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    url: String,
+    state: String,
+    pkce: Pkce,
+}
+
+impl AuthorizationRequest {
+    /// The URL of IR's authorize endpoint with every parameter.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The `state` sent; the redirect back must carry the same.
+    pub fn state(&self) -> &str {
+        &self.state
+    }
+
+    /// The PKCE pair; its verifier goes to the code exchange.
+    pub fn pkce(&self) -> &Pkce {
+        &self.pkce
+    }
+
+    /// Checks the redirect back (the full URL or just its query) and returns
+    /// the authorisation code. A state that does not match, or IR's error
+    /// redirect, is a typed error.
+    pub fn code_from_redirect(&self, redirect: &str) -> Result<Secret, Error> {
+        parse_redirect(redirect, &self.state)
+    }
+}
+
+/// Checks a redirect back from IR's authorize endpoint against `expected_state`.
+pub fn parse_redirect(redirect: &str, expected_state: &str) -> Result<Secret, Error> {
+    let query = match redirect.split_once('?') {
+        Some((_, q)) => q,
+        None => redirect,
+    };
+    let query = query.split('#').next().unwrap_or_default();
+    let (mut code, mut state, mut error, mut description) = (None, None, None, None);
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        match &*k {
+            "code" => code = Some(v.into_owned()),
+            "state" => state = Some(v.into_owned()),
+            "error" => error = Some(v.into_owned()),
+            "error_description" => description = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    if state.as_deref() != Some(expected_state) {
+        return Err(Error::new(
+            ErrorKind::Authentication,
+            "OAuth redirect: state does not match the one sent (possible forgery); start again",
+        ));
+    }
+    if let Some(error) = error {
+        return Err(oauth_error(&error, description.as_deref(), None));
+    }
+    match code {
+        Some(c) if !c.is_empty() => Ok(Secret::new(c)),
+        _ => Err(Error::new(
+            ErrorKind::Authentication,
+            "OAuth redirect: no authorisation code",
+        )),
+    }
+}
+
+/// Maps an OAuth `error` (RFC 6749) to a typed error.
+fn oauth_error(error: &str, description: Option<&str>, status: Option<u16>) -> Error {
+    let kind = match error {
+        "invalid_grant" | "access_denied" | "consent_required" | "login_required" => {
+            ErrorKind::ConsentRequired
+        }
+        "invalid_client"
+        | "unauthorized_client"
+        | "invalid_scope"
+        | "unsupported_grant_type"
+        | "unsupported_response_type"
+        | "invalid_request" => ErrorKind::Config,
+        "server_error" | "temporarily_unavailable" => ErrorKind::Server,
+        _ => ErrorKind::Authentication,
+    };
+    let error = scrub(error);
+    let mut message = match description {
+        Some(d) if !d.is_empty() => format!("OAuth {error}: {}", scrub(d)),
+        _ => format!("OAuth {error}"),
+    };
+    if kind == ErrorKind::ConsentRequired {
+        message.push_str(" (the myIR user must consent again)");
+    }
+    let e = Error::new(kind, message);
+    match status {
+        Some(s) => e.with_http_status(s),
+        None => e,
+    }
+}
+
+/// `expires_in` as IR sends it: a number, or a number in a string.
+fn expires_in<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumOrText {
+        Num(i64),
+        Text(String),
+    }
+    match Option::<NumOrText>::deserialize(d)? {
+        None => Ok(None),
+        Some(NumOrText::Num(n)) => Ok(Some(n)),
+        Some(NumOrText::Text(t)) => t
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("expires_in is not a number")),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    token_type: Option<String>,
+    #[serde(default, deserialize_with = "expires_in")]
+    expires_in: Option<i64>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OAuthErrorBody {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// Default access-token lifetime when IR does not say (8 hours).
+pub const DEFAULT_EXPIRES_IN: i64 = 28_800;
+
+/// Parses the token endpoint's answer.
+pub fn parse_token_response(status: u16, body: &[u8], now: i64) -> Result<TokenSet, Error> {
+    if !(200..300).contains(&status) {
+        return Err(match serde_json::from_slice::<OAuthErrorBody>(body) {
+            Ok(e) => oauth_error(&e.error, e.error_description.as_deref(), Some(status)),
+            Err(_) => Error::from_status(status, "from the OAuth token endpoint"),
+        });
+    }
+    let t: TokenResponse = serde_json::from_slice(body).map_err(|e| {
+        Error::new(
+            ErrorKind::Server,
+            format!(
+                "OAuth token response is malformed: {}",
+                scrub(&e.to_string())
+            ),
+        )
+    })?;
+    if let Some(tt) = &t.token_type
+        && !tt.eq_ignore_ascii_case("bearer")
+    {
+        return Err(Error::new(
+            ErrorKind::Server,
+            format!("OAuth token type {} is not Bearer", scrub(tt)),
+        ));
+    }
+    if t.access_token.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Server,
+            "OAuth token response has an empty access_token",
+        ));
+    }
+    Ok(TokenSet {
+        access_token: Secret::new(t.access_token),
+        refresh_token: t.refresh_token.filter(|r| !r.is_empty()).map(Secret::new),
+        expires_at: now + t.expires_in.unwrap_or(DEFAULT_EXPIRES_IN).max(0),
+        scope: t.scope,
+    })
+}
+
+/// What the introspection endpoint says of a token.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+pub struct Introspection {
+    /// Whether the token is live.
+    pub active: bool,
+    /// The client it was issued to.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// The myIR logon.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// The scope.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// The subject.
+    #[serde(default)]
+    pub sub: Option<String>,
+    /// Expiry, seconds since the epoch.
+    #[serde(default)]
+    pub exp: Option<i64>,
+    /// Issue time, seconds since the epoch.
+    #[serde(default)]
+    pub iat: Option<i64>,
+}
+
+impl fmt::Debug for Introspection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Introspection")
+            .field("active", &self.active)
+            .field("client_id", &self.client_id)
+            .field("username", &self.username.as_ref().map(|_| "<redacted>"))
+            .field("scope", &self.scope)
+            .field("exp", &self.exp)
+            .field("iat", &self.iat)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which token a call is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An access token.
+    Access,
+    /// A refresh token.
+    Refresh,
+}
+
+impl TokenKind {
+    fn hint(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access_token",
+            TokenKind::Refresh => "refresh_token",
+        }
+    }
+}
+
+/// A form POST with HTTP Basic client authentication, as the OAuth endpoints
+/// take it. The client's transport implements it; tests may fake it.
+pub trait FormPost: Send + Sync {
+    /// POSTs `form` (URL-encoded) to `url` with `Authorization: <basic>`;
+    /// returns the status and body of any answer.
+    fn post_form(
+        &self,
+        url: &str,
+        basic: &str,
+        form: &[(&str, &str)],
+    ) -> Result<(u16, Vec<u8>), Error>;
+}
+
+/// Calls IR's OAuth endpoints for one registered client.
+#[derive(Clone)]
+pub struct OAuthClient {
+    config: OAuthClientConfig,
+    basic: Secret,
+    http: Arc<dyn FormPost>,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuthClient {
+    /// An OAuth client calling through `http`.
+    pub fn new(config: OAuthClientConfig, http: Arc<dyn FormPost>) -> Self {
+        let basic = format!(
+            "Basic {}",
+            STANDARD.encode(format!(
+                "{}:{}",
+                config.client_id,
+                config.client_secret.expose()
+            ))
+        );
+        OAuthClient {
+            config,
+            basic: Secret::new(basic),
+            http,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Uses `clock` for token expiry times.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The client's settings.
+    pub fn config(&self) -> &OAuthClientConfig {
+        &self.config
+    }
+
+    /// Starts an authorisation (state + PKCE + URL).
+    pub fn authorization_request(&self) -> Result<AuthorizationRequest, Error> {
+        self.config.authorization_request()
+    }
+
+    fn token_call(&self, form: &[(&str, &str)]) -> Result<TokenSet, Error> {
+        let url = self.config.endpoint(TOKEN_PATH);
+        let (status, body) = self.http.post_form(&url, self.basic.expose(), form)?;
+        parse_token_response(status, &body, self.clock.now_unix())
+    }
+
+    /// Exchanges an authorisation code (with its PKCE verifier) for tokens.
+    pub fn exchange_code(&self, code: &Secret, verifier: &Secret) -> Result<TokenSet, Error> {
+        self.token_call(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.expose()),
+            ("redirect_uri", &self.config.redirect_uri),
+            ("code_verifier", verifier.expose()),
+        ])
+    }
+
+    /// Uses a refresh token (single-use at IR) for a new token set.
+    pub fn refresh(&self, refresh_token: &Secret) -> Result<TokenSet, Error> {
+        self.token_call(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose()),
+        ])
+    }
+
+    /// Asks IR whether a token is live.
+    pub fn introspect(&self, token: &Secret, kind: TokenKind) -> Result<Introspection, Error> {
+        let url = self.config.endpoint(INTROSPECT_PATH);
+        let (status, body) = self.http.post_form(
+            &url,
+            self.basic.expose(),
+            &[("token_type_hint", kind.hint()), ("token", token.expose())],
+        )?;
+        if !(200..300).contains(&status) {
+            return Err(match serde_json::from_slice::<OAuthErrorBody>(&body) {
+                Ok(e) => oauth_error(&e.error, e.error_description.as_deref(), Some(status)),
+                Err(_) => Error::from_status(status, "from the OAuth introspection endpoint"),
+            });
+        }
+        serde_json::from_slice(&body).map_err(|e| {
+            Error::new(
+                ErrorKind::Server,
+                format!(
+                    "OAuth introspection response is malformed: {}",
+                    scrub(&e.to_string())
+                ),
+            )
+        })
+    }
+
+    /// Revokes a token.
+    pub fn revoke(&self, token: &Secret, kind: TokenKind) -> Result<(), Error> {
+        let url = self.config.endpoint(REVOKE_PATH);
+        let (status, body) = self.http.post_form(
+            &url,
+            self.basic.expose(),
+            &[("token_type_hint", kind.hint()), ("token", token.expose())],
+        )?;
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        Err(match serde_json::from_slice::<OAuthErrorBody>(&body) {
+            Ok(e) => oauth_error(&e.error, e.error_description.as_deref(), Some(status)),
+            Err(_) => Error::from_status(status, "from the OAuth revocation endpoint"),
+        })
+    }
+}
+
+#[derive(Default)]
+struct Current {
+    tokens: Option<TokenSet>,
+    /// Tokens that were received but not yet stored durably.
+    unsaved: bool,
+}
+
+/// A bearer token source that refreshes itself: it uses the stored access
+/// token while it is valid, refreshes shortly before expiry, writes every new
+/// token set to the store before using it, and lets exactly one thread refresh
+/// while the others wait for its result.
+pub struct OAuthTokenSource {
+    oauth: OAuthClient,
+    store: Arc<dyn TokenStore>,
+    margin: i64,
+    current: RwLock<Current>,
+    refresh_lock: Mutex<()>,
+}
+
+impl fmt::Debug for OAuthTokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthTokenSource")
+            .field("oauth", &self.oauth)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuthTokenSource {
+    /// A token source over `store`. Nothing is read until the first call.
+    pub fn new(oauth: OAuthClient, store: Arc<dyn TokenStore>) -> Self {
+        OAuthTokenSource {
+            oauth,
+            store,
+            margin: REFRESH_MARGIN_SECS,
+            current: RwLock::new(Current::default()),
+            refresh_lock: Mutex::new(()),
+        }
+    }
+
+    /// Refresh this many seconds before expiry (default 120).
+    #[must_use]
+    pub fn with_refresh_margin(mut self, secs: i64) -> Self {
+        self.margin = secs.max(0);
+        self
+    }
+
+    /// The OAuth client.
+    pub fn oauth(&self) -> &OAuthClient {
+        &self.oauth
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn TokenStore> {
+        &self.store
+    }
+
+    /// Stores a new grant (after [`OAuthClient::exchange_code`]) and uses it.
+    pub fn install(&self, tokens: TokenSet) -> Result<(), Error> {
+        let _g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.store.save(&tokens)?;
+        let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
+        *cur = Current {
+            tokens: Some(tokens),
+            unsaved: false,
+        };
+        Ok(())
+    }
+
+    fn fresh(&self, cur: &Current, now: i64) -> Option<Secret> {
+        match &cur.tokens {
+            Some(t) if !cur.unsaved && t.expires_at - self.margin > now => {
+                Some(t.access_token.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// A valid access token, refreshing when needed (one refresh for all threads).
+    pub fn access_token(&self) -> Result<Secret, Error> {
+        let now = self.oauth.clock.now_unix();
+        if let Some(t) = self.fresh(&self.current.read().unwrap_or_else(|p| p.into_inner()), now) {
+            return Ok(t);
+        }
+        self.refresh_if(|_| false)
+    }
+
+    /// Called when the gateway refused `rejected` (HTTP 401): the token source
+    /// refreshes unless another thread already replaced that token, and
+    /// returns the token to retry with.
+    pub fn on_rejected(&self, rejected: &Secret) -> Result<Secret, Error> {
+        self.refresh_if(|cur| {
+            cur.tokens
+                .as_ref()
+                .is_none_or(|t| &t.access_token == rejected)
+        })
+    }
+
+    /// Single flight: takes the refresh lock, re-checks, and refreshes when the
+    /// current token is no longer fresh or `needs_refresh` says so.
+    fn refresh_if(&self, needs_refresh: impl Fn(&Current) -> bool) -> Result<Secret, Error> {
+        let _g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let now = self.oauth.clock.now_unix();
+        {
+            let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
+            if cur.tokens.is_none() {
+                cur.tokens = self.store.load()?;
+            }
+            if cur.unsaved {
+                // A refresh succeeded but the store failed: the new refresh
+                // token exists only here. Store it before anything else.
+                if let Some(t) = &cur.tokens {
+                    self.store.save(t)?;
+                }
+                cur.unsaved = false;
+            }
+            if !needs_refresh(&cur)
+                && let Some(t) = self.fresh(&cur, now)
+            {
+                return Ok(t);
+            }
+        }
+        let refresh_token = {
+            let cur = self.current.read().unwrap_or_else(|p| p.into_inner());
+            match &cur.tokens {
+                None => {
+                    return Err(Error::new(
+                        ErrorKind::ConsentRequired,
+                        "OAuth: no tokens stored yet; a myIR user must authorise first",
+                    ));
+                }
+                Some(t) => match &t.refresh_token {
+                    Some(r) => r.clone(),
+                    None => {
+                        return Err(Error::new(
+                            ErrorKind::ConsentRequired,
+                            "OAuth: the access token expired and there is no refresh token (desktop mode); the myIR user must consent again",
+                        ));
+                    }
+                },
+            }
+        };
+        log::debug!(target: "nzpir", "oauth: refreshing the access token");
+        let mut fresh = self.oauth.refresh(&refresh_token)?;
+        if fresh.refresh_token.is_none() {
+            // Some servers keep the refresh token when they do not rotate it.
+            fresh.refresh_token = Some(refresh_token);
+        }
+        let access = fresh.access_token.clone();
+        let saved = self.store.save(&fresh);
+        let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
+        cur.unsaved = saved.is_err();
+        cur.tokens = Some(fresh);
+        saved?;
+        log::info!(target: "nzpir", "oauth: access token refreshed and stored");
+        Ok(access)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn cfg() -> OAuthClientConfig {
+        OAuthClientConfig {
+            base_url: "https://oauth.example.test/".into(),
+            client_id: "client-1".into(),
+            client_secret: Secret::new("s3cret"),
+            redirect_uri: "https://app.example.test/callback".into(),
+        }
+    }
+
+    #[test]
+    fn pkce_s256_matches_rfc7636_example() {
+        let p = Pkce::from_verifier("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        assert_eq!(p.challenge(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        let g = Pkce::generate().expect("random");
+        assert_eq!(g.verifier().expose().len(), 43);
+        assert_ne!(
+            g.verifier().expose(),
+            Pkce::generate().expect("random").verifier().expose()
+        );
+    }
+
+    #[test]
+    fn authorize_url_has_every_parameter() {
+        let req = cfg().authorization_request().expect("request");
+        let url = url::Url::parse(req.url()).expect("url");
+        assert_eq!(url.path(), AUTHORIZE_PATH);
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["client_id"], "client-1");
+        assert_eq!(q["redirect_uri"], "https://app.example.test/callback");
+        assert_eq!(q["scope"], "MYIR.Services");
+        assert_eq!(q["response_type"], "code");
+        assert_eq!(q["code_challenge_method"], "S256");
+        assert_eq!(q["code_challenge"], req.pkce().challenge());
+        assert_eq!(q["state"], req.state());
+        assert!(req.state().len() < 200);
+        assert!(req.state().bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert!(!req.url().contains("s3cret"));
+    }
+
+    #[test]
+    fn redirect_checks() {
+        let req = cfg()
+            .authorization_request_with("abc".into(), Pkce::from_verifier("v"))
+            .expect("request");
+        let code = req
+            .code_from_redirect("https://app.example.test/callback?code=xyz&state=abc")
+            .expect("code");
+        assert_eq!(code.expose(), "xyz");
+        assert_eq!(
+            req.code_from_redirect("code=xyz&state=abc")
+                .expect("query only")
+                .expose(),
+            "xyz"
+        );
+        let e = req
+            .code_from_redirect("?code=xyz&state=evil")
+            .expect_err("forged");
+        assert_eq!(e.kind(), ErrorKind::Authentication);
+        let e = req
+            .code_from_redirect("?error=access_denied&error_description=User+said+no&state=abc")
+            .expect_err("denied");
+        assert_eq!(e.kind(), ErrorKind::ConsentRequired);
+        assert!(e.to_string().contains("User said no"), "{e}");
+        let e = req.code_from_redirect("?state=abc").expect_err("no code");
+        assert_eq!(e.kind(), ErrorKind::Authentication);
+        assert!(
+            cfg()
+                .authorization_request_with("x".repeat(200), Pkce::from_verifier("v"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn token_responses() {
+        let t = parse_token_response(
+            200,
+            br#"{"access_token":"a","token_type":"Bearer","expires_in":"28800","scope":"MYIR.Services","refresh_token":"r"}"#,
+            1000,
+        )
+        .expect("string expires_in");
+        assert_eq!(t.expires_at, 1000 + 28_800);
+        assert_eq!(t.refresh_token.as_ref().map(Secret::expose), Some("r"));
+        let t = parse_token_response(
+            200,
+            br#"{"access_token":"a","token_type":"bearer","expires_in":60}"#,
+            0,
+        )
+        .expect("numeric expires_in");
+        assert_eq!((t.expires_at, t.refresh_token), (60, None));
+        let e = parse_token_response(
+            401,
+            br#"{"error":"invalid_grant","error_description":"used"}"#,
+            0,
+        )
+        .expect_err("invalid_grant");
+        assert_eq!(e.kind(), ErrorKind::ConsentRequired);
+        assert_eq!(e.http_status(), Some(401));
+        let e = parse_token_response(401, br#"{"error":"invalid_client"}"#, 0).expect_err("client");
+        assert_eq!(e.kind(), ErrorKind::Config);
+        let e = parse_token_response(200, br#"{"access_token":"a","expires_in":"soon"}"#, 0)
+            .expect_err("bad");
+        assert_eq!(e.kind(), ErrorKind::Server);
+        let e = parse_token_response(503, b"<html>", 0).expect_err("5xx");
+        assert_eq!(e.kind(), ErrorKind::Server);
+    }
+
+    /// A token endpoint that rotates refresh tokens and counts calls.
+    struct Rotating {
+        calls: AtomicU32,
+        delay: std::time::Duration,
+    }
+
+    impl FormPost for Rotating {
+        fn post_form(
+            &self,
+            _url: &str,
+            basic: &str,
+            form: &[(&str, &str)],
+        ) -> Result<(u16, Vec<u8>), Error> {
+            assert!(basic.starts_with("Basic "));
+            assert!(form.contains(&("grant_type", "refresh_token")));
+            std::thread::sleep(self.delay);
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            let body = format!(
+                r#"{{"access_token":"access-{n}","token_type":"Bearer","expires_in":3600,"refresh_token":"refresh-{n}"}}"#
+            );
+            Ok((200, body.into_bytes()))
+        }
+    }
+
+    #[derive(Debug)]
+    struct Clock0;
+    impl Clock for Clock0 {
+        fn now_unix(&self) -> i64 {
+            10_000
+        }
+    }
+
+    fn expired() -> TokenSet {
+        TokenSet {
+            access_token: Secret::new("access-0"),
+            refresh_token: Some(Secret::new("refresh-0")),
+            expires_at: 9_000,
+            scope: None,
+        }
+    }
+
+    #[test]
+    fn single_flight_refresh() {
+        let http = Arc::new(Rotating {
+            calls: AtomicU32::new(0),
+            delay: std::time::Duration::from_millis(50),
+        });
+        let store = Arc::new(MemoryTokenStore::with_tokens(expired()));
+        let source = Arc::new(OAuthTokenSource::new(
+            OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
+            store.clone(),
+        ));
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let s = source.clone();
+                std::thread::spawn(move || s.access_token().map(|t| t.expose().to_owned()))
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().expect("thread").expect("token"), "access-1");
+        }
+        assert_eq!(http.calls.load(Ordering::SeqCst), 1);
+        let stored = store.load().expect("load").expect("tokens");
+        assert_eq!(
+            stored.refresh_token.as_ref().map(Secret::expose),
+            Some("refresh-1")
+        );
+
+        // A 401 on the current token refreshes once; a 401 on an old one does not.
+        assert_eq!(
+            source
+                .on_rejected(&Secret::new("access-1"))
+                .expect("refresh")
+                .expose(),
+            "access-2"
+        );
+        assert_eq!(
+            source
+                .on_rejected(&Secret::new("access-1"))
+                .expect("no refresh")
+                .expose(),
+            "access-2"
+        );
+        assert_eq!(http.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_stored_fresh_token_is_used_without_refreshing() {
+        let http = Arc::new(Rotating {
+            calls: AtomicU32::new(0),
+            delay: std::time::Duration::ZERO,
+        });
+        let mut t = expired();
+        t.expires_at = 10_000 + 3_600;
+        let source = OAuthTokenSource::new(
+            OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
+            Arc::new(MemoryTokenStore::with_tokens(t)),
+        );
+        assert_eq!(source.access_token().expect("token").expose(), "access-0");
+        assert_eq!(source.access_token().expect("token").expose(), "access-0");
+        assert_eq!(http.calls.load(Ordering::SeqCst), 0);
+        // Within the margin before expiry it refreshes.
+        let mut soon = expired();
+        soon.expires_at = 10_000 + 60;
+        let source = OAuthTokenSource::new(
+            OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
+            Arc::new(MemoryTokenStore::with_tokens(soon)),
+        );
+        assert_eq!(source.access_token().expect("token").expose(), "access-1");
+    }
+
+    #[derive(Debug)]
+    struct FailingStore;
+    impl TokenStore for FailingStore {
+        fn load(&self) -> Result<Option<TokenSet>, Error> {
+            Ok(Some(expired()))
+        }
+        fn save(&self, _: &TokenSet) -> Result<(), Error> {
+            Err(Error::new(ErrorKind::TokenStore, "disk full"))
+        }
+    }
+
+    #[test]
+    fn new_tokens_are_not_used_before_they_are_stored() {
+        let http = Arc::new(Rotating {
+            calls: AtomicU32::new(0),
+            delay: std::time::Duration::ZERO,
+        });
+        let source = OAuthTokenSource::new(
+            OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
+            Arc::new(FailingStore),
+        );
+        let e = source.access_token().expect_err("store fails");
+        assert_eq!(e.kind(), ErrorKind::TokenStore);
+        // The rotated refresh token is kept in memory, and no second refresh
+        // burns it: the next call tries to store it again first.
+        let e = source.access_token().expect_err("store still fails");
+        assert_eq!(e.kind(), ErrorKind::TokenStore);
+        assert_eq!(http.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn desktop_mode_without_refresh_token_needs_consent() {
+        let mut t = expired();
+        t.refresh_token = None;
+        let http = Arc::new(Rotating {
+            calls: AtomicU32::new(0),
+            delay: std::time::Duration::ZERO,
+        });
+        let source = OAuthTokenSource::new(
+            OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
+            Arc::new(MemoryTokenStore::with_tokens(t)),
+        );
+        assert_eq!(
+            source.access_token().expect_err("expired").kind(),
+            ErrorKind::ConsentRequired
+        );
+        assert_eq!(http.calls.load(Ordering::SeqCst), 0);
+    }
+}
