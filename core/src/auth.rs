@@ -114,3 +114,15 @@ impl From<JwtSigner> for Auth {
         Auth::Jwt(s)
     }
 }
+
+/// IR's OAuth token source plugs straight into the client.
+impl TokenSource for crate::oauth::OAuthTokenSource {
+    fn access_token(&self) -> Result<AccessToken, Error> {
+        crate::oauth::OAuthTokenSource::access_token(self).map(|s| AccessToken::new(s.expose()))
+    }
+
+    fn token_rejected(&self, rejected: &AccessToken) -> Result<bool, Error> {
+        let next = self.on_rejected(&Secret::new(rejected.expose()))?;
+        Ok(next.expose() != rejected.expose())
+    }
+}

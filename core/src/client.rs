@@ -14,10 +14,13 @@ use rustls_pki_types::CertificateDer;
 use ureq::http::HeaderValue;
 
 use crate::auth::{AccessToken, Auth, TokenSource};
-use crate::config::{AuthSettings, Config, Connection, Environment, Secret, TlsSettings};
+use crate::config::{
+    AuthSettings, Config, Connection, Environment, OAuthSettings, Secret, TlsSettings,
+};
 use crate::error::{Error, ErrorKind, IrCode, IrErrorBody};
 use crate::jwt::JwtSigner;
 use crate::model::{PirOutcome, PirRequest, PirResponse};
+use crate::oauth::{FileTokenStore, FormPost, OAuthClient, OAuthClientConfig, OAuthTokenSource};
 use crate::retry::RetryPolicy;
 use crate::tls::{self, Identity};
 use crate::transport::{Answer, Endpoint, ProxySetting, Transport, TransportOptions};
@@ -53,6 +56,7 @@ pub struct ClientBuilder {
     user_agent_suffix: Option<String>,
     clock: Arc<dyn Clock>,
     max_idle_connections: usize,
+    oauth: Option<OAuthSettings>,
     error: Option<Error>,
 }
 
@@ -93,6 +97,7 @@ impl ClientBuilder {
             user_agent_suffix: None,
             clock: Arc::new(SystemClock),
             max_idle_connections: DEFAULT_MAX_IDLE_CONNECTIONS,
+            oauth: None,
             error: None,
         }
     }
@@ -135,11 +140,10 @@ impl ClientBuilder {
             None | Some(AuthSettings::None) => Auth::None,
             Some(AuthSettings::Bearer { token }) => Auth::Bearer(token.clone()),
             Some(AuthSettings::Jwt(j)) => Auth::Jwt(JwtSigner::from_settings(j, b.clock.clone())?),
-            Some(AuthSettings::Oauth(_)) => {
-                return Err(Error::config(
-                    "auth.type",
-                    "`oauth` needs a token source: build one from the [auth] settings with the OAuth module and pass it with ClientBuilder::auth(Auth::TokenSource(..))",
-                ));
+            Some(AuthSettings::Oauth(o)) => {
+                // Built in `build`, once the transport it refreshes through exists.
+                b.oauth = Some(o.clone());
+                Auth::None
             }
         };
         Ok(b)
@@ -357,6 +361,7 @@ impl ClientBuilder {
         }
         if let Some(env @ (Environment::Production | Environment::Test)) = self.environment
             && matches!(self.auth, Auth::None)
+            && self.oauth.is_none()
         {
             return Err(Error::config(
                 "auth",
@@ -388,21 +393,7 @@ impl ClientBuilder {
             Some(s) if !s.trim().is_empty() => format!("nzpir/{} {}", crate::VERSION, s.trim()),
             _ => format!("nzpir/{}", crate::VERSION),
         };
-        let auth = match self.auth {
-            Auth::None => AuthState::None,
-            Auth::Jwt(s) => AuthState::Jwt(s),
-            Auth::Bearer(token) => {
-                let mut hv = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                    .map_err(|_| Error::config("auth.token", "is not a valid HTTP header value"))?;
-                hv.set_sensitive(true);
-                AuthState::Bearer(hv)
-            }
-            Auth::TokenSource(src) => AuthState::Source {
-                source: src,
-                cached: ArcSwapOption::empty(),
-            },
-        };
-        let transport = Transport::new(TransportOptions {
+        let transport = Arc::new(Transport::new(TransportOptions {
             endpoint,
             identity: identity.as_ref(),
             extra_roots: &roots,
@@ -411,7 +402,25 @@ impl ClientBuilder {
             proxy: self.proxy,
             user_agent: user_agent.clone(),
             max_idle_connections: self.max_idle_connections,
-        })?;
+        })?);
+        let auth = match (self.auth, self.oauth) {
+            (_, Some(o)) => AuthState::Source {
+                source: Arc::new(oauth_source(&o, self.environment, &transport, &self.clock)?),
+                cached: ArcSwapOption::empty(),
+            },
+            (Auth::None, None) => AuthState::None,
+            (Auth::Jwt(s), None) => AuthState::Jwt(s),
+            (Auth::Bearer(token), None) => {
+                let mut hv = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|_| Error::config("auth.token", "is not a valid HTTP header value"))?;
+                hv.set_sensitive(true);
+                AuthState::Bearer(hv)
+            }
+            (Auth::TokenSource(src), None) => AuthState::Source {
+                source: src,
+                cached: ArcSwapOption::empty(),
+            },
+        };
         Ok(Client {
             inner: Arc::new(ClientInner {
                 transport,
@@ -428,6 +437,68 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// IR's OAuth endpoints reached through the client's transport.
+struct Forms(Arc<Transport>);
+
+impl FormPost for Forms {
+    fn post_form(
+        &self,
+        url: &str,
+        basic: &str,
+        form: &[(&str, &str)],
+    ) -> Result<(u16, Vec<u8>), Error> {
+        self.0
+            .post_form(url, basic, form)
+            .map(|a| (a.status, a.body))
+    }
+}
+
+/// The OAuth token source the `[auth] type = "oauth"` settings describe.
+fn oauth_source(
+    o: &OAuthSettings,
+    environment: Option<Environment>,
+    transport: &Arc<Transport>,
+    clock: &Arc<dyn Clock>,
+) -> Result<OAuthTokenSource, Error> {
+    let base_url = match (&o.endpoint, environment.and_then(Environment::oauth_base)) {
+        (Some(url), _) => Endpoint::parse("auth.endpoint", url)?.base,
+        (None, Some(base)) => base.to_owned(),
+        (None, None) => {
+            return Err(Error::config(
+                "auth.endpoint",
+                "required: the OAuth server's base URL (this environment has none of its own)",
+            ));
+        }
+    };
+    let client_id = o
+        .client_id
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| Error::config("auth.client_id", "required for OAuth"))?;
+    let client_secret = o
+        .client_secret
+        .clone()
+        .ok_or_else(|| Error::config("auth.client_secret", "required for OAuth"))?;
+    let store = o.token_store.clone().ok_or_else(|| {
+        Error::config(
+            "auth.token_store",
+            "required for OAuth: the file that keeps the rotating refresh token",
+        )
+    })?;
+    let config = OAuthClientConfig {
+        base_url,
+        client_id,
+        client_secret,
+        redirect_uri: o.redirect_uri.clone().unwrap_or_default(),
+    };
+    let oauth = OAuthClient::new(config, Arc::new(Forms(Arc::clone(transport))))
+        .with_clock(Arc::clone(clock));
+    Ok(OAuthTokenSource::new(
+        oauth,
+        Arc::new(FileTokenStore::new(store)),
+    ))
 }
 
 fn secs(setting: &str, value: f64) -> Result<Duration, Error> {
@@ -516,7 +587,7 @@ pub struct Client {
 }
 
 struct ClientInner {
-    transport: Transport,
+    transport: Arc<Transport>,
     auth: AuthState,
     retry: RetryPolicy,
     validate_locally: bool,
@@ -621,6 +692,12 @@ impl Client {
     /// The retry policy.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
+    }
+
+    /// An HTTPS form poster over this client's TLS policy, roots and proxy, for
+    /// [`OAuthClient`] (authorise, exchange, refresh, introspect, revoke).
+    pub fn form_post(&self) -> Arc<dyn FormPost> {
+        Arc::new(Forms(Arc::clone(&self.inner.transport)))
     }
 
     /// The client identity, if one is configured.
@@ -985,7 +1062,15 @@ mod tests {
             ),
             (
                 "environment = \"mock\"\n[auth]\ntype = \"oauth\"",
-                "auth.type",
+                "auth.client_id",
+            ),
+            (
+                "endpoint = \"https://gw.example\"\n[auth]\ntype = \"oauth\"\nclient_id = \"c\"",
+                "auth.endpoint",
+            ),
+            (
+                "environment = \"mock\"\n[auth]\ntype = \"oauth\"\nclient_id = \"c\"\nclient_secret = \"s\"",
+                "auth.token_store",
             ),
             ("endpoint = \"https://gw.example\"\nproxy = \"::\"", "proxy"),
         ] {

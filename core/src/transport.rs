@@ -23,6 +23,7 @@ const MAX_BODY: u64 = 1 << 20;
 
 const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
 const ACCEPT_JSON: HeaderValue = HeaderValue::from_static("application/json");
+const FORM: HeaderValue = HeaderValue::from_static("application/x-www-form-urlencoded");
 
 /// The gateway's base URL, checked, and the two operation URIs under it.
 #[derive(Debug, Clone)]
@@ -189,6 +190,38 @@ impl Transport {
             req = req.header(AUTHORIZATION, a.clone());
         }
         let resp = req.send(body).map_err(|e| self.map_error(e))?;
+        self.read(resp)
+    }
+
+    /// POSTs a URL-encoded form with HTTP Basic auth (IR's OAuth endpoints),
+    /// over the same TLS policy, roots and proxy as the gateway calls.
+    pub(crate) fn post_form(
+        &self,
+        url: &str,
+        basic: &str,
+        form: &[(&str, &str)],
+    ) -> Result<Answer, Error> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|_| Error::config("auth.endpoint", "is not a valid URL"))?;
+        let host = uri
+            .authority()
+            .map_or_else(|| "the OAuth server".to_owned(), ToString::to_string);
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut auth = HeaderValue::from_str(basic).map_err(|_| {
+            Error::config("auth.client_secret", "does not make a valid HTTP header")
+        })?;
+        auth.set_sensitive(true);
+        let resp = self
+            .agent
+            .post(uri)
+            .header(CONTENT_TYPE, FORM)
+            .header(ACCEPT, ACCEPT_JSON)
+            .header(AUTHORIZATION, auth)
+            .send(body.as_bytes())
+            .map_err(|e| map_ureq_error(&host, e))?;
         self.read(resp)
     }
 

@@ -644,3 +644,78 @@ issuer = "Acme Funds"
     assert!(e.to_string().contains("tls.client_cert"), "{e}");
     let _ = Environment::Sandbox;
 }
+
+#[test]
+fn oauth_from_config_refreshes_through_the_client_and_rotates_the_store() {
+    // One server plays both IR's OAuth token endpoint and the gateway.
+    let (f, _) = mtls(|_, r| match r.path.as_str() {
+        "/gateway3/oauth/token" => {
+            let form = String::from_utf8_lossy(&r.body).into_owned();
+            if r.header("authorization") == Some("Basic Y2xpZW50OnNlY3JldA==")
+                && form.contains("grant_type=refresh_token")
+                && form.contains("refresh_token=refresh-1")
+            {
+                Reply::json(
+                    200,
+                    r#"{"access_token":"access-2","token_type":"Bearer","expires_in":"28800","scope":"MYIR.Services","refresh_token":"refresh-2"}"#,
+                )
+            } else {
+                Reply::json(401, r#"{"error":"invalid_grant"}"#)
+            }
+        }
+        "/gateway/calculators/pir" if r.header("authorization") == Some("Bearer access-2") => {
+            Reply::json(200, SUGGESTED)
+        }
+        _ => Reply::ir_error(401, "EV1024"),
+    });
+    let id = f.pki.client();
+    f.pki.write("client.pem", &id.cert_pem);
+    f.pki.write("client.key", &id.key_pem);
+    f.pki.write("ca.pem", &f.pki.ca_pem);
+    // An access token that expired long ago, and a refresh token.
+    let store = f.pki.dir.path().join("tokens.json");
+    {
+        use nzpir::oauth::{FileTokenStore, TokenSet, TokenStore};
+        FileTokenStore::new(&store)
+            .save(&TokenSet {
+                access_token: Secret::new("access-1"),
+                refresh_token: Some(Secret::new("refresh-1")),
+                expires_at: 1000,
+                scope: None,
+            })
+            .expect("store");
+    }
+    let cfg = f.pki.write(
+        "nzpir.toml",
+        &format!(
+            r#"
+endpoint = "{url}"
+max_retries = 0
+[tls]
+client_cert = "client.pem"
+client_key = "client.key"
+ca_cert = "ca.pem"
+[auth]
+type = "oauth"
+client_id = "client"
+client_secret = "secret"
+endpoint = "{url}"
+token_store = "tokens.json"
+"#,
+            url = f.server.url()
+        ),
+    );
+    let client = Client::from_config_file(&cfg).expect("client");
+    client.lookup(&request()).expect("lookup after refresh");
+    let paths: Vec<String> = f.server.seen().iter().map(|s| s.path.clone()).collect();
+    assert_eq!(paths, ["/gateway3/oauth/token", "/gateway/calculators/pir"]);
+    let stored = std::fs::read_to_string(&store).expect("store");
+    assert!(
+        stored.contains("refresh-2") && stored.contains("access-2"),
+        "rotated: {stored}"
+    );
+    // The refreshed token is reused.
+    client.lookup(&request()).expect("lookup");
+    assert_eq!(f.server.request_count(), 3);
+    assert!(!format!("{client:?}").contains("access-2"));
+}
