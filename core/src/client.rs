@@ -667,7 +667,8 @@ impl Client {
         self.run(Op::Lookup, Some(&body), trace, map_lookup)
     }
 
-    /// Checks the gateway's status endpoint (`GET .../status` answers `OK`).
+    /// Checks the gateway's status endpoint (`GET .../status` answers `OK`):
+    /// reachability, TLS and the client certificate. It sends no `Authorization`.
     pub fn status(&self) -> Result<(), Error> {
         let started = Instant::now();
         let mut trace = Trace {

@@ -400,15 +400,22 @@ fn no_proxy_matches(no_proxy: &str, host: &str) -> bool {
         })
 }
 
-fn env(names: &[&str]) -> Option<String> {
-    names
-        .iter()
-        .find_map(|n| std::env::var(n).ok())
-        .filter(|v| !v.trim().is_empty())
-}
-
 /// Decides, once, whether calls to `host` go through a proxy.
 pub(crate) fn resolve_proxy(setting: &ProxySetting, host: &str) -> Result<Option<Proxy>, Error> {
+    resolve_proxy_with(setting, host, &|name| std::env::var(name).ok())
+}
+
+fn resolve_proxy_with(
+    setting: &ProxySetting,
+    host: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Proxy>, Error> {
+    let env = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| lookup(n))
+            .filter(|v| !v.trim().is_empty())
+    };
     match setting {
         ProxySetting::Off => Ok(None),
         ProxySetting::Url(url) => build_proxy("proxy", url).map(Some),
@@ -538,6 +545,66 @@ mod tests {
         assert!(!no_proxy_matches("rd.govt.nz", "services.ird.govt.nz"));
         assert!(is_loopback("127.0.0.1") && is_loopback("localhost") && is_loopback("::1"));
         assert!(!is_loopback("10.0.0.1"));
+    }
+
+    #[test]
+    fn proxy_from_the_environment() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let gw = "services.ird.govt.nz";
+        let with_proxy = env(&[("HTTPS_PROXY", "http://proxy.corp:3128")]);
+        let p = resolve_proxy_with(&ProxySetting::FromEnv, gw, &with_proxy)
+            .expect("ok")
+            .expect("proxied");
+        assert_eq!((p.host(), p.port()), ("proxy.corp", 3128));
+        // Loopback (the sandbox) is never proxied from the environment.
+        assert!(
+            resolve_proxy_with(&ProxySetting::FromEnv, "127.0.0.1", &with_proxy)
+                .expect("ok")
+                .is_none()
+        );
+        // NO_PROXY exempts matching hosts.
+        let exempt = env(&[
+            ("https_proxy", "proxy.corp:3128"),
+            ("NO_PROXY", "localhost,.govt.nz"),
+        ]);
+        assert!(
+            resolve_proxy_with(&ProxySetting::FromEnv, gw, &exempt)
+                .expect("ok")
+                .is_none()
+        );
+        let other = env(&[
+            ("ALL_PROXY", "http://proxy.corp:3128"),
+            ("no_proxy", "example.com"),
+        ]);
+        assert!(
+            resolve_proxy_with(&ProxySetting::FromEnv, gw, &other)
+                .expect("ok")
+                .is_some()
+        );
+        // Nothing set: direct. Off: direct whatever the environment says.
+        assert!(
+            resolve_proxy_with(&ProxySetting::FromEnv, gw, &env(&[]))
+                .expect("ok")
+                .is_none()
+        );
+        assert!(
+            resolve_proxy_with(&ProxySetting::Off, gw, &with_proxy)
+                .expect("ok")
+                .is_none()
+        );
+        // A bad proxy in the environment is a config error that hides the URL.
+        let bad = env(&[("HTTPS_PROXY", "socks5://u:hunter2@p:1")]);
+        let e = resolve_proxy_with(&ProxySetting::FromEnv, gw, &bad).expect_err("socks");
+        assert!(
+            e.to_string().contains("HTTPS_PROXY") && !e.to_string().contains("hunter2"),
+            "{e}"
+        );
     }
 
     #[test]
