@@ -155,6 +155,17 @@ impl Conn {
         self.read_response(method == "HEAD")
     }
 
+    /// Reads raw bytes from the connection (after any buffered ones).
+    pub fn read_raw(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.buf.is_empty() {
+            let n = buf.len().min(self.buf.len());
+            buf[..n].copy_from_slice(&self.buf[..n]);
+            self.buf.drain(..n);
+            return Ok(n);
+        }
+        self.stream.read(buf)
+    }
+
     fn fill(&mut self) -> std::io::Result<usize> {
         let mut chunk = [0u8; 16 * 1024];
         let n = self.stream.read(&mut chunk)?;
