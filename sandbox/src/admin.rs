@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use crate::body::{self, Abort, Body, JSON, Resp};
 use crate::faults::Fault;
-use crate::server::read_request;
+use crate::server::{ReadBody, read_request, too_large};
 use crate::state::Shared;
 
 const FAULT_KEYS: [&str; 5] = ["kind", "ms", "status", "times", "scope"];
@@ -102,9 +102,9 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Result<Re
         }
         ("/__sandbox/faults", m) if m == Method::POST || m == Method::PUT => {
             let replace = m == Method::PUT;
-            let (_, bytes) = read_request(req).await?;
-            let Some(bytes) = bytes else {
-                return Ok(body::closing(body::empty(StatusCode::PAYLOAD_TOO_LARGE)));
+            let bytes = match read_request(req).await? {
+                (_, ReadBody::Bytes(b)) => b,
+                (_, ReadBody::TooLarge { drained }) => return Ok(too_large(shared, drained)),
             };
             match parse_faults(&bytes) {
                 Ok(faults) => {
@@ -123,10 +123,12 @@ pub(crate) async fn handle(req: Request<Incoming>, shared: &Shared) -> Result<Re
             "now": shared.clock.now_unix(),
         })),
         ("/__sandbox/clock", m) if m == Method::PUT || m == Method::POST => {
-            let (_, bytes) = read_request(req).await?;
-            let offset = bytes
-                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-                .and_then(|v| v.get("offset_secs").and_then(Value::as_i64));
+            let offset = match read_request(req).await? {
+                (_, ReadBody::Bytes(b)) => Some(b),
+                _ => None,
+            }
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .and_then(|v| v.get("offset_secs").and_then(Value::as_i64));
             match offset {
                 Some(secs) => {
                     shared.clock.set_offset(secs);

@@ -43,6 +43,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+/// A body over the limit is still read (and dropped) up to this size.
+const DRAIN_LIMIT: usize = 1024 * 1024;
 
 /// What the handlers know about the connection.
 #[derive(Debug)]
@@ -216,16 +218,16 @@ async fn dispatch(
             c.inc(&c.introspect_requests);
             let (parts, bytes) = read_request(req).await?;
             Ok(match bytes {
-                Some(b) => oauth::introspect(shared, &parts.headers, &b),
-                None => too_large(shared),
+                ReadBody::Bytes(b) => oauth::introspect(shared, &parts.headers, &b),
+                ReadBody::TooLarge { drained } => too_large(shared, drained),
             })
         }
         REVOKE_PATH => {
             c.inc(&c.revoke_requests);
             let (parts, bytes) = read_request(req).await?;
             Ok(match bytes {
-                Some(b) => oauth::revoke(shared, &parts.headers, &b),
-                None => too_large(shared),
+                ReadBody::Bytes(b) => oauth::revoke(shared, &parts.headers, &b),
+                ReadBody::TooLarge { drained } => too_large(shared, drained),
             })
         }
         _ => Ok(body::empty(StatusCode::NOT_FOUND)),
@@ -279,27 +281,48 @@ impl Corrupt {
     }
 }
 
-fn too_large(shared: &Shared) -> Resp {
+pub(crate) fn too_large(shared: &Shared, drained: bool) -> Resp {
     let c = &shared.counters;
     c.inc(&c.payload_too_large);
-    body::closing(body::empty(StatusCode::PAYLOAD_TOO_LARGE))
+    let r = body::empty(StatusCode::PAYLOAD_TOO_LARGE);
+    if drained { r } else { body::closing(r) }
 }
 
-/// Reads a request (`None` for the body: over the limit). A client that
-/// breaks off or stalls mid-body gets its connection closed.
-pub(crate) async fn read_request(req: Request<Incoming>) -> Result<(Parts, Option<Bytes>), Abort> {
+/// A request body, read.
+pub(crate) enum ReadBody {
+    Bytes(Bytes),
+    /// Over [`MAX_BODY_BYTES`]; `drained` when it was read to its end anyway
+    /// (so the connection can stay open).
+    TooLarge {
+        drained: bool,
+    },
+}
+
+/// Reads a request. A body over the limit is still read and discarded up to
+/// [`DRAIN_LIMIT`] so that the client sees the 413 rather than a reset. A
+/// client that breaks off or stalls mid-body gets its connection closed.
+pub(crate) async fn read_request(req: Request<Incoming>) -> Result<(Parts, ReadBody), Abort> {
     let (parts, body) = req.into_parts();
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Ok((parts, None));
+    if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
+        return Ok((parts, ReadBody::TooLarge { drained: false }));
     }
-    match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect()).await {
-        Ok(Ok(collected)) => Ok((parts, Some(collected.to_bytes()))),
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Ok((parts, None)),
+    match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, DRAIN_LIMIT).collect()).await {
+        Ok(Ok(collected)) => {
+            let bytes = collected.to_bytes();
+            if bytes.len() > MAX_BODY_BYTES {
+                Ok((parts, ReadBody::TooLarge { drained: true }))
+            } else {
+                Ok((parts, ReadBody::Bytes(bytes)))
+            }
+        }
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Ok((parts, ReadBody::TooLarge { drained: false }))
+        }
         Ok(Err(_)) => Err(Abort("the request body broke off")),
         Err(_) => Err(Abort("the request body stalled")),
     }
@@ -322,9 +345,11 @@ async fn faulted(
         Some(FaultKind::DropBeforeRead) => return Err(Abort("fault: drop before read")),
         _ => {}
     }
-    let (parts, bytes) = read_request(req).await?;
-    let Some(bytes) = bytes else {
-        return Ok((too_large(shared), Corrupt::None));
+    let (parts, bytes) = match read_request(req).await? {
+        (parts, ReadBody::Bytes(b)) => (parts, b),
+        (_, ReadBody::TooLarge { drained }) => {
+            return Ok((too_large(shared, drained), Corrupt::None));
+        }
     };
     if let Some(FaultKind::DropAfterRead) = fault {
         // The request still counts as having reached the server.

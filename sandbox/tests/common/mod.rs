@@ -151,8 +151,12 @@ impl Conn {
         head.push_str("\r\n");
         let mut all = head.into_bytes();
         all.extend_from_slice(body);
-        self.send_raw(&all)?;
-        self.read_response(method == "HEAD")
+        // A server may answer (413) and close before it has read everything:
+        // the answer still counts.
+        match self.send_raw(&all) {
+            Ok(()) => self.read_response(method == "HEAD"),
+            Err(e) => self.read_response(method == "HEAD").map_err(|_| e),
+        }
     }
 
     /// Reads raw bytes from the connection (after any buffered ones).
