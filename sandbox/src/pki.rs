@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, RsaKeySize, SanType,
-    SerialNumber,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, RsaKeySize,
+    SanType, SerialNumber,
 };
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -195,14 +195,20 @@ fn load_ca(
     if !files.ca_cert.exists() || !files.ca_key.exists() {
         return Ok(None);
     }
-    let der = read_cert(&files.ca_cert)?;
-    if !fresh(&parse(&der, &files.ca_cert)?) {
+    // A CA that cannot be read or is about to expire is replaced (and every
+    // certificate it issued with it).
+    let Ok(der) = read_cert(&files.ca_cert) else {
+        return Ok(None);
+    };
+    if !parse(&der, &files.ca_cert).is_ok_and(|c| fresh(&c)) {
         return Ok(None);
     }
-    let key_pem = fs::read_to_string(&files.ca_key)
-        .map_err(|e| Error::io(format!("reading {}", files.ca_key.display()), e))?;
-    let key = KeyPair::from_pem(&key_pem)
-        .map_err(|e| Error::pki(format!("reading {}: {e}", files.ca_key.display())))?;
+    let Ok(key_pem) = fs::read_to_string(&files.ca_key) else {
+        return Ok(None);
+    };
+    let Ok(key) = KeyPair::from_pem(&key_pem) else {
+        return Ok(None);
+    };
     let issuer = Issuer::from_ca_cert_der(&der, key)
         .map_err(|e| Error::pki(format!("using {} as CA: {e}", files.ca_cert.display())))?;
     Ok(Some((issuer, der)))
@@ -270,6 +276,13 @@ fn reusable(
         return Ok(None);
     };
     if !fresh(&cert) {
+        return Ok(None);
+    }
+    // The key must read and belong to the certificate.
+    let key = fs::read_to_string(key_path)
+        .ok()
+        .and_then(|pem| KeyPair::from_pem(&pem).ok());
+    if key.is_none_or(|k| k.subject_public_key_info() != cert.public_key().raw) {
         return Ok(None);
     }
     if matches!(kind, Leaf::Server | Leaf::Client) {
