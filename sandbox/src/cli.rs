@@ -24,6 +24,10 @@ pub struct SandboxArgs {
         env = "NZPIR_SANDBOX_LISTEN"
     )]
     pub listen: SocketAddr,
+    /// Address of the OAuth listener (one-way TLS, OAuth endpoints only).
+    /// Default: the same IP, an ephemeral port.
+    #[arg(long, value_name = "ADDR", env = "NZPIR_SANDBOX_OAUTH_LISTEN")]
+    pub oauth_listen: Option<SocketAddr>,
     /// Folder for the PKI, nzpir.toml and manifest.json; existing files are
     /// reused. Default: a temporary folder removed on exit.
     #[arg(long, value_name = "DIR", env = "NZPIR_SANDBOX_PKI_DIR")]
@@ -127,6 +131,9 @@ pub fn run(args: SandboxArgs) -> ExitCode {
         .ir003_limit(args.ir003_limit)
         .clock_offset(args.clock_offset)
         .expires_in_as_string(args.expires_in_as_string);
+    if let Some(addr) = args.oauth_listen {
+        options = options.oauth_listen(addr);
+    }
     if let Some(dir) = &args.pki_dir {
         options = options.pki_dir(dir);
     }
@@ -145,10 +152,11 @@ pub fn run(args: SandboxArgs) -> ExitCode {
     };
     let _ = writeln!(
         out,
-        "nzpir-sandbox {} listening on {} (profile {})\nmanifest: {}\nconfig:   {}",
+        "nzpir-sandbox {} listening on {} (profile {}); OAuth also on {}\nmanifest: {}\nconfig:   {}",
         crate::VERSION,
         sandbox.url(),
         sandbox.profile(),
+        sandbox.manifest().oauth.base_url,
         sandbox.manifest_path().display(),
         sandbox.config_path().display(),
     );

@@ -131,9 +131,13 @@ pub struct ManifestInvestor {
     pub fixture: crate::fixture::Investor,
 }
 
-/// OAuth endpoints and clients.
+/// OAuth endpoints and clients. The endpoints are on the OAuth listener
+/// (one-way TLS, as IR's OAuth host); the same paths also work on `url`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManifestOAuth {
+    /// The OAuth host's base URL (`https://127.0.0.1:PORT`, no client
+    /// certificate needed), for the client's `oauth.endpoint` setting.
+    pub base_url: String,
     /// `GET` authorize endpoint.
     pub authorize_url: String,
     /// Token endpoint.
@@ -152,6 +156,7 @@ pub struct ManifestOAuth {
 
 pub(crate) struct ManifestInputs<'a> {
     pub url: &'a str,
+    pub oauth_url: &'a str,
     pub profile: &'a str,
     pub pki: &'a Pki,
     pub pki_dir: &'a Path,
@@ -224,6 +229,7 @@ pub(crate) fn build(i: &ManifestInputs<'_>, jwt_ec_alg: &str) -> Manifest {
         }
     }
     let url = i.url.to_owned();
+    let oauth_url = i.oauth_url;
     Manifest {
         url: url.clone(),
         profile: i.profile.to_owned(),
@@ -257,10 +263,11 @@ pub(crate) fn build(i: &ManifestInputs<'_>, jwt_ec_alg: &str) -> Manifest {
             })
             .collect(),
         oauth: ManifestOAuth {
-            authorize_url: format!("{url}{AUTHORIZE_PATH}"),
-            token_url: format!("{url}{TOKEN_PATH}"),
-            introspect_url: format!("{url}{INTROSPECT_PATH}"),
-            revoke_url: format!("{url}{REVOKE_PATH}"),
+            base_url: oauth_url.to_owned(),
+            authorize_url: format!("{oauth_url}{AUTHORIZE_PATH}"),
+            token_url: format!("{oauth_url}{TOKEN_PATH}"),
+            introspect_url: format!("{oauth_url}{INTROSPECT_PATH}"),
+            revoke_url: format!("{oauth_url}{REVOKE_PATH}"),
             scope: SCOPE.to_owned(),
             access_token_ttl_secs: i.access_ttl_secs,
             clients: f.oauth_clients.clone(),

@@ -38,6 +38,7 @@ enum FixtureSource {
 pub struct SandboxOptions {
     profile: Profile,
     listen: SocketAddr,
+    oauth_listen: Option<SocketAddr>,
     pki_dir: Option<PathBuf>,
     fixture: FixtureSource,
     ir003_limit: u32,
@@ -52,6 +53,7 @@ impl Default for SandboxOptions {
         SandboxOptions {
             profile: Profile::Strict,
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            oauth_listen: None,
             pki_dir: None,
             fixture: FixtureSource::Default,
             ir003_limit: DEFAULT_IR003_LIMIT,
@@ -75,6 +77,15 @@ impl SandboxOptions {
     #[must_use]
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
+        self
+    }
+
+    /// The address of the OAuth listener (one-way TLS, OAuth endpoints only,
+    /// as IR's OAuth host). Default: the main address's IP, an ephemeral port.
+    /// The OAuth endpoints are also served on the main (mutual TLS) address.
+    #[must_use]
+    pub fn oauth_listen(mut self, addr: SocketAddr) -> Self {
+        self.oauth_listen = Some(addr);
         self
     }
 
@@ -218,16 +229,26 @@ impl Sandbox {
         let pki = Pki::load_or_make(&pki_dir, &[options.listen.ip()])?;
         let registry = Registry::build(&fixture, &pki)?;
         let tls_config = tls::server_config(&pki)?;
+        let oauth_tls_config = tls::oauth_server_config(&pki)?;
 
-        let listener = std::net::TcpListener::bind(options.listen)
-            .map_err(|e| Error::io(format!("binding {}", options.listen), e))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| Error::io("configuring the listener", e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Error::io("reading the listening address", e))?;
+        let bind = |addr: SocketAddr| -> Result<(std::net::TcpListener, SocketAddr), Error> {
+            let l = std::net::TcpListener::bind(addr)
+                .map_err(|e| Error::io(format!("binding {addr}"), e))?;
+            l.set_nonblocking(true)
+                .map_err(|e| Error::io("configuring the listener", e))?;
+            let local = l
+                .local_addr()
+                .map_err(|e| Error::io("reading the listening address", e))?;
+            Ok((l, local))
+        };
+        let (listener, addr) = bind(options.listen)?;
+        let (oauth_listener, oauth_addr) = bind(
+            options
+                .oauth_listen
+                .unwrap_or(SocketAddr::new(addr.ip(), 0)),
+        )?;
         let url = url_for(addr);
+        let oauth_url = url_for(oauth_addr);
 
         let access_ttl_secs = i64::try_from(options.access_token_ttl.as_secs())
             .unwrap_or(ACCESS_TTL_SECS)
@@ -244,6 +265,7 @@ impl Sandbox {
         let manifest = manifest::build(
             &ManifestInputs {
                 url: &url,
+                oauth_url: &oauth_url,
                 profile: options.profile.as_str(),
                 pki: &pki,
                 pki_dir: &pki_dir,
@@ -278,17 +300,31 @@ impl Sandbox {
             .enable_all()
             .build()
             .map_err(|e| Error::io("starting the sandbox runtime", e))?;
-        let listener = {
+        let (main, oauth) = {
             let _guard = runtime.enter();
-            tokio::net::TcpListener::from_std(listener)
-                .map_err(|e| Error::io("registering the listener", e))?
+            let register = |l| {
+                tokio::net::TcpListener::from_std(l)
+                    .map_err(|e| Error::io("registering the listener", e))
+            };
+            (
+                server::Endpoint {
+                    listener: register(listener)?,
+                    tls: tls_config,
+                    oauth_only: false,
+                },
+                server::Endpoint {
+                    listener: register(oauth_listener)?,
+                    tls: oauth_tls_config,
+                    oauth_only: true,
+                },
+            )
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let serve_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name("nzpir-sandbox-main".to_owned())
             .spawn(move || {
-                runtime.block_on(server::run(listener, tls_config, serve_shared, shutdown_rx));
+                runtime.block_on(server::run(main, oauth, serve_shared, shutdown_rx));
                 runtime.shutdown_timeout(Duration::from_secs(1));
             })
             .map_err(|e| Error::io("starting the sandbox thread", e))?;
@@ -316,6 +352,11 @@ impl Sandbox {
     /// The base URL, `https://127.0.0.1:PORT`.
     pub fn url(&self) -> &str {
         &self.manifest.url
+    }
+
+    /// The OAuth listener's base URL (one-way TLS, OAuth endpoints only).
+    pub fn oauth_url(&self) -> &str {
+        &self.manifest.oauth.base_url
     }
 
     /// The address the sandbox listens on.

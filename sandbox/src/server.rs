@@ -51,36 +51,56 @@ const DRAIN_LIMIT: usize = 1024 * 1024;
 pub(crate) struct ConnInfo {
     /// SHA-256 thumbprint of the client certificate (upper-case hex).
     pub thumbprint: Option<String>,
+    /// A connection to the OAuth listener (one-way TLS): OAuth routes only.
+    pub oauth_only: bool,
+}
+
+/// A listener and how its connections are secured.
+pub(crate) struct Endpoint {
+    pub listener: TcpListener,
+    pub tls: Arc<ServerConfig>,
+    /// The OAuth listener: no client certificate, OAuth routes only.
+    pub oauth_only: bool,
 }
 
 /// Serves until `shutdown` turns true, then lets open connections finish
 /// (briefly) and returns.
 pub(crate) async fn run(
-    listener: TcpListener,
-    tls: Arc<ServerConfig>,
+    main: Endpoint,
+    oauth: Endpoint,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let acceptor = TlsAcceptor::from(tls);
+    let main_tls = TlsAcceptor::from(main.tls);
+    let oauth_tls = TlsAcceptor::from(oauth.tls);
     let mut conns = JoinSet::new();
     loop {
-        tokio::select! {
+        let (accepted, acceptor, oauth_only) = tokio::select! {
             _ = shutdown.changed() => break,
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, _peer)) => {
-                    let _ = tcp.set_nodelay(true);
-                    conns.spawn(connection(tcp, acceptor.clone(), shared.clone(), shutdown.clone()));
-                }
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a little.
-                    log::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+            a = main.listener.accept() => (a, &main_tls, main.oauth_only),
+            a = oauth.listener.accept() => (a, &oauth_tls, oauth.oauth_only),
+        };
+        match accepted {
+            Ok((tcp, _peer)) => {
+                let _ = tcp.set_nodelay(true);
+                conns.spawn(connection(
+                    tcp,
+                    acceptor.clone(),
+                    oauth_only,
+                    shared.clone(),
+                    shutdown.clone(),
+                ));
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: wait a little.
+                log::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
     }
-    drop(listener);
+    drop(main.listener);
+    drop(oauth.listener);
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
         while conns.join_next().await.is_some() {}
     })
@@ -93,6 +113,7 @@ pub(crate) async fn run(
 async fn connection(
     tcp: tokio::net::TcpStream,
     acceptor: TlsAcceptor,
+    oauth_only: bool,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -117,7 +138,10 @@ async fn connection(
         .peer_certificates()
         .and_then(|c| c.first())
         .map(|c| crate::pki::thumbprint(c.as_ref()));
-    let info = Arc::new(ConnInfo { thumbprint });
+    let info = Arc::new(ConnInfo {
+        thumbprint,
+        oauth_only,
+    });
     let svc_shared = shared.clone();
     let service = service_fn(move |req| {
         let shared = svc_shared.clone();
@@ -172,6 +196,10 @@ async fn dispatch(
 ) -> Result<Resp, Abort> {
     let c = &shared.counters;
     let path = req.uri().path();
+    if conn.oauth_only && !path.starts_with("/gateway3/oauth/") {
+        c.inc(&c.not_found);
+        return Ok(body::empty(StatusCode::NOT_FOUND));
+    }
     let allowed = match path {
         PIR_PATH | TOKEN_PATH | INTROSPECT_PATH | REVOKE_PATH => "POST",
         STATUS_PATH | AUTHORIZE_PATH => "GET, HEAD",

@@ -382,3 +382,59 @@ fn codes_expire_after_ten_minutes() {
         (401, json!("invalid_grant"))
     );
 }
+
+#[test]
+fn oauth_host_needs_no_client_certificate() {
+    let sb = start(Profile::Strict);
+    let m = sb.manifest();
+    assert_ne!(m.oauth.base_url, m.url);
+    assert_eq!(sb.oauth_url(), m.oauth.base_url);
+    assert_eq!(
+        m.oauth.token_url,
+        format!("{}/gateway3/oauth/token", m.oauth.base_url)
+    );
+    let config = common::client_config(m, common::Identity::None);
+    let mut c = common::Conn::open_url(&m.oauth.base_url, config.clone()).expect("one-way TLS");
+    let r = c
+        .request(
+            "GET",
+            &format!(
+                "/gateway3/oauth/authorize?{}",
+                query("sandbox-app", "http://127.0.0.1/callback", "")
+            ),
+            &[],
+            b"",
+        )
+        .expect("answered");
+    assert_eq!(r.status, 302);
+    let code = param(&location_params(&r), "code").expect("code");
+    let form = format!(
+        "grant_type=authorization_code&code={}&redirect_uri={}&code_verifier={VERIFIER}",
+        urlenc(&code),
+        urlenc("http://127.0.0.1/callback")
+    );
+    let r = c
+        .request(
+            "POST",
+            "/gateway3/oauth/token",
+            &[("Authorization", &basic("sandbox-app", "sandbox-app-secret"))],
+            form.as_bytes(),
+        )
+        .expect("answered");
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The gateway and the admin API are not served there.
+    for path in [
+        "/gateway/calculators/pir",
+        "/gateway/calculators/status",
+        "/__sandbox/stats",
+    ] {
+        let r = c.request("POST", path, &[], b"{}").expect("answered");
+        assert_eq!(r.status, 404, "{path}");
+    }
+    // And the main listener still wants a client certificate.
+    assert!(
+        common::Conn::open_url(&m.url, config)
+            .and_then(|mut c| c.request("GET", "/gateway/calculators/status", &[], b""))
+            .is_err()
+    );
+}

@@ -110,7 +110,12 @@ impl Conn {
     }
 
     pub fn open_with(m: &Manifest, config: Arc<ClientConfig>) -> std::io::Result<Conn> {
-        let host = m.url.trim_start_matches("https://").to_owned();
+        Conn::open_url(&m.url, config)
+    }
+
+    /// A connection to `url` (`https://host:port`).
+    pub fn open_url(url: &str, config: Arc<ClientConfig>) -> std::io::Result<Conn> {
+        let host = url.trim_start_matches("https://").to_owned();
         let tcp = TcpStream::connect(&host)?;
         tcp.set_read_timeout(Some(Duration::from_secs(20)))?;
         tcp.set_nodelay(true)?;
