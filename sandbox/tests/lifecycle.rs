@@ -26,6 +26,30 @@ const PATH_KEYS: [&str; 11] = [
 ];
 
 #[test]
+fn handles_are_shareable() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Sandbox>();
+    send_sync::<nzpir_sandbox::Manifest>();
+    send_sync::<nzpir_sandbox::Fault>();
+    // Used from another thread than the one that started it.
+    let sb = std::sync::Arc::new(start(Profile::IrMock));
+    let other = sb.clone();
+    let status = std::thread::spawn(move || {
+        call(
+            other.manifest(),
+            "GET",
+            "/gateway/calculators/status",
+            &[],
+            b"",
+        )
+        .status
+    })
+    .join()
+    .expect("thread");
+    assert_eq!(status, 200);
+}
+
+#[test]
 fn manifest_contract_and_ready_config() {
     let sb = start(Profile::Strict);
     let text = std::fs::read_to_string(sb.manifest_path()).expect("manifest.json exists");
@@ -329,4 +353,17 @@ fn the_binary_serves_until_sigterm() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("fixture"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starts_and_stops_inside_an_async_runtime() {
+    let sb = start(Profile::IrMock);
+    let m = sb.manifest().clone();
+    let status = tokio::task::spawn_blocking(move || {
+        call(&m, "GET", "/gateway/calculators/status", &[], b"").status
+    })
+    .await
+    .expect("joined");
+    assert_eq!(status, 200);
+    drop(sb);
 }
