@@ -123,7 +123,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if args.verbose && log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(log::LevelFilter::Info);
+        log::set_max_level(log::LevelFilter::Debug);
     }
     let mut options = SandboxOptions::default()
         .profile(args.profile)

@@ -179,12 +179,12 @@ async fn route(
     let path = req.uri().path().to_owned();
     let result = dispatch(req, &shared, &conn).await;
     match &result {
-        Ok(r) => log::info!(
+        Ok(r) => log::debug!(
             "{method} {path} {} {:.1}ms",
             r.status().as_u16(),
             started.elapsed().as_secs_f64() * 1000.0
         ),
-        Err(a) => log::info!("{method} {path} dropped ({a})"),
+        Err(a) => log::debug!("{method} {path} dropped ({a})"),
     }
     result
 }
