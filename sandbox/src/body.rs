@@ -7,7 +7,7 @@ use std::time::Duration;
 use hyper::body::{Bytes, Frame, SizeHint};
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
-use nzpir::{IrCode, IrErrorBody, IrErrorItem};
+use nzpir::{IrCode, IrErrorBody, IrErrorItem, PirRate, PirRequest, PirResponse};
 
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -109,6 +109,17 @@ pub(crate) fn response(status: StatusCode, content_type: Option<&'static str>, b
 pub(crate) fn json(status: StatusCode, value: &impl serde::Serialize) -> Resp {
     let bytes = serde_json::to_vec(value).unwrap_or_default();
     response(status, Some(JSON), Body::full(bytes))
+}
+
+/// IR's 200 answer: the rate, or `PirRateNotFound`; `PieIRD` echoed when sent.
+pub(crate) fn pir_answer(req: &PirRequest, rate: Option<PirRate>) -> Resp {
+    let answer = PirResponse {
+        ird: req.ird().to_owned(),
+        pie_ird: req.pie_ird().map(str::to_owned),
+        suggested_pir_rate: rate,
+        pir_rate_not_found: rate.is_none().then_some(true),
+    };
+    json(StatusCode::OK, &answer)
 }
 
 /// IR's error answer; the status is the first code's.

@@ -2,9 +2,8 @@
 //! IR's mock checks no authentication and answers its own example IRD
 //! numbers although some fail modulus 11; the field rules still apply.
 
-use hyper::StatusCode;
 use hyper::header::HeaderValue;
-use nzpir::{IrCode, PirRate, PirRequest, PirResponse};
+use nzpir::{IrCode, PirRate};
 
 use crate::body::{self, Resp};
 use crate::request::{self, IrdCheck, Parsed};
@@ -21,16 +20,6 @@ const RATES: [(&str, PirRate); 4] = [
 const NO_ACCESS: &str = "139276329";
 /// Answered PIR101 when sent without PieIRD.
 const NEEDS_PIE: [&str; 2] = ["139276272", "139332754"];
-
-pub(crate) fn rate(req: &PirRequest, rate: Option<PirRate>) -> Resp {
-    let answer = PirResponse {
-        ird: req.ird().to_owned(),
-        pie_ird: req.pie_ird().map(str::to_owned),
-        suggested_pir_rate: rate,
-        pir_rate_not_found: rate.is_none().then_some(true),
-    };
-    body::json(StatusCode::OK, &answer)
-}
 
 pub(crate) fn answer(parsed: Parsed, today: time::Date, auth: Option<&HeaderValue>) -> Resp {
     let req = match request::check(parsed, today, IrdCheck::FormatOnly) {
@@ -52,5 +41,5 @@ pub(crate) fn answer(parsed: Parsed, today: time::Date, auth: Option<&HeaderValu
         return body::ir_error(IrCode::PIR101);
     }
     let found = RATES.iter().find(|(i, _)| *i == ird).map(|(_, r)| *r);
-    rate(&req, found)
+    body::pir_answer(&req, found)
 }

@@ -12,7 +12,6 @@ use nzpir::{Clock, IrCode};
 
 use crate::body::{self, Resp};
 use crate::jwt;
-use crate::mock;
 use crate::registry::{Denial, Via};
 use crate::request::{self, IrdCheck, Parsed};
 use crate::server::ConnInfo;
@@ -126,5 +125,5 @@ pub(crate) fn answer(
     }
 
     let rate = reg.investor(req.ird()).and_then(|i| i.rate);
-    mock::rate(&req, rate)
+    body::pir_answer(&req, rate)
 }
