@@ -8,16 +8,13 @@ use nzpir_sandbox::Profile;
 use serde_json::{Value, json};
 
 fn sample(name: &str) -> Value {
-    let path = format!("{}/tests/data/samples/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../ir/samples/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).expect("sample exists"))
         .expect("sample JSON")
 }
 
 fn scenarios() -> Vec<Value> {
-    let path = format!(
-        "{}/tests/data/mock-scenarios.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/../ir/mock-scenarios.json", env!("CARGO_MANIFEST_DIR"));
     let v: Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("scenarios")).expect("JSON");
     v["scenarios"].as_array().cloned().unwrap_or_default()

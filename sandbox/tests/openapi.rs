@@ -11,7 +11,7 @@ use serde_json::Value;
 
 fn spec() -> Value {
     let path = format!(
-        "{}/tests/data/pir-calculator-20230308.yaml",
+        "{}/../ir/pir-calculator-20230308.yaml",
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(path).expect("the OpenAPI file");

@@ -12,7 +12,7 @@ use nzpir_sandbox::{Profile, Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 
 fn sample(name: &str) -> Value {
-    let path = format!("{}/tests/data/samples/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../ir/samples/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).expect("sample exists"))
         .expect("sample JSON")
 }

@@ -11,11 +11,6 @@ use std::time::{Duration, Instant};
 use common::{Conn, Identity, call, pie, pir, rs256, start};
 use nzpir_sandbox::Profile;
 
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().is_ok()
-        || Command::new(tool).arg("version").output().is_ok()
-}
-
 fn curl(extra: &[&str]) -> std::process::Output {
     Command::new("curl")
         .args(["-sS", "--max-time", "10", "-w", "\n%{http_code}"])
@@ -26,10 +21,6 @@ fn curl(extra: &[&str]) -> std::process::Output {
 
 #[test]
 fn curl_with_and_without_a_client_certificate() {
-    if !have("curl") {
-        eprintln!("curl is not installed: skipping");
-        return;
-    }
     let sb = start(Profile::Strict);
     let m = sb.manifest();
     let ca = m.ca_cert.to_string_lossy().into_owned();
@@ -115,10 +106,6 @@ fn curl_with_and_without_a_client_certificate() {
 
 #[test]
 fn only_irs_cipher_suites() {
-    if !have("openssl") {
-        eprintln!("openssl is not installed: skipping");
-        return;
-    }
     let sb = start(Profile::IrMock);
     let m = sb.manifest();
     let connect = m.url.trim_start_matches("https://").to_owned();
