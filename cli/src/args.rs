@@ -266,7 +266,7 @@ pub struct LookupArgs {
     #[command(flatten)]
     pub conn: ConnArgs,
     /// Print IR's response JSON (or IR's error body) instead of a sentence.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub json: bool,
 }
 

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::ArgMatches;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use nzpir::batch::{self, BatchAnswer, BatchOptions, BatchRow, Journal, Progress};
 
 use crate::args::{BatchArgs, ProgressMode};
@@ -206,9 +206,14 @@ impl Reporter {
                 let bar =
                     ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
                 if let Ok(style) = ProgressStyle::with_template(
-                    "{bar:40} {pos}/{len} rows  {per_sec}  ETA {eta}  {msg}",
+                    "{bar:40} {pos}/{len} rows  {rate}  ETA {eta}  {msg}",
                 ) {
-                    bar.set_style(style);
+                    bar.set_style(style.with_key(
+                        "rate",
+                        |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{:.1} rows/s", s.per_sec());
+                        },
+                    ));
                 }
                 Reporter::Bar(bar)
             }
