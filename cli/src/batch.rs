@@ -9,10 +9,12 @@
 //! `--resume` writes it again from the start, taking every completed lookup
 //! from the journal.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use clap::ArgMatches;
@@ -62,10 +64,14 @@ fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
 fn read_input(path: &Path, default_pie: Option<&str>) -> Result<Input, Failure> {
     let file = File::open(path)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    let quotes = Rc::new(Cell::new(0u64));
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)
-        .from_reader(std::io::BufReader::with_capacity(1 << 16, file));
+        .from_reader(QuoteCounter {
+            inner: std::io::BufReader::with_capacity(1 << 16, file),
+            quotes: quotes.clone(),
+        });
     let mut records = reader.byte_records();
     let header = match records.next() {
         Some(Ok(h)) => h,
@@ -96,6 +102,13 @@ fn read_input(path: &Path, default_pie: Option<&str>) -> Result<Input, Failure> 
                 i + 1
             ))
         })?;
+        if name.contains(['\n', '\r']) {
+            return Err(Failure::usage(format!(
+                "{}: the header row has a line break inside column {}: is a quote left open?",
+                path.display(),
+                i + 1
+            )));
+        }
         names.push(name.to_owned());
     }
     let width = names.len();
@@ -128,18 +141,27 @@ fn read_input(path: &Path, default_pie: Option<&str>) -> Result<Input, Failure> 
     let header: Vec<String> = carried.iter().map(|i| names[*i].clone()).collect();
 
     let mut rows = Vec::new();
+    let mut last = (0u64, false);
     for record in records {
         let record =
             record.map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
         let line = record.position().map_or(0, csv::Position::line);
+        last = (line, record.iter().any(|f| f.contains(&b'\n')));
         if record.len() != width {
+            // A quote left open swallows the following lines into one field.
+            let open_quote = record.iter().any(|f| f.contains(&b'\n'));
             rows.push(Row {
                 carried: vec![String::new(); carried.len()],
                 request: Err((
                     CSV_CODE.to_owned(),
                     format!(
-                        "line {line}: {} fields, the header has {width}; row not looked up",
-                        record.len()
+                        "line {line}: {} fields, the header has {width}; row not looked up{}",
+                        record.len(),
+                        if open_quote {
+                            " (a quote opened on this line seems not to be closed: the lines after it were read into this row)"
+                        } else {
+                            ""
+                        }
                     ),
                 )),
             });
@@ -185,7 +207,38 @@ fn read_input(path: &Path, default_pie: Option<&str>) -> Result<Input, Failure> 
             request,
         });
     }
+    // The csv reader ends a quote left open at the end of the file without a
+    // word, having read every line after it into the last row. In a well-formed
+    // file quotes come in pairs; an odd count with line breaks in the last row
+    // means exactly that, so the row is reported instead of looked up.
+    if quotes.get() % 2 == 1
+        && last.1
+        && let Some(row) = rows.last_mut()
+    {
+        row.request = Err((
+            CSV_CODE.to_owned(),
+            format!(
+                "line {}: a quote opened in this row is never closed, so every line after it was read into this row; row not looked up",
+                last.0
+            ),
+        ));
+    }
     Ok(Input { header, rows })
+}
+
+/// Counts the `"` bytes read through it.
+struct QuoteCounter<R> {
+    inner: R,
+    quotes: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for QuoteCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let q = buf[..n].iter().filter(|b| **b == b'"').count() as u64;
+        self.quotes.set(self.quotes.get() + q);
+        Ok(n)
+    }
 }
 
 /// Progress on standard error; never an IRD number or a name.
@@ -359,10 +412,11 @@ pub fn run(args: &BatchArgs, m: &ArgMatches) -> Result<u8, Failure> {
         .journal
         .clone()
         .unwrap_or_else(|| with_suffix(&args.out, ".journal"));
-    let journal = Journal::open(&journal_path, args.resume).map_err(Failure::from)?;
     let partial = with_suffix(&args.out, ".partial");
     let file = File::create(&partial)
         .map_err(|e| Failure::usage(format!("cannot create {}: {e}", partial.display())))?;
+    // Opened last, so a run that cannot start leaves no journal behind.
+    let journal = Journal::open(&journal_path, args.resume).map_err(Failure::from)?;
     let mut writer = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, file));
     writer
         .write_record(
@@ -520,6 +574,30 @@ mod tests {
         assert!(!msg.contains('\u{fffd}'));
         // An empty IRD is a request that local validation refuses.
         assert_eq!(t.rows[3].request.as_ref().expect("request").ird(), "");
+    }
+
+    #[test]
+    fn a_quote_left_open_is_reported_where_it_opens() {
+        let t = input(b"IRD,Note\n139276507,ok\n139276310,\"open\n049091850,x\n139439976,y\n")
+            .expect("reads");
+        assert_eq!(t.rows.len(), 2);
+        let (code, msg) = t.rows[1].request.as_ref().expect_err("swallowed");
+        assert_eq!(code, CSV_CODE);
+        assert!(
+            msg.starts_with("line 3: a quote opened in this row is never closed"),
+            "{msg}"
+        );
+        assert!(input(b"IRD,\"Note\n139276507,ok\n").is_err());
+        // Quoted line breaks and doubled quotes are fine.
+        let t = input(b"IRD,Note\n139276507,\"two\nlines, \"\"quoted\"\"\"\n139276310,x\n")
+            .expect("reads");
+        assert_eq!(t.rows.len(), 2);
+        assert!(t.rows.iter().all(|r| r.request.is_ok()));
+        assert_eq!(t.rows[0].carried[1], "two\nlines, \"quoted\"");
+        // A quote left open in a short row is reported by its width too.
+        let t = input(b"IRD,Note,Other\n139276507,\"open\n1,2\n").expect("reads");
+        let (_, msg) = t.rows[0].request.as_ref().expect_err("swallowed");
+        assert!(msg.starts_with("line 2: "), "{msg}");
     }
 
     #[test]
