@@ -173,6 +173,9 @@ impl Journal {
     /// run is never silently redone) unless it is empty.
     pub fn open(path: impl Into<PathBuf>, resume: bool) -> Result<Self, Error> {
         let path = path.into();
+        if path.is_dir() {
+            return Err(journal_err(&path, "is a folder", "give the path of a file"));
+        }
         let exists = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
         if exists && !resume {
             return Err(journal_err(
@@ -786,6 +789,16 @@ mod tests {
             text.ends_with('\n') && !text.contains("{\"k\":\"abc{"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_folder_is_not_a_journal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for resume in [false, true] {
+            let e = Journal::open(dir.path(), resume).expect_err("a folder");
+            assert_eq!(e.kind(), ErrorKind::Config);
+            assert!(e.to_string().contains("is a folder"), "{e}");
+        }
     }
 
     #[test]
