@@ -70,8 +70,20 @@ pub struct BatchFailure {
 }
 
 impl BatchFailure {
-    /// From an error.
+    /// From an error. Local validation lists every broken rule (field and
+    /// rule, never the value), so a report row says all that is wrong at once.
     pub fn from_error(e: &Error) -> Self {
+        let message = match e.field_errors() {
+            [_, _, ..] => format!(
+                "invalid input: {}",
+                e.field_errors()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            _ => e.to_string(),
+        };
         BatchFailure {
             kind: e.kind().as_str().to_owned(),
             code: e
@@ -79,7 +91,7 @@ impl BatchFailure {
                 .map(|c| c.as_str().to_owned())
                 .or_else(|| (e.kind() == ErrorKind::InvalidInput).then(|| "INVALID".to_owned())),
             http_status: e.http_status(),
-            message: e.to_string(),
+            message,
         }
     }
 
@@ -161,6 +173,9 @@ impl Journal {
     /// run is never silently redone) unless it is empty.
     pub fn open(path: impl Into<PathBuf>, resume: bool) -> Result<Self, Error> {
         let path = path.into();
+        if path.is_dir() {
+            return Err(journal_err(&path, "is a folder", "give the path of a file"));
+        }
         let exists = path.metadata().map(|m| m.len() > 0).unwrap_or(false);
         if exists && !resume {
             return Err(journal_err(
@@ -652,6 +667,26 @@ mod tests {
     }
 
     #[test]
+    fn an_invalid_row_names_every_broken_rule() {
+        let calls = AtomicUsize::new(0);
+        let bad = PirRequest::builder("136410133")
+            .pie_ird("12")
+            .filing_period("2020-02-30")
+            .build();
+        let (out, _) = collect(vec![(0, Ok(bad))], &calls, None, &BatchOptions::default());
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing is sent");
+        let BatchAnswer::Failed(f) = &out[0].1 else {
+            panic!("invalid expected")
+        };
+        assert_eq!(
+            f.message,
+            "invalid input: IRD fails the modulus-11 check digit; PieIRD must be 8 or 9 digits; \
+             FilingPeriod must be a real calendar date"
+        );
+        assert!(!f.message.contains("136410133"));
+    }
+
+    #[test]
     fn concurrency_is_bounded() {
         let in_flight = AtomicUsize::new(0);
         let peak = AtomicUsize::new(0);
@@ -754,6 +789,16 @@ mod tests {
             text.ends_with('\n') && !text.contains("{\"k\":\"abc{"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_folder_is_not_a_journal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for resume in [false, true] {
+            let e = Journal::open(dir.path(), resume).expect_err("a folder");
+            assert_eq!(e.kind(), ErrorKind::Config);
+            assert!(e.to_string().contains("is a folder"), "{e}");
+        }
     }
 
     #[test]

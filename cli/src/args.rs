@@ -1,0 +1,575 @@
+//! The command line's shape (clap derive). The subcommands, flags, environment
+//! variables and exit codes are a contract: add, never rename.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+const TOP_HELP: &str = "\
+Examples:
+  nzpir demo                                   a real mTLS + JWT lookup against a local sandbox
+  nzpir validate 49-091-850 136410132          check IRD numbers locally
+  nzpir lookup --config nzpir.toml --ird 139276507 --pie-ird 125000002
+  nzpir batch members.csv --out rates.csv --config nzpir.toml
+
+Connection settings come from flags, then NZPIR_* environment variables, then
+the TOML file given by --config (NZPIR_CONFIG): a flag wins over a variable,
+a variable over the file.
+
+Exit codes:
+  0 rate or not-found, 2 usage or invalid input, 3 rejected by IR (400),
+  4 authentication/authorisation (401), 5 rate limited (IR003),
+  6 IR server error, 7 TLS/transport/timeout";
+
+/// A client for Inland Revenue's PIR gateway: the suggested Prescribed Investor
+/// Rate for an investor's IRD number.
+#[derive(Debug, Parser)]
+#[command(name = "nzpir", version, after_help = TOP_HELP, propagate_version = true)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a sandbox in this process and make a real mTLS + JWT lookup against it.
+    #[command(after_help = DEMO_HELP)]
+    Demo(DemoArgs),
+    /// Check IRD numbers locally (modulus 11): one line per input, in order.
+    #[command(after_help = VALIDATE_HELP)]
+    Validate(ValidateArgs),
+    /// Ask IR for one investor's suggested PIR.
+    #[command(after_help = LOOKUP_HELP)]
+    Lookup(Box<LookupArgs>),
+    /// Look up every row of a CSV file; resumable after a crash.
+    #[command(after_help = BATCH_HELP)]
+    Batch(Box<BatchArgs>),
+    /// Run the local emulator of IR's gateway and OAuth server until SIGINT or SIGTERM.
+    #[command(after_help = SANDBOX_HELP)]
+    Sandbox(nzpir_sandbox::SandboxArgs),
+    /// Mint an M2M JWT as IR expects it (printed on standard output).
+    #[command(after_help = JWT_HELP)]
+    Jwt(JwtArgs),
+    /// Print a certificate's SHA-256 thumbprint (the JWT `sub`): upper-case hex, no colons.
+    #[command(after_help = THUMBPRINT_HELP)]
+    Thumbprint(ThumbprintArgs),
+    /// OAuth 2.0 with IR: authorise a myIR user, then keep the tokens fresh.
+    #[command(subcommand)]
+    Oauth(Box<OauthCommand>),
+}
+
+const DEMO_HELP: &str = "\
+Starts the sandbox (profile strict) with a fresh test CA and certificates,
+builds a client from the sandbox's nzpir.toml, and asks about one of IR's
+published test investors. Nothing leaves this machine.
+
+Examples:
+  nzpir demo
+  nzpir demo --ird 139276310        another published test investor (10.5)
+
+Exit codes: 0 when the lookup answered; otherwise as for `nzpir lookup`.";
+
+/// `nzpir demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The investor to ask about: one of IR's published test IRD numbers
+    /// (members of the sandbox's scheme: 139276507, 139276310, 139439976, 049091850).
+    #[arg(long, value_name = "IRD", default_value = "139276507")]
+    pub ird: String,
+    /// The scheme to ask as (the sandbox's KiwiSaver scheme).
+    #[arg(long, value_name = "IRD", default_value = "125000002")]
+    pub pie_ird: String,
+}
+
+const VALIDATE_HELP: &str = "\
+Prints `<9 digits> valid` or `<input> invalid: <reason>` for each input, in
+input order. Accepts what people type: 49091850, 049091850, 49-091-850,
+049 091 850. With `-`, reads one number per line from standard input.
+
+Examples:
+  nzpir validate 49091850 136410133
+  nzpir validate - < irds.txt > report.txt
+
+Exit codes: 0 when every input is valid, 2 when any is invalid.";
+
+/// `nzpir validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// IRD numbers; `-` reads one per line from standard input.
+    #[arg(value_name = "IRD", required = true, num_args = 1..)]
+    pub irds: Vec<OsString>,
+}
+
+/// The fields of one request (IR's names in brackets).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Request")]
+pub struct RequestArgs {
+    /// The investor's IRD number [IRD] (8 or 9 digits; 49-091-850 style accepted).
+    #[arg(long, value_name = "IRD")]
+    pub ird: String,
+    /// The PIE or KiwiSaver scheme's IRD number [PieIRD].
+    #[arg(long, value_name = "IRD")]
+    pub pie_ird: Option<String>,
+    /// The filing period [FilingPeriod]: 31 March of a tax year, yyyy-MM-dd (default: the current one).
+    #[arg(long, value_name = "DATE")]
+    pub filing_period: Option<String>,
+    /// The investor's name as one line [FormattedName], "Last, First Middle".
+    #[arg(long, value_name = "TEXT")]
+    pub formatted_name: Option<String>,
+    /// First name [Name.FirstName].
+    #[arg(long, value_name = "TEXT")]
+    pub first_name: Option<String>,
+    /// Middle name [Name.MiddleName].
+    #[arg(long, value_name = "TEXT")]
+    pub middle_name: Option<String>,
+    /// Last name [Name.LastName].
+    #[arg(long, value_name = "TEXT")]
+    pub last_name: Option<String>,
+    /// Date of birth [Dob], yyyy-MM-dd.
+    #[arg(long, value_name = "DATE")]
+    pub dob: Option<String>,
+    /// The address as one line [FormattedAddress].
+    #[arg(long, value_name = "TEXT")]
+    pub formatted_address: Option<String>,
+    /// Street [Address.Street].
+    #[arg(long, value_name = "TEXT")]
+    pub street: Option<String>,
+    /// City [Address.City].
+    #[arg(long, value_name = "TEXT")]
+    pub city: Option<String>,
+    /// Post code [Address.PostCode].
+    #[arg(long, value_name = "TEXT")]
+    pub post_code: Option<String>,
+    /// State [Address.State].
+    #[arg(long, value_name = "TEXT")]
+    pub state: Option<String>,
+    /// Country [Address.Country], ISO 3166-1 alpha-2 (NZ, AU, ...).
+    #[arg(long, value_name = "CODE")]
+    pub country: Option<String>,
+}
+
+/// How to reach and authenticate with IR's gateway. Each flag also comes from
+/// its `NZPIR_*` variable; a flag wins over the variable, the variable over
+/// the `--config` file.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct ConnArgs {
+    /// A TOML configuration file (the sandbox writes a ready one: nzpir.toml).
+    #[arg(long, value_name = "FILE", env = "NZPIR_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// IR's environment: production, test, mock or sandbox.
+    #[arg(long = "env", value_name = "ENV", env = "NZPIR_ENV")]
+    pub environment: Option<String>,
+    /// The gateway's base URL (scheme, host, port); `/gateway/calculators/pir` is appended.
+    #[arg(long, value_name = "URL", env = "NZPIR_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// The TLS client certificate (PEM) for mutual TLS.
+    #[arg(long, value_name = "PEM", env = "NZPIR_CERT")]
+    pub cert: Option<PathBuf>,
+    /// The TLS client certificate's private key (PEM).
+    #[arg(long, value_name = "PEM", env = "NZPIR_KEY")]
+    pub key: Option<PathBuf>,
+    /// An extra trusted root CA (PEM), e.g. the sandbox's ca.pem.
+    #[arg(long, value_name = "PEM", env = "NZPIR_CA")]
+    pub ca: Option<PathBuf>,
+    /// M2M JWT: the signing certificate registered with IR (PEM).
+    #[arg(long, value_name = "PEM", env = "NZPIR_JWT_CERT")]
+    pub jwt_cert: Option<PathBuf>,
+    /// M2M JWT: the signing key (PEM).
+    #[arg(long, value_name = "PEM", env = "NZPIR_JWT_KEY")]
+    pub jwt_key: Option<PathBuf>,
+    /// M2M JWT: the algorithm configured at IR (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384).
+    #[arg(long, value_name = "ALG", env = "NZPIR_JWT_ALG")]
+    pub jwt_alg: Option<String>,
+    /// M2M JWT: `iss`, the provider's name registered with IR.
+    #[arg(long, value_name = "NAME", env = "NZPIR_ISSUER")]
+    pub issuer: Option<String>,
+    /// M2M JWT: `startLogon`, a myIR logon to act as (empty: the certificate's party).
+    #[arg(long, value_name = "LOGON", env = "NZPIR_START_LOGON")]
+    pub start_logon: Option<String>,
+    /// A bearer token (an OAuth access token) to send as is. Prefer NZPIR_BEARER:
+    /// command lines are visible to other users.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "NZPIR_BEARER",
+        hide_env_values = true
+    )]
+    pub bearer: Option<String>,
+    /// OAuth: the client id IR issued.
+    #[arg(long, value_name = "ID", env = "NZPIR_OAUTH_CLIENT_ID")]
+    pub oauth_client_id: Option<String>,
+    /// OAuth: the client secret IR issued. Prefer NZPIR_OAUTH_CLIENT_SECRET.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "NZPIR_OAUTH_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub oauth_client_secret: Option<String>,
+    /// OAuth: the redirect URI registered with IR.
+    #[arg(long, value_name = "URI", env = "NZPIR_OAUTH_REDIRECT_URI")]
+    pub oauth_redirect_uri: Option<String>,
+    /// OAuth: the OAuth server's base URL (default: the environment's).
+    #[arg(long, value_name = "URL", env = "NZPIR_OAUTH_ENDPOINT")]
+    pub oauth_endpoint: Option<String>,
+    /// OAuth: the file that keeps the tokens (written atomically, mode 0600).
+    #[arg(long, value_name = "FILE", env = "NZPIR_TOKEN_STORE")]
+    pub token_store: Option<PathBuf>,
+    /// Seconds one attempt may take (default 60, IR's gateway timeout).
+    #[arg(long, value_name = "SECONDS", env = "NZPIR_TIMEOUT")]
+    pub timeout: Option<f64>,
+    /// Retries after the first attempt, for transient faults only (default 2).
+    #[arg(long, value_name = "N", env = "NZPIR_MAX_RETRIES")]
+    pub max_retries: Option<u32>,
+    /// An HTTP(S) proxy URL (default: HTTPS_PROXY / NO_PROXY).
+    #[arg(long, value_name = "URL", env = "NZPIR_PROXY")]
+    pub proxy: Option<String>,
+    /// Send the request even if it breaks a local rule (IR's mock uses IRD
+    /// numbers that fail modulus 11).
+    #[arg(long)]
+    pub no_validate: bool,
+    /// Log one line per call to standard error (-vv: retries too). Never IRD
+    /// numbers, names, dates of birth or tokens.
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+const LOOKUP_HELP: &str = "\
+Prints the suggested rate (or that IR has none) on standard output; with
+--json, IR's response body. IR's errors go to standard error with their code.
+
+Examples:
+  nzpir lookup --config sandbox-pki/nzpir.toml --ird 139276507 --pie-ird 125000002
+  nzpir lookup --env test --cert client.pem --key client.key \\
+      --jwt-cert jwt.pem --jwt-key jwt.key --issuer 'My Fund Admin Ltd' \\
+      --ird 49-091-850 --pie-ird 136410132 --json
+  NZPIR_CONFIG=nzpir.toml nzpir lookup --ird 139276329 --pie-ird 130000002 \\
+      --first-name Gary --last-name Allen --dob 1990-01-02 \\
+      --street '123 Ha Crescent' --city Auckland --country NZ
+
+Exit codes:
+  0 rate or not-found; 2 invalid request or configuration (every broken rule
+  is listed); 3 rejected by IR; 4 authentication/authorisation; 5 IR003;
+  6 IR server error; 7 TLS/transport/timeout.";
+
+/// `nzpir lookup`.
+#[derive(Debug, Args)]
+pub struct LookupArgs {
+    /// The request.
+    #[command(flatten)]
+    pub request: RequestArgs,
+    /// The connection.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Print IR's response JSON (or IR's error body) instead of a sentence.
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+}
+
+const BATCH_HELP: &str = "\
+Reads IN.csv (a header row, then one investor per row) and writes OUT.csv:
+the input columns followed by SuggestedPirRate, PirRateNotFound, ErrorCode
+and ErrorMessage, one row per input row, in input order.
+
+Columns read (case does not matter; others are carried through unchanged):
+  IRD, PieIRD, FilingPeriod, FirstName, MiddleName, LastName, FormattedName,
+  Dob, Street, City, PostCode, State, Country, FormattedAddress
+
+Rows that break a local rule (ErrorCode INVALID) or cannot be read (CSV, with
+the line number) make no call. Identical requests are looked up once. IR003
+rows are marked and not retried.
+
+Every completed lookup is appended to a journal (OUT.csv.journal unless
+--journal; it holds keyed hashes, never IRD numbers) before it is counted.
+After a crash, Ctrl-C or kill -9, run the same command with --resume: the
+output is written again in full, every row once, and no completed lookup is
+repeated. The journal is removed when every row has a final answer; when some
+rows failed on the way (connection, timeout, server), it is kept and --resume
+tries just those again.
+
+Examples:
+  nzpir batch members.csv --out rates.csv --config nzpir.toml
+  nzpir batch members.csv --out rates.csv --config nzpir.toml --concurrency 8 --max-rps 5
+  nzpir batch members.csv --out rates.csv --config nzpir.toml --resume
+
+Exit codes: 0 when every row has a rate or not-found; otherwise the highest
+code among the failed rows' classes (2 invalid row or CSV, 3 rejected,
+4 authentication/authorisation, 5 IR003, 6 server, 7 transport), so a run
+whose infrastructure failed outranks one with bad rows. 2 also when the run
+cannot start (missing IRD column, unreadable file, journal already there).";
+
+/// `nzpir batch`.
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// The input CSV file.
+    #[arg(value_name = "IN.csv")]
+    pub input: PathBuf,
+    /// The output CSV file (written to OUT.csv.partial, renamed when complete).
+    #[arg(long, value_name = "OUT.csv")]
+    pub out: PathBuf,
+    /// Lookups in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// At most this many lookups started per second.
+    #[arg(long, value_name = "R", value_parser = parse_rps)]
+    pub max_rps: Option<f64>,
+    /// Continue an interrupted run from its journal.
+    #[arg(long)]
+    pub resume: bool,
+    /// The journal file (default: OUT.csv.journal).
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+    /// The PieIRD for rows whose PieIRD cell is empty (or that have no PieIRD column).
+    #[arg(long, value_name = "IRD")]
+    pub pie_ird: Option<String>,
+    /// Progress on standard error: auto (a bar on a terminal, periodic lines
+    /// otherwise), bar, lines or none.
+    #[arg(long, value_name = "HOW", default_value = "auto")]
+    pub progress: ProgressMode,
+    /// The connection.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// How batch progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// A bar on a terminal, periodic lines otherwise.
+    Auto,
+    /// A bar with rate and ETA.
+    Bar,
+    /// A line every few seconds.
+    Lines,
+    /// Only the summary.
+    None,
+}
+
+fn parse_rps(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 10_000.0 => Ok(r),
+        _ => Err("must be a number of lookups per second above 0 (at most 10000)".to_owned()),
+    }
+}
+
+const SANDBOX_HELP: &str = "\
+The same as `nzpir-sandbox`: prints its URL and the manifest's path, writes
+manifest.json (and a ready nzpir.toml) once listening, and serves until
+SIGINT or SIGTERM. See sandbox/README.md for the fixture, faults and admin API.
+
+Examples:
+  nzpir sandbox --pki-dir ./sandbox-pki
+  nzpir sandbox --profile ir-mock --listen 127.0.0.1:4046
+  nzpir lookup --config ./sandbox-pki/nzpir.toml --ird 139276507 --pie-ird 125000002
+
+Exit codes: 0 after a signal, 1 when it cannot start, 2 for bad arguments.";
+
+const JWT_HELP: &str = "\
+Header {\"alg\":..,\"typ\":\"JWT\",\"kid\":\"M2M\"}; claims sub (the signing
+certificate's SHA-256 thumbprint), iss, startLogon, iat, exp. The token is a
+credential: it is printed because you asked for it.
+
+Examples:
+  nzpir jwt --cert jwt.pem --key jwt.key --issuer 'My Fund Admin Ltd'
+  nzpir jwt --cert jwt-ec.pem --key jwt-ec.key --alg ES256 --issuer Acme \\
+      --start-logon ops.user --ttl 300
+
+Exit codes: 0 printed; 2 unreadable or mismatched certificate/key, bad option.";
+
+/// `nzpir jwt`.
+#[derive(Debug, Args)]
+pub struct JwtArgs {
+    /// The signing certificate (PEM).
+    #[arg(long, value_name = "PEM", env = "NZPIR_JWT_CERT")]
+    pub cert: PathBuf,
+    /// The signing key (PEM: PKCS#8, SEC1 or PKCS#1).
+    #[arg(long, value_name = "PEM", env = "NZPIR_JWT_KEY")]
+    pub key: PathBuf,
+    /// The algorithm (default: RS256 for RSA keys, ES256/ES384 for P-256/P-384).
+    #[arg(long, value_name = "ALG", env = "NZPIR_JWT_ALG")]
+    pub alg: Option<String>,
+    /// `iss`: the provider's name registered with IR.
+    #[arg(long, value_name = "NAME", env = "NZPIR_ISSUER")]
+    pub issuer: Option<String>,
+    /// `startLogon`: a myIR logon (default empty: authorised by the certificate).
+    #[arg(long, value_name = "LOGON", env = "NZPIR_START_LOGON")]
+    pub start_logon: Option<String>,
+    /// Lifetime in seconds, 60 to 3600 (default 540).
+    #[arg(long, value_name = "SECONDS")]
+    pub ttl: Option<u64>,
+}
+
+const THUMBPRINT_HELP: &str = "\
+The same as `openssl x509 -fingerprint -sha256 -noout -in CERT` with the
+colons removed. Reads the first certificate of a PEM file (or a DER file).
+
+Examples:
+  nzpir thumbprint jwt.pem
+
+Exit codes: 0 printed; 2 unreadable file or no certificate in it.";
+
+/// `nzpir thumbprint`.
+#[derive(Debug, Args)]
+pub struct ThumbprintArgs {
+    /// The certificate (PEM or DER).
+    #[arg(value_name = "CERT.pem")]
+    pub cert: PathBuf,
+}
+
+const OAUTH_HELP: &str = "\
+The OAuth settings come from flags, NZPIR_* variables or the [auth] section
+(type = \"oauth\") of the --config file: client id and secret, redirect URI,
+OAuth endpoint (or --env), token store. Tokens are kept in the token store
+file; refresh tokens are never printed unless --show-tokens asks.
+
+Exit codes: 0 done; 2 configuration or a missing pending authorisation;
+4 refused (consent needed, invalid grant); 6 server error; 7 transport.";
+
+/// `nzpir oauth ...`.
+#[derive(Debug, Subcommand)]
+#[command(after_help = OAUTH_HELP)]
+pub enum OauthCommand {
+    /// Start an authorisation: print the URL to open in a browser and save its
+    /// state and PKCE verifier for `exchange`.
+    #[command(after_help = AUTHORIZE_HELP)]
+    AuthorizeUrl(OauthAuthorizeArgs),
+    /// Finish an authorisation: check the redirect's state, exchange its code
+    /// and store the tokens.
+    #[command(after_help = EXCHANGE_HELP)]
+    Exchange(OauthExchangeArgs),
+    /// Use the stored refresh token (single-use at IR) and store the new tokens.
+    #[command(after_help = REFRESH_HELP)]
+    Refresh(OauthTokensArgs),
+    /// Ask IR whether the stored access (or refresh) token is live; prints JSON.
+    #[command(after_help = INTROSPECT_HELP)]
+    Introspect(OauthTokenArgs),
+    /// Revoke the stored refresh (or access) token and forget the stored tokens.
+    #[command(after_help = REVOKE_HELP)]
+    Revoke(OauthTokenArgs),
+}
+
+const AUTHORIZE_HELP: &str = "\
+Examples:
+  nzpir oauth authorize-url --config nzpir.toml
+  nzpir oauth authorize-url --env test --oauth-client-id my-app \\
+      --oauth-redirect-uri https://app.example/callback --token-store tokens.json
+
+The state and PKCE verifier go to TOKEN_STORE.pending (mode 0600) unless
+--state-file says otherwise.";
+
+const EXCHANGE_HELP: &str = "\
+Examples:
+  nzpir oauth exchange --config nzpir.toml \\
+      --redirect-url 'https://app.example/callback?code=...&state=...'";
+
+const REFRESH_HELP: &str = "\
+Examples:
+  nzpir oauth refresh --config nzpir.toml
+  nzpir oauth refresh --config nzpir.toml --show-tokens | jq -r .access_token";
+
+const INTROSPECT_HELP: &str = "\
+Examples:
+  nzpir oauth introspect --config nzpir.toml
+  nzpir oauth introspect --config nzpir.toml --token-type refresh";
+
+const REVOKE_HELP: &str = "\
+Revoking the refresh token also revokes the access token issued with it, and
+removes the token store file.
+
+Examples:
+  nzpir oauth revoke --config nzpir.toml";
+
+/// `nzpir oauth authorize-url`.
+#[derive(Debug, Args)]
+pub struct OauthAuthorizeArgs {
+    /// Where to keep the state and PKCE verifier (default: TOKEN_STORE.pending).
+    #[arg(long, value_name = "FILE")]
+    pub state_file: Option<PathBuf>,
+    /// The connection and OAuth settings.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// `nzpir oauth exchange`.
+#[derive(Debug, Args)]
+pub struct OauthExchangeArgs {
+    /// The URL the browser was sent back to (or just its query string).
+    #[arg(long, value_name = "URL")]
+    pub redirect_url: String,
+    /// The file `authorize-url` saved (default: TOKEN_STORE.pending).
+    #[arg(long, value_name = "FILE")]
+    pub state_file: Option<PathBuf>,
+    /// Also print the new tokens (access and refresh) as JSON on standard output.
+    #[arg(long)]
+    pub show_tokens: bool,
+    /// The connection and OAuth settings.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// `nzpir oauth refresh`.
+#[derive(Debug, Args)]
+pub struct OauthTokensArgs {
+    /// Also print the new tokens (access and refresh) as JSON on standard output.
+    #[arg(long)]
+    pub show_tokens: bool,
+    /// The connection and OAuth settings.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// `nzpir oauth introspect` and `revoke`.
+#[derive(Debug, Args)]
+pub struct OauthTokenArgs {
+    /// Which stored token (introspect: access by default; revoke: refresh by default).
+    #[arg(long, value_name = "KIND")]
+    pub token_type: Option<TokenType>,
+    /// The connection and OAuth settings.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// Which token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenType {
+    /// The access token.
+    Access,
+    /// The refresh token.
+    Refresh,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_has_examples() {
+        let cmd = Cli::command();
+        for sub in cmd.get_subcommands() {
+            let mut subs: Vec<&clap::Command> = sub.get_subcommands().collect();
+            if subs.is_empty() {
+                subs.push(sub);
+            }
+            for s in subs {
+                let help = s
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                assert!(
+                    help.contains("Examples:") || help.contains("nzpir "),
+                    "{} has no examples",
+                    s.get_name()
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,609 @@
+//! `nzpir batch`: a CSV of investors in, the same rows with their rates out.
+//!
+//! The lookups themselves (bounded concurrency, request-rate cap,
+//! de-duplication, the resumable journal) are the core's `nzpir::batch`; this
+//! module reads and writes the CSV, reports progress and picks the exit code.
+//!
+//! Output is written in full to `OUT.csv.partial` and renamed to `OUT.csv`
+//! once every row is in it, so a crash never leaves a half-written `OUT.csv`;
+//! `--resume` writes it again from the start, taking every completed lookup
+//! from the journal.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use clap::ArgMatches;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use nzpir::batch::{self, BatchAnswer, BatchOptions, BatchRow, Journal, Progress};
+
+use crate::args::{BatchArgs, ProgressMode};
+use crate::conn::{self, Purpose};
+use crate::exit::{self, Failure};
+use crate::request::{Field, Fields};
+
+/// The columns added to the input's.
+pub const OUTPUT_COLUMNS: [&str; 4] = [
+    "SuggestedPirRate",
+    "PirRateNotFound",
+    "ErrorCode",
+    "ErrorMessage",
+];
+
+/// The error code of a row that could not be read.
+pub const CSV_CODE: &str = "CSV";
+
+/// One input row.
+#[derive(Debug)]
+struct Row {
+    /// The carried-through cells (the input's columns minus output columns).
+    carried: Vec<String>,
+    /// The request, or why the row could not be read (CSV) or made into one.
+    request: Result<nzpir::PirRequest, (String, String)>,
+}
+
+/// The input file, read whole.
+#[derive(Debug)]
+struct Input {
+    header: Vec<String>,
+    rows: Vec<Row>,
+}
+
+fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Reads the CSV. A header problem stops the run (exit 2); a row problem
+/// becomes that row's `CSV` error and the run goes on.
+fn read_input(path: &Path, default_pie: Option<&str>) -> Result<Input, Failure> {
+    let file = File::open(path)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    let quotes = Rc::new(Cell::new(0u64));
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(QuoteCounter {
+            inner: std::io::BufReader::with_capacity(1 << 16, file),
+            quotes: quotes.clone(),
+        });
+    let mut records = reader.byte_records();
+    let header = match records.next() {
+        Some(Ok(h)) => h,
+        Some(Err(e)) => {
+            return Err(Failure::usage(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+        None => {
+            return Err(Failure::usage(format!(
+                "{} is empty: it needs a header row with an IRD column",
+                path.display()
+            )));
+        }
+    };
+    let mut names = Vec::with_capacity(header.len());
+    for (i, raw) in header.iter().enumerate() {
+        let raw = if i == 0 {
+            raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
+        } else {
+            raw
+        };
+        let name = std::str::from_utf8(raw).map_err(|_| {
+            Failure::usage(format!(
+                "{}: the header row is not UTF-8 (column {})",
+                path.display(),
+                i + 1
+            ))
+        })?;
+        if name.contains(['\n', '\r']) {
+            return Err(Failure::usage(format!(
+                "{}: the header row has a line break inside column {}: is a quote left open?",
+                path.display(),
+                i + 1
+            )));
+        }
+        names.push(name.to_owned());
+    }
+    let width = names.len();
+    let mut fields: Vec<(usize, Field)> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(f) = Field::from_column(name) {
+            if fields.iter().any(|(_, g)| *g == f) {
+                return Err(Failure::usage(format!(
+                    "{}: two columns are named {}",
+                    path.display(),
+                    f.column()
+                )));
+            }
+            fields.push((i, f));
+        }
+    }
+    if !fields.iter().any(|(_, f)| *f == Field::Ird) {
+        return Err(Failure::usage(format!(
+            "{} has no IRD column (the header names the columns: IRD, PieIRD, FilingPeriod, ...)",
+            path.display()
+        )));
+    }
+    let carried: Vec<usize> = (0..width)
+        .filter(|i| {
+            !OUTPUT_COLUMNS
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(names[*i].trim()))
+        })
+        .collect();
+    let header: Vec<String> = carried.iter().map(|i| names[*i].clone()).collect();
+
+    let mut rows = Vec::new();
+    let mut last = (0u64, false);
+    for record in records {
+        let record =
+            record.map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+        let line = record.position().map_or(0, csv::Position::line);
+        last = (line, record.iter().any(|f| f.contains(&b'\n')));
+        if record.len() != width {
+            // A quote left open swallows the following lines into one field.
+            let open_quote = record.iter().any(|f| f.contains(&b'\n'));
+            rows.push(Row {
+                carried: vec![String::new(); carried.len()],
+                request: Err((
+                    CSV_CODE.to_owned(),
+                    format!(
+                        "line {line}: {} fields, the header has {width}; row not looked up{}",
+                        record.len(),
+                        if open_quote {
+                            " (a quote opened on this line seems not to be closed: the lines after it were read into this row)"
+                        } else {
+                            ""
+                        }
+                    ),
+                )),
+            });
+            continue;
+        }
+        let bad_column = record
+            .iter()
+            .position(|cell| std::str::from_utf8(cell).is_err());
+        let cell = |i: usize| String::from_utf8_lossy(&record[i]).into_owned();
+        let carried_cells: Vec<String> = carried.iter().map(|i| cell(*i)).collect();
+        if let Some(col) = bad_column {
+            rows.push(Row {
+                carried: carried_cells,
+                request: Err((
+                    CSV_CODE.to_owned(),
+                    format!(
+                        "line {line}: column {} ({}) is not UTF-8; row not looked up",
+                        col + 1,
+                        names[col]
+                    ),
+                )),
+            });
+            continue;
+        }
+        let mut values = Fields::default();
+        for (i, f) in &fields {
+            let v = cell(*i);
+            let v = v.trim();
+            if !v.is_empty() {
+                values.set(*f, v);
+            }
+        }
+        if values.get(Field::PieIrd).is_none()
+            && let Some(pie) = default_pie
+        {
+            values.set(Field::PieIrd, pie);
+        }
+        let request = values
+            .to_request()
+            .map_err(|e| ("INVALID".to_owned(), format!("line {line}: {e}")));
+        rows.push(Row {
+            carried: carried_cells,
+            request,
+        });
+    }
+    // The csv reader ends a quote left open at the end of the file without a
+    // word, having read every line after it into the last row. In a well-formed
+    // file quotes come in pairs; an odd count with line breaks in the last row
+    // means exactly that, so the row is reported instead of looked up.
+    if quotes.get() % 2 == 1
+        && last.1
+        && let Some(row) = rows.last_mut()
+    {
+        row.request = Err((
+            CSV_CODE.to_owned(),
+            format!(
+                "line {}: a quote opened in this row is never closed, so every line after it was read into this row; row not looked up",
+                last.0
+            ),
+        ));
+    }
+    Ok(Input { header, rows })
+}
+
+/// Counts the `"` bytes read through it.
+struct QuoteCounter<R> {
+    inner: R,
+    quotes: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for QuoteCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let q = buf[..n].iter().filter(|b| **b == b'"').count() as u64;
+        self.quotes.set(self.quotes.get() + q);
+        Ok(n)
+    }
+}
+
+/// Progress on standard error; never an IRD number or a name.
+enum Reporter {
+    Bar(ProgressBar),
+    Lines { last: Instant, last_tenth: usize },
+    Silent,
+}
+
+impl Reporter {
+    fn new(mode: ProgressMode, total: usize) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        match mode {
+            ProgressMode::None => Reporter::Silent,
+            ProgressMode::Lines => Reporter::lines(),
+            ProgressMode::Auto if !terminal => Reporter::lines(),
+            ProgressMode::Auto | ProgressMode::Bar => {
+                let bar =
+                    ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+                if let Ok(style) = ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} rows  {rate}  ETA {eta}  {msg}",
+                ) {
+                    bar.set_style(style.with_key(
+                        "rate",
+                        |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{:.1} rows/s", s.per_sec());
+                        },
+                    ));
+                }
+                Reporter::Bar(bar)
+            }
+        }
+    }
+
+    fn lines() -> Self {
+        Reporter::Lines {
+            last: Instant::now(),
+            last_tenth: 0,
+        }
+    }
+
+    fn update(&mut self, p: &Progress) {
+        match self {
+            Reporter::Silent => {}
+            Reporter::Bar(bar) => {
+                bar.set_position(p.done as u64);
+                if p.failed > 0 {
+                    bar.set_message(format!("{} failed", p.failed));
+                }
+            }
+            Reporter::Lines { last, last_tenth } => {
+                let tenth = (p.done * 10).checked_div(p.total).unwrap_or(10);
+                if tenth > *last_tenth || last.elapsed() >= Duration::from_secs(5) {
+                    *last_tenth = tenth;
+                    *last = Instant::now();
+                    let secs = p.elapsed.as_secs_f64().max(1e-3);
+                    let rate = p.done as f64 / secs;
+                    let eta = if rate > 0.0 {
+                        format!("{:.0} s", (p.total - p.done) as f64 / rate)
+                    } else {
+                        "unknown".to_owned()
+                    };
+                    let _ = writeln!(
+                        std::io::stderr().lock(),
+                        "nzpir batch: {}/{} rows ({}%), {} looked up, {} from the journal, {} failed; {rate:.1} rows/s, ETA {eta}",
+                        p.done,
+                        p.total,
+                        p.done * 100 / p.total.max(1),
+                        p.lookups,
+                        p.resumed,
+                        p.failed,
+                    );
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Reporter::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// What the run found, for the summary and the exit code.
+#[derive(Debug, Default)]
+struct Tally {
+    rates: usize,
+    not_found: usize,
+    failed: BTreeMap<String, usize>,
+    worst: u8,
+    retry_later: usize,
+}
+
+impl Tally {
+    fn failure(&mut self, code: &str, exit_code: u8) {
+        *self.failed.entry(code.to_owned()).or_default() += 1;
+        self.worst = self.worst.max(exit_code);
+    }
+}
+
+/// The four output cells for an answer.
+fn answer_cells(answer: &BatchAnswer, tally: &mut Tally) -> [String; 4] {
+    match answer {
+        BatchAnswer::Rate(r) => {
+            tally.rates += 1;
+            [r.to_string(), "false".into(), String::new(), String::new()]
+        }
+        BatchAnswer::NotFound => {
+            tally.not_found += 1;
+            [String::new(), "true".into(), String::new(), String::new()]
+        }
+        BatchAnswer::Failed(f) => {
+            let code = f
+                .code
+                .clone()
+                .unwrap_or_else(|| f.kind.to_ascii_uppercase());
+            tally.failure(&code, exit::for_kind_name(&f.kind));
+            if !answer.is_final() {
+                tally.retry_later += 1;
+            }
+            [String::new(), String::new(), code, f.message.clone()]
+        }
+    }
+}
+
+fn write_row(
+    w: &mut csv::Writer<BufWriter<File>>,
+    carried: &[String],
+    cells: &[String; 4],
+) -> Result<(), nzpir::Error> {
+    w.write_record(
+        carried
+            .iter()
+            .map(String::as_str)
+            .chain(cells.iter().map(String::as_str)),
+    )
+    .map_err(|e| {
+        nzpir::Error::new(
+            nzpir::ErrorKind::Config,
+            format!("cannot write the output: {e}"),
+        )
+    })
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Runs `nzpir batch`.
+pub fn run(args: &BatchArgs, m: &ArgMatches) -> Result<u8, Failure> {
+    let started = Instant::now();
+    conn::init_logging(args.conn.verbose);
+    if same_file(&args.input, &args.out) {
+        return Err(Failure::usage("--out must not be the input file"));
+    }
+    let cfg = conn::resolve(&args.conn, m, Purpose::Lookup)?;
+    let concurrency = usize::from(args.concurrency);
+    let client = nzpir::ClientBuilder::from_config(&cfg)
+        .and_then(|b| {
+            b.user_agent_suffix("nzpir-cli")
+                .max_idle_connections(concurrency)
+                .build()
+        })
+        .map_err(Failure::from)?;
+    let input = read_input(&args.input, args.pie_ird.as_deref())?;
+    let journal_path = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| with_suffix(&args.out, ".journal"));
+    let partial = with_suffix(&args.out, ".partial");
+    let file = File::create(&partial)
+        .map_err(|e| Failure::usage(format!("cannot create {}: {e}", partial.display())))?;
+    // Opened last, so a run that cannot start leaves no journal behind.
+    let journal = Journal::open(&journal_path, args.resume).map_err(Failure::from)?;
+    let mut writer = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, file));
+    writer
+        .write_record(
+            input
+                .header
+                .iter()
+                .map(String::as_str)
+                .chain(OUTPUT_COLUMNS),
+        )
+        .map_err(|e| Failure::usage(format!("cannot write {}: {e}", partial.display())))?;
+
+    // The rows the core looks up; the others are written in their place.
+    let total = input.rows.len();
+    let mut carried: Vec<Vec<String>> = Vec::with_capacity(total);
+    let mut unreadable: Vec<Option<(String, String)>> = Vec::with_capacity(total);
+    let mut requests: Vec<BatchRow> = Vec::new();
+    for (i, row) in input.rows.into_iter().enumerate() {
+        carried.push(row.carried);
+        match row.request {
+            Ok(req) => {
+                requests.push((i, Ok(req)));
+                unreadable.push(None);
+            }
+            Err(problem) => unreadable.push(Some(problem)),
+        }
+    }
+    let looked_up = requests.len();
+    let options = BatchOptions {
+        concurrency,
+        max_rps: args.max_rps,
+        validate_locally: cfg.validate_locally.unwrap_or(true),
+    };
+
+    let mut tally = Tally::default();
+    let mut next = 0usize;
+    let mut reporter = Reporter::new(args.progress, looked_up);
+    let mut write_unreadable_until = |end: usize,
+                                      w: &mut csv::Writer<BufWriter<File>>,
+                                      tally: &mut Tally,
+                                      next: &mut usize|
+     -> Result<(), nzpir::Error> {
+        while *next < end {
+            if let Some((code, message)) = unreadable[*next].take() {
+                tally.failure(&code, exit::USAGE);
+                let cells = [String::new(), String::new(), code, message];
+                write_row(w, &carried[*next], &cells)?;
+            }
+            *next += 1;
+        }
+        Ok(())
+    };
+    let result = batch::run(
+        requests,
+        |req| client.lookup(req),
+        &options,
+        Some(&journal),
+        |index, answer| {
+            write_unreadable_until(index, &mut writer, &mut tally, &mut next)?;
+            let cells = answer_cells(answer, &mut tally);
+            write_row(&mut writer, &carried[index], &cells)?;
+            next = index + 1;
+            Ok(())
+        },
+        |p| reporter.update(p),
+    );
+    reporter.finish();
+    let progress = result.map_err(Failure::from)?;
+    write_unreadable_until(total, &mut writer, &mut tally, &mut next).map_err(Failure::from)?;
+
+    // Make the output whole on disk, then put it in place.
+    let file = writer
+        .into_inner()
+        .map_err(|e| Failure::usage(format!("cannot write {}: {}", partial.display(), e.error())))?
+        .into_inner()
+        .map_err(|e| {
+            Failure::usage(format!("cannot write {}: {}", partial.display(), e.error()))
+        })?;
+    file.sync_all()
+        .and_then(|()| std::fs::rename(&partial, &args.out))
+        .map_err(|e| Failure::usage(format!("cannot write {}: {e}", args.out.display())))?;
+    drop(journal);
+    let journal_note = if tally.retry_later == 0 {
+        match std::fs::remove_file(&journal_path) {
+            Ok(()) => String::new(),
+            Err(e) => format!(
+                "; the journal {} could not be removed: {e}",
+                journal_path.display()
+            ),
+        }
+    } else {
+        format!(
+            "; {} row(s) failed on the way (connection, timeout or server): run again with --resume to retry just those (journal {})",
+            tally.retry_later,
+            journal_path.display()
+        )
+    };
+
+    let failed: usize = tally.failed.values().sum();
+    let by_code = tally
+        .failed
+        .iter()
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "nzpir batch: {total} rows -> {}: {} rates, {} not found, {failed} failed{}; {} looked up, {} from the journal; {:.1} s{journal_note}",
+        args.out.display(),
+        tally.rates,
+        tally.not_found,
+        if by_code.is_empty() {
+            String::new()
+        } else {
+            format!(" ({by_code})")
+        },
+        progress.lookups,
+        progress.resumed,
+        started.elapsed().as_secs_f64(),
+    );
+    Ok(tally.worst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(text: &[u8]) -> Result<Input, Failure> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("in.csv");
+        std::fs::write(&p, text).expect("write");
+        read_input(&p, None)
+    }
+
+    #[test]
+    fn rows_columns_and_problems() {
+        let t = input(
+            b"\xEF\xBB\xBFMember,ird,PieIRD,ErrorCode\n\
+              m1,49-091-850,125000002,old\n\
+              m2,136410133\n\
+              m3,\xff,125000002,\n\
+              m4,,,\n",
+        )
+        .expect("reads");
+        assert_eq!(t.header, ["Member", "ird", "PieIRD"]);
+        assert_eq!(t.rows.len(), 4);
+        let r = t.rows[0].request.as_ref().expect("request");
+        assert_eq!(r.ird(), "049091850");
+        assert_eq!(t.rows[0].carried, ["m1", "49-091-850", "125000002"]);
+        let (code, msg) = t.rows[1].request.as_ref().expect_err("short row");
+        assert_eq!(code, CSV_CODE);
+        assert!(msg.starts_with("line 3: 2 fields"), "{msg}");
+        let (code, msg) = t.rows[2].request.as_ref().expect_err("bad bytes");
+        assert_eq!(code, CSV_CODE);
+        assert!(msg.contains("line 4") && msg.contains("ird"), "{msg}");
+        assert!(!msg.contains('\u{fffd}'));
+        // An empty IRD is a request that local validation refuses.
+        assert_eq!(t.rows[3].request.as_ref().expect("request").ird(), "");
+    }
+
+    #[test]
+    fn a_quote_left_open_is_reported_where_it_opens() {
+        let t = input(b"IRD,Note\n139276507,ok\n139276310,\"open\n049091850,x\n139439976,y\n")
+            .expect("reads");
+        assert_eq!(t.rows.len(), 2);
+        let (code, msg) = t.rows[1].request.as_ref().expect_err("swallowed");
+        assert_eq!(code, CSV_CODE);
+        assert!(
+            msg.starts_with("line 3: a quote opened in this row is never closed"),
+            "{msg}"
+        );
+        assert!(input(b"IRD,\"Note\n139276507,ok\n").is_err());
+        // Quoted line breaks and doubled quotes are fine.
+        let t = input(b"IRD,Note\n139276507,\"two\nlines, \"\"quoted\"\"\"\n139276310,x\n")
+            .expect("reads");
+        assert_eq!(t.rows.len(), 2);
+        assert!(t.rows.iter().all(|r| r.request.is_ok()));
+        assert_eq!(t.rows[0].carried[1], "two\nlines, \"quoted\"");
+        // A quote left open in a short row is reported by its width too.
+        let t = input(b"IRD,Note,Other\n139276507,\"open\n1,2\n").expect("reads");
+        let (_, msg) = t.rows[0].request.as_ref().expect_err("swallowed");
+        assert!(msg.starts_with("line 2: "), "{msg}");
+    }
+
+    #[test]
+    fn header_problems_stop_the_run() {
+        assert!(input(b"Name,PieIRD\nx,125000002\n").is_err());
+        assert!(input(b"").is_err());
+        assert!(input(b"IRD,ird\n1,2\n").is_err());
+    }
+}
