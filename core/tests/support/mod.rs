@@ -2,6 +2,8 @@
 //! with scripted answers and counters, and an `openssl s_server` runner.
 #![allow(dead_code)]
 
+pub mod sandbox;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
