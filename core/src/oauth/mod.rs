@@ -543,6 +543,11 @@ struct Current {
     tokens: Option<TokenSet>,
     /// Tokens that were received but not yet stored durably.
     unsaved: bool,
+    /// The access token's lifetime as issued, when this process obtained it
+    /// (unknown for tokens read from the store).
+    lifetime: Option<i64>,
+    /// Bumped whenever new tokens are installed or refreshed.
+    generation: u64,
 }
 
 /// A bearer token source that refreshes itself: it uses the stored access
@@ -578,14 +583,16 @@ impl OAuthTokenSource {
         }
     }
 
-    /// Refresh this many seconds before expiry (default 120).
+    /// Refresh this many seconds before expiry (default 120; at most half the
+    /// lifetime of a token this process obtained, so short-lived tokens are
+    /// still used before they are refreshed).
     #[must_use]
     pub fn with_refresh_margin(mut self, secs: i64) -> Self {
         self.margin = secs.max(0);
         self
     }
 
-    /// The OAuth client.
+    /// The OAuth client: authorise, exchange, refresh, introspect, revoke.
     pub fn oauth(&self) -> &OAuthClient {
         &self.oauth
     }
@@ -599,19 +606,21 @@ impl OAuthTokenSource {
     pub fn install(&self, tokens: TokenSet) -> Result<(), Error> {
         let _g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
         self.store.save(&tokens)?;
+        let now = self.oauth.clock.now_unix();
         let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
-        *cur = Current {
-            tokens: Some(tokens),
-            unsaved: false,
-        };
+        cur.lifetime = Some(tokens.expires_at - now);
+        cur.tokens = Some(tokens);
+        cur.unsaved = false;
+        cur.generation += 1;
         Ok(())
     }
 
     fn fresh(&self, cur: &Current, now: i64) -> Option<Secret> {
+        let margin = cur
+            .lifetime
+            .map_or(self.margin, |l| self.margin.min(l.max(0) / 2));
         match &cur.tokens {
-            Some(t) if !cur.unsaved && t.expires_at - self.margin > now => {
-                Some(t.access_token.clone())
-            }
+            Some(t) if !cur.unsaved && t.expires_at - margin > now => Some(t.access_token.clone()),
             _ => None,
         }
     }
@@ -619,17 +628,21 @@ impl OAuthTokenSource {
     /// A valid access token, refreshing when needed (one refresh for all threads).
     pub fn access_token(&self) -> Result<Secret, Error> {
         let now = self.oauth.clock.now_unix();
-        if let Some(t) = self.fresh(&self.current.read().unwrap_or_else(|p| p.into_inner()), now) {
-            return Ok(t);
-        }
-        self.refresh_if(|_| false)
+        let seen = {
+            let cur = self.current.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(t) = self.fresh(&cur, now) {
+                return Ok(t);
+            }
+            cur.generation
+        };
+        self.refresh_if(Some(seen), |_| false)
     }
 
     /// Called when the gateway refused `rejected` (HTTP 401): the token source
     /// refreshes unless another thread already replaced that token, and
     /// returns the token to retry with.
     pub fn on_rejected(&self, rejected: &Secret) -> Result<Secret, Error> {
-        self.refresh_if(|cur| {
+        self.refresh_if(None, |cur| {
             cur.tokens
                 .as_ref()
                 .is_none_or(|t| &t.access_token == rejected)
@@ -637,8 +650,14 @@ impl OAuthTokenSource {
     }
 
     /// Single flight: takes the refresh lock, re-checks, and refreshes when the
-    /// current token is no longer fresh or `needs_refresh` says so.
-    fn refresh_if(&self, needs_refresh: impl Fn(&Current) -> bool) -> Result<Secret, Error> {
+    /// current token is no longer fresh or `needs_refresh` says so. A thread
+    /// that saw generation `seen` before it waited takes the token another
+    /// thread obtained meanwhile, while it has not expired.
+    fn refresh_if(
+        &self,
+        seen: Option<u64>,
+        needs_refresh: impl Fn(&Current) -> bool,
+    ) -> Result<Secret, Error> {
         let _g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
         let now = self.oauth.clock.now_unix();
         {
@@ -654,10 +673,16 @@ impl OAuthTokenSource {
                 }
                 cur.unsaved = false;
             }
-            if !needs_refresh(&cur)
-                && let Some(t) = self.fresh(&cur, now)
-            {
-                return Ok(t);
+            if !needs_refresh(&cur) {
+                if let Some(t) = self.fresh(&cur, now) {
+                    return Ok(t);
+                }
+                if seen.is_some_and(|g| g != cur.generation)
+                    && let Some(t) = &cur.tokens
+                    && t.expires_at > now
+                {
+                    return Ok(t.access_token.clone());
+                }
             }
         }
         let refresh_token = {
@@ -690,7 +715,9 @@ impl OAuthTokenSource {
         let saved = self.store.save(&fresh);
         let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
         cur.unsaved = saved.is_err();
+        cur.lifetime = Some(fresh.expires_at - now);
         cur.tokens = Some(fresh);
+        cur.generation += 1;
         saved?;
         log::info!(target: "nzpir", "oauth: access token refreshed and stored");
         Ok(access)
@@ -812,6 +839,15 @@ mod tests {
     struct Rotating {
         calls: AtomicU32,
         delay: std::time::Duration,
+        expires_in: i64,
+    }
+
+    fn rotating(delay_ms: u64, expires_in: i64) -> Arc<Rotating> {
+        Arc::new(Rotating {
+            calls: AtomicU32::new(0),
+            delay: std::time::Duration::from_millis(delay_ms),
+            expires_in,
+        })
     }
 
     impl FormPost for Rotating {
@@ -826,7 +862,8 @@ mod tests {
             std::thread::sleep(self.delay);
             let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
             let body = format!(
-                r#"{{"access_token":"access-{n}","token_type":"Bearer","expires_in":3600,"refresh_token":"refresh-{n}"}}"#
+                r#"{{"access_token":"access-{n}","token_type":"Bearer","expires_in":{},"refresh_token":"refresh-{n}"}}"#,
+                self.expires_in
             );
             Ok((200, body.into_bytes()))
         }
@@ -851,10 +888,7 @@ mod tests {
 
     #[test]
     fn single_flight_refresh() {
-        let http = Arc::new(Rotating {
-            calls: AtomicU32::new(0),
-            delay: std::time::Duration::from_millis(50),
-        });
+        let http = rotating(50, 3600);
         let store = Arc::new(MemoryTokenStore::with_tokens(expired()));
         let source = Arc::new(OAuthTokenSource::new(
             OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
@@ -896,10 +930,7 @@ mod tests {
 
     #[test]
     fn a_stored_fresh_token_is_used_without_refreshing() {
-        let http = Arc::new(Rotating {
-            calls: AtomicU32::new(0),
-            delay: std::time::Duration::ZERO,
-        });
+        let http = rotating(0, 3600);
         let mut t = expired();
         t.expires_at = 10_000 + 3_600;
         let source = OAuthTokenSource::new(
@@ -932,10 +963,7 @@ mod tests {
 
     #[test]
     fn new_tokens_are_not_used_before_they_are_stored() {
-        let http = Arc::new(Rotating {
-            calls: AtomicU32::new(0),
-            delay: std::time::Duration::ZERO,
-        });
+        let http = rotating(0, 3600);
         let source = OAuthTokenSource::new(
             OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
             Arc::new(FailingStore),
@@ -953,10 +981,7 @@ mod tests {
     fn desktop_mode_without_refresh_token_needs_consent() {
         let mut t = expired();
         t.refresh_token = None;
-        let http = Arc::new(Rotating {
-            calls: AtomicU32::new(0),
-            delay: std::time::Duration::ZERO,
-        });
+        let http = rotating(0, 3600);
         let source = OAuthTokenSource::new(
             OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
             Arc::new(MemoryTokenStore::with_tokens(t)),
@@ -966,5 +991,27 @@ mod tests {
             ErrorKind::ConsentRequired
         );
         assert_eq!(http.calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn short_lived_tokens_are_used_and_refreshed_once() {
+        // Tokens that live less than the refresh margin: each is still used
+        // for half its life, and 16 threads make one refresh.
+        let http = rotating(50, 60);
+        let source = Arc::new(OAuthTokenSource::new(
+            OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
+            Arc::new(MemoryTokenStore::with_tokens(expired())),
+        ));
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let s = source.clone();
+                std::thread::spawn(move || s.access_token().map(|t| t.expose().to_owned()))
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().expect("thread").expect("token"), "access-1");
+        }
+        assert_eq!(source.access_token().expect("token").expose(), "access-1");
+        assert_eq!(http.calls.load(Ordering::SeqCst), 1);
     }
 }
