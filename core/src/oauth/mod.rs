@@ -136,24 +136,33 @@ impl OAuthClientConfig {
 
     /// Starts an authorisation: a fresh `state` and PKCE pair, and the URL to
     /// send the person's browser to.
+    ///
+    /// Keep [`state`](AuthorizationRequest::state) and the PKCE
+    /// [`verifier`](Pkce::verifier) until the browser comes back; in another
+    /// process, [`resume_authorization`](Self::resume_authorization) rebuilds
+    /// the request from them.
     pub fn authorization_request(&self) -> Result<AuthorizationRequest, Error> {
         self.authorization_request_with(random_state()?, Pkce::generate()?)
     }
 
     /// An authorisation request with a given state and PKCE pair.
+    ///
+    /// The state must be 1 to 199 URL-safe characters (letters, digits,
+    /// `-._~`); the redirect URI must be set.
     pub fn authorization_request_with(
         &self,
         state: String,
         pkce: Pkce,
     ) -> Result<AuthorizationRequest, Error> {
-        if state.is_empty() || state.len() >= 200 {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                "OAuth state must be 1 to 199 characters",
+        if self.redirect_uri.trim().is_empty() {
+            return Err(Error::config(
+                "auth.redirect_uri",
+                "required to start an authorisation: the redirect URI registered with IR",
             ));
         }
+        check_state(&state)?;
         let mut url = url::Url::parse(&self.endpoint(AUTHORIZE_PATH))
-            .map_err(|e| Error::config("oauth.endpoint", e))?;
+            .map_err(|e| Error::config("auth.endpoint", e))?;
         url.query_pairs_mut()
             .append_pair("client_id", &self.client_id)
             .append_pair("redirect_uri", &self.redirect_uri)
@@ -168,6 +177,40 @@ impl OAuthClientConfig {
             pkce,
         })
     }
+
+    /// Rebuilds an authorisation started earlier, possibly by another process
+    /// (`nzpir oauth authorize-url`, then `nzpir oauth exchange`), from the
+    /// `state` and PKCE `code_verifier` saved when it started. The URL is the
+    /// same as the one first given.
+    pub fn resume_authorization(
+        &self,
+        state: impl Into<String>,
+        verifier: impl Into<String>,
+    ) -> Result<AuthorizationRequest, Error> {
+        let verifier = verifier.into();
+        // RFC 7636: 43 to 128 unreserved characters.
+        if !(43..=128).contains(&verifier.len()) || !verifier.bytes().all(is_unreserved) {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "OAuth code_verifier must be 43 to 128 characters of letters, digits and -._~",
+            ));
+        }
+        self.authorization_request_with(state.into(), Pkce::from_verifier(verifier))
+    }
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+fn check_state(state: &str) -> Result<(), Error> {
+    if state.is_empty() || state.len() >= 200 || !state.bytes().all(is_unreserved) {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "OAuth state must be 1 to 199 characters of letters, digits and -._~",
+        ));
+    }
+    Ok(())
 }
 
 /// An authorisation in progress: where to send the browser, and what to check
@@ -471,6 +514,29 @@ impl OAuthClient {
         self.config.authorization_request()
     }
 
+    /// Rebuilds an authorisation from its saved `state` and `code_verifier`
+    /// (see [`OAuthClientConfig::resume_authorization`]).
+    pub fn resume_authorization(
+        &self,
+        state: impl Into<String>,
+        verifier: impl Into<String>,
+    ) -> Result<AuthorizationRequest, Error> {
+        self.config.resume_authorization(state, verifier)
+    }
+
+    /// Completes an authorisation from the URL the browser was redirected to
+    /// (or just its query): checks the state, then exchanges the code with the
+    /// request's PKCE verifier. IR's error redirects and a state that does not
+    /// match are typed errors, and nothing is exchanged.
+    pub fn complete_authorization(
+        &self,
+        request: &AuthorizationRequest,
+        redirect: &str,
+    ) -> Result<TokenSet, Error> {
+        let code = request.code_from_redirect(redirect)?;
+        self.exchange_code(&code, request.pkce().verifier())
+    }
+
     fn token_call(&self, form: &[(&str, &str)]) -> Result<TokenSet, Error> {
         let url = self.config.endpoint(TOKEN_PATH);
         let (status, body) = self.http.post_form(&url, self.basic.expose(), form)?;
@@ -613,6 +679,32 @@ impl OAuthTokenSource {
         cur.unsaved = false;
         cur.generation += 1;
         Ok(())
+    }
+
+    /// Completes an authorisation from the browser's redirect (see
+    /// [`OAuthClient::complete_authorization`]), stores the new grant and uses
+    /// it. Returns what was stored.
+    pub fn complete_authorization(
+        &self,
+        request: &AuthorizationRequest,
+        redirect: &str,
+    ) -> Result<TokenSet, Error> {
+        let tokens = self.oauth.complete_authorization(request, redirect)?;
+        self.install(tokens.clone())?;
+        Ok(tokens)
+    }
+
+    /// Refreshes now, whatever the access token's expiry, and returns the new
+    /// tokens once they are stored. A refused refresh token is
+    /// [`ErrorKind::ConsentRequired`].
+    pub fn refresh_now(&self) -> Result<TokenSet, Error> {
+        self.refresh_if(None, |_| true)?;
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .tokens
+            .clone()
+            .ok_or_else(|| Error::new(ErrorKind::TokenStore, "OAuth: no tokens after a refresh"))
     }
 
     fn fresh(&self, cur: &Current, now: i64) -> Option<Secret> {
@@ -1013,5 +1105,107 @@ mod tests {
         }
         assert_eq!(source.access_token().expect("token").expose(), "access-1");
         assert_eq!(http.calls.load(Ordering::SeqCst), 1);
+        // A forced refresh rotates whatever the expiry.
+        let t = source.refresh_now().expect("refresh");
+        assert_eq!(t.access_token.expose(), "access-2");
+        assert_eq!(t.expires_at, 10_000 + 60);
+        assert_eq!(http.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn an_authorisation_resumes_from_its_state_and_verifier() {
+        let first = cfg().authorization_request().expect("request");
+        let again = cfg()
+            .resume_authorization(first.state(), first.pkce().verifier().expose())
+            .expect("resumed");
+        assert_eq!(again.url(), first.url());
+        assert_eq!(again.pkce().challenge(), first.pkce().challenge());
+        let code = again
+            .code_from_redirect(&format!(
+                "http://127.0.0.1/cb?code=c1&state={}",
+                first.state()
+            ))
+            .expect("code");
+        assert_eq!(code.expose(), "c1");
+
+        for (state, verifier) in [
+            ("ok", "short".to_owned()),
+            ("ok", "v".repeat(129)),
+            ("ok", format!("{}!", "v".repeat(43))),
+            ("has space", "v".repeat(43)),
+            ("", "v".repeat(43)),
+        ] {
+            let e = cfg()
+                .resume_authorization(state, verifier.as_str())
+                .expect_err("refused");
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{state:?} {verifier:?}");
+            assert!(!e.to_string().contains("vvvv"), "{e}");
+        }
+        let mut no_redirect = cfg();
+        no_redirect.redirect_uri = String::new();
+        let e = no_redirect
+            .authorization_request()
+            .expect_err("no redirect URI");
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("`auth.redirect_uri`"), "{e}");
+    }
+
+    /// A token endpoint that answers a code exchange.
+    struct Exchange(AtomicU32);
+
+    impl FormPost for Exchange {
+        fn post_form(
+            &self,
+            _url: &str,
+            _basic: &str,
+            form: &[(&str, &str)],
+        ) -> Result<(u16, Vec<u8>), Error> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            assert!(form.contains(&("grant_type", "authorization_code")));
+            assert!(form.contains(&("code", "the-code")));
+            assert!(form.contains(&("redirect_uri", "https://app.example.test/callback")));
+            assert!(
+                form.iter()
+                    .any(|(k, v)| *k == "code_verifier" && v.len() == 43)
+            );
+            Ok((
+                200,
+                br#"{"access_token":"a1","token_type":"Bearer","expires_in":"28800","refresh_token":"r1"}"#
+                    .to_vec(),
+            ))
+        }
+    }
+
+    #[test]
+    fn completing_an_authorisation_stores_the_grant() {
+        let http = Arc::new(Exchange(AtomicU32::new(0)));
+        let store = Arc::new(MemoryTokenStore::new());
+        let source = OAuthTokenSource::new(
+            OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
+            store.clone(),
+        );
+        let req = source.oauth().authorization_request().expect("request");
+        // A forged redirect exchanges nothing.
+        let e = source
+            .complete_authorization(
+                &req,
+                "https://app.example.test/callback?code=the-code&state=x",
+            )
+            .expect_err("forged");
+        assert_eq!(e.kind(), ErrorKind::Authentication);
+        assert_eq!(http.0.load(Ordering::SeqCst), 0);
+        let t = source
+            .complete_authorization(
+                &req,
+                &format!(
+                    "https://app.example.test/callback?code=the-code&state={}",
+                    req.state()
+                ),
+            )
+            .expect("exchange");
+        assert_eq!(t.expires_at, 10_000 + 28_800);
+        assert_eq!(store.load().expect("load"), Some(t));
+        assert_eq!(source.access_token().expect("token").expose(), "a1");
+        assert_eq!(http.0.load(Ordering::SeqCst), 1);
     }
 }
