@@ -214,12 +214,23 @@ fn check_state(state: &str) -> Result<(), Error> {
 }
 
 /// An authorisation in progress: where to send the browser, and what to check
-/// when it comes back.
-#[derive(Debug, Clone)]
+/// when it comes back. `Debug` shows neither the state nor the URL's query.
+#[derive(Clone)]
 pub struct AuthorizationRequest {
     url: String,
     state: String,
     pkce: Pkce,
+}
+
+impl fmt::Debug for AuthorizationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let endpoint = self.url.split('?').next().unwrap_or_default();
+        f.debug_struct("AuthorizationRequest")
+            .field("endpoint", &endpoint)
+            .field("state", &"<redacted>")
+            .field("pkce", &self.pkce)
+            .finish()
+    }
 }
 
 impl AuthorizationRequest {
@@ -858,6 +869,9 @@ mod tests {
         assert!(req.state().len() < 200);
         assert!(req.state().bytes().all(|b| b.is_ascii_alphanumeric()));
         assert!(!req.url().contains("s3cret"));
+        let dbg = format!("{req:?}");
+        assert!(!dbg.contains(req.state()), "{dbg}");
+        assert!(!dbg.contains(req.pkce().verifier().expose()), "{dbg}");
     }
 
     #[test]
