@@ -324,10 +324,11 @@ impl ClientBuilder {
     }
 
     /// How many idle connections to keep for reuse (default 32; set it to at
-    /// least the number of threads that call at once).
+    /// least the number of threads that call at once). 0 keeps none: every
+    /// call opens a new connection with a full TLS handshake.
     #[must_use]
     pub fn max_idle_connections(mut self, n: usize) -> Self {
-        self.max_idle_connections = n.max(1);
+        self.max_idle_connections = n;
         self
     }
 

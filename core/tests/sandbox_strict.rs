@@ -464,3 +464,34 @@ fn sixteen_threads_share_one_client_and_one_jwt() {
         16 * PER_THREAD
     );
 }
+
+#[test]
+fn connections_are_kept_alive_unless_no_idle_ones_are_kept() {
+    let sb = start_with(
+        SandboxOptions::default()
+            .profile(Profile::Strict)
+            .ir003_limit(0),
+    );
+    let m = sb.manifest();
+    let req = lookup("139276507", Some(&pie(m, "kowhai-scheme")));
+    let kept = builder(&sb)
+        .auth(Auth::Jwt(rs256(m, None)))
+        .build()
+        .expect("client");
+    for _ in 0..5 {
+        assert_eq!(rate_of(&kept, &req).as_deref(), Some("28"));
+    }
+    kept.status().expect("status");
+    assert_eq!(sb.stats().connections, 1, "one connection for six calls");
+
+    let fresh = builder(&sb)
+        .auth(Auth::Jwt(rs256(m, None)))
+        .max_idle_connections(0)
+        .build()
+        .expect("client");
+    for _ in 0..5 {
+        assert_eq!(rate_of(&fresh, &req).as_deref(), Some("28"));
+    }
+    assert_eq!(sb.stats().connections, 6, "a new connection for each call");
+    assert_eq!(sb.stats().tls_handshake_failures, 0);
+}
