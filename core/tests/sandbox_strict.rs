@@ -37,7 +37,8 @@ fn rate_of(client: &Client, req: &PirRequest) -> Option<String> {
 }
 
 /// Runs a lookup that must fail; checks kind, code and status, and that the
-/// sandbox saw exactly one request (the client has three retries to spend).
+/// sandbox saw exactly one request, carrying this IRD (the client has three
+/// retries to spend).
 #[track_caller]
 fn refused(
     sb: &Sandbox,
@@ -47,15 +48,15 @@ fn refused(
     code: &str,
     status: u16,
 ) {
-    let before = sb.stats().pir_requests;
+    let before = (sb.stats().pir_requests, sb.pir_calls_for(req.ird()));
     let e = client.lookup(req).expect_err(code);
     assert_error(&e, kind, Some(code), Some(status));
     assert_eq!(e.attempts(), 1, "{code} is not retried");
     assert!(!e.is_retryable(), "{code}");
     assert_eq!(
-        sb.stats().pir_requests,
-        before + 1,
-        "{code}: one request reached the sandbox"
+        (sb.stats().pir_requests, sb.pir_calls_for(req.ird())),
+        (before.0 + 1, before.1 + 1),
+        "{code}: one request about this investor reached the sandbox"
     );
     assert!(!e.to_string().contains(req.ird()), "no IRD in {e}");
     assert!(!format!("{e:?}").contains(req.ird()), "no IRD in {e:?}");
