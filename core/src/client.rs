@@ -224,7 +224,8 @@ impl ClientBuilder {
         self
     }
 
-    /// How each call authenticates.
+    /// How each call authenticates (replacing OAuth settings given earlier,
+    /// e.g. by the configuration).
     #[must_use]
     pub fn auth(mut self, auth: Auth) -> Self {
         self.auth = auth;
