@@ -6,8 +6,14 @@
 //! - `lookup/*`: lookups over one kept-alive mutual-TLS connection to a local
 //!   HTTPS server, through `Client::lookup` and through a hand-written ureq loop
 //!   with a pre-built JWT header (the baseline the client must stay within 5 % of).
+//! - `sandbox/*`: lookups against the sandbox (`strict` profile, IR003 off,
+//!   the ready `nzpir.toml`: mutual TLS with P-384 certificates, RS256 JWT),
+//!   over one kept-alive connection and with a new connection (a full TLS
+//!   handshake) for every lookup. The sandbox's connection counter is checked
+//!   afterwards.
 //!
-//! Run: `cargo bench -p nzpir --bench client`
+//! Run: `cargo bench -p nzpir --bench client` (about two minutes; add
+//! `-- sandbox` for the sandbox group alone).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -17,7 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use nzpir::{Auth, Client, JwtSigner, PirRequest, PirResponse, RetryPolicy};
+use nzpir::{Auth, Client, ClientBuilder, Config, JwtSigner, PirRequest, PirResponse, RetryPolicy};
+use nzpir_sandbox::{Profile, Sandbox, SandboxOptions};
 use rcgen::{CertificateParams, KeyPair};
 use support::{Pki, Reply, TestServer};
 
@@ -200,5 +207,56 @@ fn lookup(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, jwt, lookup);
+fn sandbox(c: &mut Criterion) {
+    let sb = Sandbox::start(
+        SandboxOptions::default()
+            .profile(Profile::Strict)
+            .ir003_limit(0),
+    )
+    .expect("sandbox");
+    let cfg = Config::from_file(sb.config_path()).expect("nzpir.toml");
+    let client = |idle: usize| {
+        ClientBuilder::from_config(&cfg)
+            .expect("config")
+            .retry_policy(RetryPolicy::none())
+            .max_idle_connections(idle)
+            .build()
+            .expect("client")
+    };
+    let (kept, fresh) = (client(32), client(0));
+    // A member of the ready credential's scheme (see the sandbox's README).
+    let req = PirRequest::builder("139276507")
+        .pie_ird("125000002")
+        .build();
+    assert!(kept.lookup(&req).expect("lookup").rate().is_some());
+    sb.reset_stats();
+
+    let mut g = c.benchmark_group("sandbox");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(30);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(6));
+    g.bench_function("lookup_kept_alive", |b| {
+        b.iter(|| black_box(kept.lookup(&req).expect("lookup")))
+    });
+    let stats = sb.stats();
+    if stats.pir_requests > 0 {
+        assert_eq!(
+            stats.connections, 0,
+            "every lookup on the connection already open"
+        );
+    }
+    sb.reset_stats();
+    g.bench_function("lookup_fresh_connection", |b| {
+        b.iter(|| black_box(fresh.lookup(&req).expect("lookup")))
+    });
+    g.finish();
+    let stats = sb.stats();
+    assert_eq!(
+        stats.connections, stats.pir_requests,
+        "a new connection (full handshake) for every lookup"
+    );
+}
+
+criterion_group!(benches, jwt, lookup, sandbox);
 criterion_main!(benches);

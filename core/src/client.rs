@@ -20,7 +20,9 @@ use crate::config::{
 use crate::error::{Error, ErrorKind, IrCode, IrErrorBody};
 use crate::jwt::JwtSigner;
 use crate::model::{PirOutcome, PirRequest, PirResponse};
-use crate::oauth::{FileTokenStore, FormPost, OAuthClient, OAuthClientConfig, OAuthTokenSource};
+use crate::oauth::{
+    FileTokenStore, FormPost, OAuthClient, OAuthClientConfig, OAuthTokenSource, TokenStore,
+};
 use crate::retry::RetryPolicy;
 use crate::tls::{self, Identity};
 use crate::transport::{Answer, Endpoint, ProxySetting, Transport, TransportOptions};
@@ -57,6 +59,7 @@ pub struct ClientBuilder {
     clock: Arc<dyn Clock>,
     max_idle_connections: usize,
     oauth: Option<OAuthSettings>,
+    token_store: Option<Arc<dyn TokenStore>>,
     error: Option<Error>,
 }
 
@@ -98,6 +101,7 @@ impl ClientBuilder {
             clock: Arc::new(SystemClock),
             max_idle_connections: DEFAULT_MAX_IDLE_CONNECTIONS,
             oauth: None,
+            token_store: None,
             error: None,
         }
     }
@@ -220,10 +224,35 @@ impl ClientBuilder {
         self
     }
 
-    /// How each call authenticates.
+    /// How each call authenticates (replacing OAuth settings given earlier,
+    /// e.g. by the configuration).
     #[must_use]
     pub fn auth(mut self, auth: Auth) -> Self {
         self.auth = auth;
+        self.oauth = None;
+        self
+    }
+
+    /// OAuth, as `[auth] type = "oauth"` in the configuration: the client
+    /// builds an [`OAuthTokenSource`] that calls IR's OAuth host (from
+    /// `settings.endpoint`, else the environment's) over this client's TLS,
+    /// and keeps its tokens in the `token_store` file or in the store given to
+    /// [`token_store`](Self::token_store). Reach it with [`Client::oauth`] to
+    /// authorise, refresh, introspect and revoke.
+    #[must_use]
+    pub fn oauth(mut self, settings: OAuthSettings) -> Self {
+        self.oauth = Some(settings);
+        self.auth = Auth::None;
+        self
+    }
+
+    /// Where the OAuth tokens live, instead of the `token_store` file: a store
+    /// of the host's (the bindings pass callbacks). Used with
+    /// [`oauth`](Self::oauth) or `[auth] type = "oauth"`; it must write
+    /// durably before `save` returns.
+    #[must_use]
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.token_store = Some(store);
         self
     }
 
@@ -296,10 +325,11 @@ impl ClientBuilder {
     }
 
     /// How many idle connections to keep for reuse (default 32; set it to at
-    /// least the number of threads that call at once).
+    /// least the number of threads that call at once). 0 keeps none: every
+    /// call opens a new connection with a full TLS handshake.
     #[must_use]
     pub fn max_idle_connections(mut self, n: usize) -> Self {
-        self.max_idle_connections = n.max(1);
+        self.max_idle_connections = n;
         self
     }
 
@@ -403,11 +433,28 @@ impl ClientBuilder {
             user_agent: user_agent.clone(),
             max_idle_connections: self.max_idle_connections,
         })?);
+        if self.token_store.is_some() && self.oauth.is_none() {
+            return Err(Error::config(
+                "auth.token_store",
+                "a token store is only used with OAuth (`[auth] type = \"oauth\"`)",
+            ));
+        }
+        let mut oauth = None;
         let auth = match (self.auth, self.oauth) {
-            (_, Some(o)) => AuthState::Source {
-                source: Arc::new(oauth_source(&o, self.environment, &transport, &self.clock)?),
-                cached: ArcSwapOption::empty(),
-            },
+            (_, Some(o)) => {
+                let source = Arc::new(oauth_source(
+                    &o,
+                    self.environment,
+                    &transport,
+                    &self.clock,
+                    self.token_store,
+                )?);
+                oauth = Some(Arc::clone(&source));
+                AuthState::Source {
+                    source,
+                    cached: ArcSwapOption::empty(),
+                }
+            }
             (Auth::None, None) => AuthState::None,
             (Auth::Jwt(s), None) => AuthState::Jwt(s),
             (Auth::Bearer(token), None) => {
@@ -434,6 +481,7 @@ impl ClientBuilder {
                 timeout: self.timeout,
                 connect_timeout: self.connect_timeout,
                 user_agent,
+                oauth,
             }),
         })
     }
@@ -461,6 +509,7 @@ fn oauth_source(
     environment: Option<Environment>,
     transport: &Arc<Transport>,
     clock: &Arc<dyn Clock>,
+    store: Option<Arc<dyn TokenStore>>,
 ) -> Result<OAuthTokenSource, Error> {
     let base_url = match (&o.endpoint, environment.and_then(Environment::oauth_base)) {
         (Some(url), _) => Endpoint::parse("auth.endpoint", url)?.base,
@@ -481,12 +530,16 @@ fn oauth_source(
         .client_secret
         .clone()
         .ok_or_else(|| Error::config("auth.client_secret", "required for OAuth"))?;
-    let store = o.token_store.clone().ok_or_else(|| {
-        Error::config(
-            "auth.token_store",
-            "required for OAuth: the file that keeps the rotating refresh token",
-        )
-    })?;
+    let store: Arc<dyn TokenStore> = match (store, &o.token_store) {
+        (Some(s), _) => s,
+        (None, Some(path)) => Arc::new(FileTokenStore::new(path)),
+        (None, None) => {
+            return Err(Error::config(
+                "auth.token_store",
+                "required for OAuth: the file that keeps the rotating refresh token",
+            ));
+        }
+    };
     let config = OAuthClientConfig {
         base_url,
         client_id,
@@ -495,10 +548,7 @@ fn oauth_source(
     };
     let oauth = OAuthClient::new(config, Arc::new(Forms(Arc::clone(transport))))
         .with_clock(Arc::clone(clock));
-    Ok(OAuthTokenSource::new(
-        oauth,
-        Arc::new(FileTokenStore::new(store)),
-    ))
+    Ok(OAuthTokenSource::new(oauth, store))
 }
 
 fn secs(setting: &str, value: f64) -> Result<Duration, Error> {
@@ -598,6 +648,8 @@ struct ClientInner {
     timeout: Duration,
     connect_timeout: Duration,
     user_agent: String,
+    /// The token source built from OAuth settings, for the host to authorise.
+    oauth: Option<Arc<OAuthTokenSource>>,
 }
 
 #[derive(Clone, Copy)]
@@ -699,6 +751,15 @@ impl Client {
     /// [`OAuthClient`] (authorise, exchange, refresh, introspect, revoke).
     pub fn form_post(&self) -> Arc<dyn FormPost> {
         Arc::new(Forms(Arc::clone(&self.inner.transport)))
+    }
+
+    /// The OAuth token source when the client was built with OAuth settings
+    /// (`[auth] type = "oauth"` or [`ClientBuilder::oauth`]): start an
+    /// authorisation, complete it from the redirect (exchange and store),
+    /// refresh, introspect and revoke through it. `None` for other auth,
+    /// including a [`TokenSource`] supplied by the caller.
+    pub fn oauth(&self) -> Option<&Arc<OAuthTokenSource>> {
+        self.inner.oauth.as_ref()
     }
 
     /// The client identity, if one is configured.
@@ -1029,6 +1090,12 @@ mod tests {
                     .auth(Auth::Bearer(Secret::new("sekrit\nvalue"))),
                 "auth.token",
             ),
+            (
+                Client::builder()
+                    .endpoint("https://127.0.0.1:1")
+                    .token_store(Arc::new(crate::oauth::MemoryTokenStore::new())),
+                "auth.token_store",
+            ),
         ];
         for (b, setting) in cases {
             let e = b.build().expect_err(setting);
@@ -1103,5 +1170,62 @@ mod tests {
         assert!(dbg.contains("redacted"), "{dbg}");
         let c2 = c.clone();
         assert!(Arc::ptr_eq(&c.inner, &c2.inner));
+    }
+
+    #[test]
+    fn oauth_host_per_environment_and_a_host_store() {
+        for (env, host) in [
+            (Environment::Production, "https://services.ird.govt.nz"),
+            (Environment::Test, "https://test5.services.ird.govt.nz"),
+            (Environment::Mock, "https://oauth.test.services.ird.govt.nz"),
+        ] {
+            let store = Arc::new(crate::oauth::MemoryTokenStore::new());
+            let c = Client::builder()
+                .environment(env)
+                .connection(Connection::Desktop)
+                .oauth(OAuthSettings {
+                    client_id: Some("app".into()),
+                    client_secret: Some(Secret::new("sekrit-client")),
+                    redirect_uri: Some("https://app.example.test/cb".into()),
+                    ..OAuthSettings::default()
+                })
+                .token_store(store.clone())
+                .build()
+                .expect("client");
+            let source = c.oauth().expect("an OAuth token source");
+            assert_eq!(source.oauth().config().base_url, host, "{env:?}");
+            let req = source.oauth().authorization_request().expect("request");
+            assert!(
+                req.url()
+                    .starts_with(&format!("{host}/gateway3/oauth/authorize?client_id=app&")),
+                "{}",
+                req.url()
+            );
+            // The host's store is the one used: empty, so consent is needed.
+            let e = source.access_token().expect_err("nothing stored");
+            assert_eq!(e.kind(), ErrorKind::ConsentRequired);
+            assert!(!format!("{c:?}").contains("sekrit"));
+        }
+        // An explicit endpoint wins; other auth has no OAuth source.
+        let c = Client::builder()
+            .environment(Environment::Mock)
+            .oauth(OAuthSettings {
+                client_id: Some("app".into()),
+                client_secret: Some(Secret::new("s")),
+                endpoint: Some("https://oauth.example.test:8443/".into()),
+                token_store: Some("/nonexistent/tokens.json".into()),
+                ..OAuthSettings::default()
+            })
+            .build()
+            .expect("client");
+        assert_eq!(
+            c.oauth().expect("source").oauth().config().base_url,
+            "https://oauth.example.test:8443"
+        );
+        let c = Client::builder()
+            .environment(Environment::Mock)
+            .build()
+            .expect("client");
+        assert!(c.oauth().is_none());
     }
 }

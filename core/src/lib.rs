@@ -54,6 +54,10 @@
 //! at `info` for answers and `warn` for failures) and retries at `debug`. No
 //! IRD number, name, date of birth, token or key is ever logged.
 //!
+//! The HTTP library underneath dumps raw traffic (tokens, IR's answers) at
+//! `debug`/`trace` under the `ureq_proto` target: install your logger through
+//! [`logging::WithoutWireDumps`], or keep that target at `info` or above.
+//!
 //! ```
 //! use nzpir::{IrdNumber, PirRequest, FilingPeriod};
 //!
@@ -75,6 +79,7 @@ pub mod country;
 pub mod error;
 pub mod ird;
 pub mod jwt;
+pub mod logging;
 pub mod model;
 pub mod oauth;
 mod pem;

@@ -136,24 +136,33 @@ impl OAuthClientConfig {
 
     /// Starts an authorisation: a fresh `state` and PKCE pair, and the URL to
     /// send the person's browser to.
+    ///
+    /// Keep [`state`](AuthorizationRequest::state) and the PKCE
+    /// [`verifier`](Pkce::verifier) until the browser comes back; in another
+    /// process, [`resume_authorization`](Self::resume_authorization) rebuilds
+    /// the request from them.
     pub fn authorization_request(&self) -> Result<AuthorizationRequest, Error> {
         self.authorization_request_with(random_state()?, Pkce::generate()?)
     }
 
     /// An authorisation request with a given state and PKCE pair.
+    ///
+    /// The state must be 1 to 199 URL-safe characters (letters, digits,
+    /// `-._~`); the redirect URI must be set.
     pub fn authorization_request_with(
         &self,
         state: String,
         pkce: Pkce,
     ) -> Result<AuthorizationRequest, Error> {
-        if state.is_empty() || state.len() >= 200 {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                "OAuth state must be 1 to 199 characters",
+        if self.redirect_uri.trim().is_empty() {
+            return Err(Error::config(
+                "auth.redirect_uri",
+                "required to start an authorisation: the redirect URI registered with IR",
             ));
         }
+        check_state(&state)?;
         let mut url = url::Url::parse(&self.endpoint(AUTHORIZE_PATH))
-            .map_err(|e| Error::config("oauth.endpoint", e))?;
+            .map_err(|e| Error::config("auth.endpoint", e))?;
         url.query_pairs_mut()
             .append_pair("client_id", &self.client_id)
             .append_pair("redirect_uri", &self.redirect_uri)
@@ -168,15 +177,60 @@ impl OAuthClientConfig {
             pkce,
         })
     }
+
+    /// Rebuilds an authorisation started earlier, possibly by another process
+    /// (`nzpir oauth authorize-url`, then `nzpir oauth exchange`), from the
+    /// `state` and PKCE `code_verifier` saved when it started. The URL is the
+    /// same as the one first given.
+    pub fn resume_authorization(
+        &self,
+        state: impl Into<String>,
+        verifier: impl Into<String>,
+    ) -> Result<AuthorizationRequest, Error> {
+        let verifier = verifier.into();
+        // RFC 7636: 43 to 128 unreserved characters.
+        if !(43..=128).contains(&verifier.len()) || !verifier.bytes().all(is_unreserved) {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "OAuth code_verifier must be 43 to 128 characters of letters, digits and -._~",
+            ));
+        }
+        self.authorization_request_with(state.into(), Pkce::from_verifier(verifier))
+    }
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+fn check_state(state: &str) -> Result<(), Error> {
+    if state.is_empty() || state.len() >= 200 || !state.bytes().all(is_unreserved) {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "OAuth state must be 1 to 199 characters of letters, digits and -._~",
+        ));
+    }
+    Ok(())
 }
 
 /// An authorisation in progress: where to send the browser, and what to check
-/// when it comes back.
-#[derive(Debug, Clone)]
+/// when it comes back. `Debug` shows neither the state nor the URL's query.
+#[derive(Clone)]
 pub struct AuthorizationRequest {
     url: String,
     state: String,
     pkce: Pkce,
+}
+
+impl fmt::Debug for AuthorizationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let endpoint = self.url.split('?').next().unwrap_or_default();
+        f.debug_struct("AuthorizationRequest")
+            .field("endpoint", &endpoint)
+            .field("state", &"<redacted>")
+            .field("pkce", &self.pkce)
+            .finish()
+    }
 }
 
 impl AuthorizationRequest {
@@ -471,6 +525,29 @@ impl OAuthClient {
         self.config.authorization_request()
     }
 
+    /// Rebuilds an authorisation from its saved `state` and `code_verifier`
+    /// (see [`OAuthClientConfig::resume_authorization`]).
+    pub fn resume_authorization(
+        &self,
+        state: impl Into<String>,
+        verifier: impl Into<String>,
+    ) -> Result<AuthorizationRequest, Error> {
+        self.config.resume_authorization(state, verifier)
+    }
+
+    /// Completes an authorisation from the URL the browser was redirected to
+    /// (or just its query): checks the state, then exchanges the code with the
+    /// request's PKCE verifier. IR's error redirects and a state that does not
+    /// match are typed errors, and nothing is exchanged.
+    pub fn complete_authorization(
+        &self,
+        request: &AuthorizationRequest,
+        redirect: &str,
+    ) -> Result<TokenSet, Error> {
+        let code = request.code_from_redirect(redirect)?;
+        self.exchange_code(&code, request.pkce().verifier())
+    }
+
     fn token_call(&self, form: &[(&str, &str)]) -> Result<TokenSet, Error> {
         let url = self.config.endpoint(TOKEN_PATH);
         let (status, body) = self.http.post_form(&url, self.basic.expose(), form)?;
@@ -543,6 +620,11 @@ struct Current {
     tokens: Option<TokenSet>,
     /// Tokens that were received but not yet stored durably.
     unsaved: bool,
+    /// The access token's lifetime as issued, when this process obtained it
+    /// (unknown for tokens read from the store).
+    lifetime: Option<i64>,
+    /// Bumped whenever new tokens are installed or refreshed.
+    generation: u64,
 }
 
 /// A bearer token source that refreshes itself: it uses the stored access
@@ -578,14 +660,16 @@ impl OAuthTokenSource {
         }
     }
 
-    /// Refresh this many seconds before expiry (default 120).
+    /// Refresh this many seconds before expiry (default 120; at most half the
+    /// lifetime of a token this process obtained, so short-lived tokens are
+    /// still used before they are refreshed).
     #[must_use]
     pub fn with_refresh_margin(mut self, secs: i64) -> Self {
         self.margin = secs.max(0);
         self
     }
 
-    /// The OAuth client.
+    /// The OAuth client: authorise, exchange, refresh, introspect, revoke.
     pub fn oauth(&self) -> &OAuthClient {
         &self.oauth
     }
@@ -599,19 +683,47 @@ impl OAuthTokenSource {
     pub fn install(&self, tokens: TokenSet) -> Result<(), Error> {
         let _g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
         self.store.save(&tokens)?;
+        let now = self.oauth.clock.now_unix();
         let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
-        *cur = Current {
-            tokens: Some(tokens),
-            unsaved: false,
-        };
+        cur.lifetime = Some(tokens.expires_at - now);
+        cur.tokens = Some(tokens);
+        cur.unsaved = false;
+        cur.generation += 1;
         Ok(())
     }
 
+    /// Completes an authorisation from the browser's redirect (see
+    /// [`OAuthClient::complete_authorization`]), stores the new grant and uses
+    /// it. Returns what was stored.
+    pub fn complete_authorization(
+        &self,
+        request: &AuthorizationRequest,
+        redirect: &str,
+    ) -> Result<TokenSet, Error> {
+        let tokens = self.oauth.complete_authorization(request, redirect)?;
+        self.install(tokens.clone())?;
+        Ok(tokens)
+    }
+
+    /// Refreshes now, whatever the access token's expiry, and returns the new
+    /// tokens once they are stored. A refused refresh token is
+    /// [`ErrorKind::ConsentRequired`].
+    pub fn refresh_now(&self) -> Result<TokenSet, Error> {
+        self.refresh_if(None, |_| true)?;
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .tokens
+            .clone()
+            .ok_or_else(|| Error::new(ErrorKind::TokenStore, "OAuth: no tokens after a refresh"))
+    }
+
     fn fresh(&self, cur: &Current, now: i64) -> Option<Secret> {
+        let margin = cur
+            .lifetime
+            .map_or(self.margin, |l| self.margin.min(l.max(0) / 2));
         match &cur.tokens {
-            Some(t) if !cur.unsaved && t.expires_at - self.margin > now => {
-                Some(t.access_token.clone())
-            }
+            Some(t) if !cur.unsaved && t.expires_at - margin > now => Some(t.access_token.clone()),
             _ => None,
         }
     }
@@ -619,17 +731,21 @@ impl OAuthTokenSource {
     /// A valid access token, refreshing when needed (one refresh for all threads).
     pub fn access_token(&self) -> Result<Secret, Error> {
         let now = self.oauth.clock.now_unix();
-        if let Some(t) = self.fresh(&self.current.read().unwrap_or_else(|p| p.into_inner()), now) {
-            return Ok(t);
-        }
-        self.refresh_if(|_| false)
+        let seen = {
+            let cur = self.current.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(t) = self.fresh(&cur, now) {
+                return Ok(t);
+            }
+            cur.generation
+        };
+        self.refresh_if(Some(seen), |_| false)
     }
 
     /// Called when the gateway refused `rejected` (HTTP 401): the token source
     /// refreshes unless another thread already replaced that token, and
     /// returns the token to retry with.
     pub fn on_rejected(&self, rejected: &Secret) -> Result<Secret, Error> {
-        self.refresh_if(|cur| {
+        self.refresh_if(None, |cur| {
             cur.tokens
                 .as_ref()
                 .is_none_or(|t| &t.access_token == rejected)
@@ -637,8 +753,14 @@ impl OAuthTokenSource {
     }
 
     /// Single flight: takes the refresh lock, re-checks, and refreshes when the
-    /// current token is no longer fresh or `needs_refresh` says so.
-    fn refresh_if(&self, needs_refresh: impl Fn(&Current) -> bool) -> Result<Secret, Error> {
+    /// current token is no longer fresh or `needs_refresh` says so. A thread
+    /// that saw generation `seen` before it waited takes the token another
+    /// thread obtained meanwhile, while it has not expired.
+    fn refresh_if(
+        &self,
+        seen: Option<u64>,
+        needs_refresh: impl Fn(&Current) -> bool,
+    ) -> Result<Secret, Error> {
         let _g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
         let now = self.oauth.clock.now_unix();
         {
@@ -654,10 +776,16 @@ impl OAuthTokenSource {
                 }
                 cur.unsaved = false;
             }
-            if !needs_refresh(&cur)
-                && let Some(t) = self.fresh(&cur, now)
-            {
-                return Ok(t);
+            if !needs_refresh(&cur) {
+                if let Some(t) = self.fresh(&cur, now) {
+                    return Ok(t);
+                }
+                if seen.is_some_and(|g| g != cur.generation)
+                    && let Some(t) = &cur.tokens
+                    && t.expires_at > now
+                {
+                    return Ok(t.access_token.clone());
+                }
             }
         }
         let refresh_token = {
@@ -690,7 +818,9 @@ impl OAuthTokenSource {
         let saved = self.store.save(&fresh);
         let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
         cur.unsaved = saved.is_err();
+        cur.lifetime = Some(fresh.expires_at - now);
         cur.tokens = Some(fresh);
+        cur.generation += 1;
         saved?;
         log::info!(target: "nzpir", "oauth: access token refreshed and stored");
         Ok(access)
@@ -739,6 +869,9 @@ mod tests {
         assert!(req.state().len() < 200);
         assert!(req.state().bytes().all(|b| b.is_ascii_alphanumeric()));
         assert!(!req.url().contains("s3cret"));
+        let dbg = format!("{req:?}");
+        assert!(!dbg.contains(req.state()), "{dbg}");
+        assert!(!dbg.contains(req.pkce().verifier().expose()), "{dbg}");
     }
 
     #[test]
@@ -812,6 +945,15 @@ mod tests {
     struct Rotating {
         calls: AtomicU32,
         delay: std::time::Duration,
+        expires_in: i64,
+    }
+
+    fn rotating(delay_ms: u64, expires_in: i64) -> Arc<Rotating> {
+        Arc::new(Rotating {
+            calls: AtomicU32::new(0),
+            delay: std::time::Duration::from_millis(delay_ms),
+            expires_in,
+        })
     }
 
     impl FormPost for Rotating {
@@ -826,7 +968,8 @@ mod tests {
             std::thread::sleep(self.delay);
             let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
             let body = format!(
-                r#"{{"access_token":"access-{n}","token_type":"Bearer","expires_in":3600,"refresh_token":"refresh-{n}"}}"#
+                r#"{{"access_token":"access-{n}","token_type":"Bearer","expires_in":{},"refresh_token":"refresh-{n}"}}"#,
+                self.expires_in
             );
             Ok((200, body.into_bytes()))
         }
@@ -851,10 +994,7 @@ mod tests {
 
     #[test]
     fn single_flight_refresh() {
-        let http = Arc::new(Rotating {
-            calls: AtomicU32::new(0),
-            delay: std::time::Duration::from_millis(50),
-        });
+        let http = rotating(50, 3600);
         let store = Arc::new(MemoryTokenStore::with_tokens(expired()));
         let source = Arc::new(OAuthTokenSource::new(
             OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
@@ -896,10 +1036,7 @@ mod tests {
 
     #[test]
     fn a_stored_fresh_token_is_used_without_refreshing() {
-        let http = Arc::new(Rotating {
-            calls: AtomicU32::new(0),
-            delay: std::time::Duration::ZERO,
-        });
+        let http = rotating(0, 3600);
         let mut t = expired();
         t.expires_at = 10_000 + 3_600;
         let source = OAuthTokenSource::new(
@@ -932,10 +1069,7 @@ mod tests {
 
     #[test]
     fn new_tokens_are_not_used_before_they_are_stored() {
-        let http = Arc::new(Rotating {
-            calls: AtomicU32::new(0),
-            delay: std::time::Duration::ZERO,
-        });
+        let http = rotating(0, 3600);
         let source = OAuthTokenSource::new(
             OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
             Arc::new(FailingStore),
@@ -953,10 +1087,7 @@ mod tests {
     fn desktop_mode_without_refresh_token_needs_consent() {
         let mut t = expired();
         t.refresh_token = None;
-        let http = Arc::new(Rotating {
-            calls: AtomicU32::new(0),
-            delay: std::time::Duration::ZERO,
-        });
+        let http = rotating(0, 3600);
         let source = OAuthTokenSource::new(
             OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
             Arc::new(MemoryTokenStore::with_tokens(t)),
@@ -966,5 +1097,129 @@ mod tests {
             ErrorKind::ConsentRequired
         );
         assert_eq!(http.calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn short_lived_tokens_are_used_and_refreshed_once() {
+        // Tokens that live less than the refresh margin: each is still used
+        // for half its life, and 16 threads make one refresh.
+        let http = rotating(50, 60);
+        let source = Arc::new(OAuthTokenSource::new(
+            OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
+            Arc::new(MemoryTokenStore::with_tokens(expired())),
+        ));
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let s = source.clone();
+                std::thread::spawn(move || s.access_token().map(|t| t.expose().to_owned()))
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().expect("thread").expect("token"), "access-1");
+        }
+        assert_eq!(source.access_token().expect("token").expose(), "access-1");
+        assert_eq!(http.calls.load(Ordering::SeqCst), 1);
+        // A forced refresh rotates whatever the expiry.
+        let t = source.refresh_now().expect("refresh");
+        assert_eq!(t.access_token.expose(), "access-2");
+        assert_eq!(t.expires_at, 10_000 + 60);
+        assert_eq!(http.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn an_authorisation_resumes_from_its_state_and_verifier() {
+        let first = cfg().authorization_request().expect("request");
+        let again = cfg()
+            .resume_authorization(first.state(), first.pkce().verifier().expose())
+            .expect("resumed");
+        assert_eq!(again.url(), first.url());
+        assert_eq!(again.pkce().challenge(), first.pkce().challenge());
+        let code = again
+            .code_from_redirect(&format!(
+                "http://127.0.0.1/cb?code=c1&state={}",
+                first.state()
+            ))
+            .expect("code");
+        assert_eq!(code.expose(), "c1");
+
+        for (state, verifier) in [
+            ("ok", "short".to_owned()),
+            ("ok", "v".repeat(129)),
+            ("ok", format!("{}!", "v".repeat(43))),
+            ("has space", "v".repeat(43)),
+            ("", "v".repeat(43)),
+        ] {
+            let e = cfg()
+                .resume_authorization(state, verifier.as_str())
+                .expect_err("refused");
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{state:?} {verifier:?}");
+            assert!(!e.to_string().contains("vvvv"), "{e}");
+        }
+        let mut no_redirect = cfg();
+        no_redirect.redirect_uri = String::new();
+        let e = no_redirect
+            .authorization_request()
+            .expect_err("no redirect URI");
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("`auth.redirect_uri`"), "{e}");
+    }
+
+    /// A token endpoint that answers a code exchange.
+    struct Exchange(AtomicU32);
+
+    impl FormPost for Exchange {
+        fn post_form(
+            &self,
+            _url: &str,
+            _basic: &str,
+            form: &[(&str, &str)],
+        ) -> Result<(u16, Vec<u8>), Error> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            assert!(form.contains(&("grant_type", "authorization_code")));
+            assert!(form.contains(&("code", "the-code")));
+            assert!(form.contains(&("redirect_uri", "https://app.example.test/callback")));
+            assert!(
+                form.iter()
+                    .any(|(k, v)| *k == "code_verifier" && v.len() == 43)
+            );
+            Ok((
+                200,
+                br#"{"access_token":"a1","token_type":"Bearer","expires_in":"28800","refresh_token":"r1"}"#
+                    .to_vec(),
+            ))
+        }
+    }
+
+    #[test]
+    fn completing_an_authorisation_stores_the_grant() {
+        let http = Arc::new(Exchange(AtomicU32::new(0)));
+        let store = Arc::new(MemoryTokenStore::new());
+        let source = OAuthTokenSource::new(
+            OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
+            store.clone(),
+        );
+        let req = source.oauth().authorization_request().expect("request");
+        // A forged redirect exchanges nothing.
+        let e = source
+            .complete_authorization(
+                &req,
+                "https://app.example.test/callback?code=the-code&state=x",
+            )
+            .expect_err("forged");
+        assert_eq!(e.kind(), ErrorKind::Authentication);
+        assert_eq!(http.0.load(Ordering::SeqCst), 0);
+        let t = source
+            .complete_authorization(
+                &req,
+                &format!(
+                    "https://app.example.test/callback?code=the-code&state={}",
+                    req.state()
+                ),
+            )
+            .expect("exchange");
+        assert_eq!(t.expires_at, 10_000 + 28_800);
+        assert_eq!(store.load().expect("load"), Some(t));
+        assert_eq!(source.access_token().expect("token").expose(), "a1");
+        assert_eq!(http.0.load(Ordering::SeqCst), 1);
     }
 }

@@ -1,6 +1,10 @@
 //! Test support: a throwaway PKI (rcgen), a small HTTPS/1.1 server on loopback
-//! with scripted answers and counters, and an `openssl s_server` runner.
+//! with scripted answers and counters, an `openssl s_server` runner, log
+//! capture (`logs`) and helpers for tests against a live sandbox (`sandbox`).
 #![allow(dead_code)]
+
+pub mod logs;
+pub mod sandbox;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -1,0 +1,199 @@
+//! Retries and timeouts against the sandbox's fault injection, each with the
+//! sandbox's counters as proof of how many attempts reached it: 502/503/504,
+//! connections dropped before and after the request was read and PIR150 are
+//! retried (up to the cap); a plain 500, a truncated or malformed 200 body are
+//! not; a slow answer is a timeout.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use nzpir::{Auth, Client, ErrorKind, PirRequest};
+use nzpir_sandbox::{Fault, FaultKind, Profile, Sandbox, SandboxOptions};
+use support::sandbox::{assert_error, builder, fast_retries, pie, rs256, start_with};
+
+const IRD: &str = "139276507";
+
+fn sandbox() -> Sandbox {
+    // No IR003 here: the retries themselves are what is counted.
+    start_with(
+        SandboxOptions::default()
+            .profile(Profile::Strict)
+            .ir003_limit(0),
+    )
+}
+
+fn client(sb: &Sandbox, retries: u32) -> Client {
+    builder(sb)
+        .auth(Auth::Jwt(rs256(sb.manifest(), None)))
+        .retry_policy(fast_retries(retries))
+        .build()
+        .expect("client")
+}
+
+fn request(sb: &Sandbox) -> PirRequest {
+    PirRequest::builder(IRD)
+        .pie_ird(pie(sb.manifest(), "kowhai-scheme"))
+        .build()
+}
+
+/// What the sandbox saw: requests that reached the PIR route, and those whose
+/// body it read for our investor.
+fn seen(sb: &Sandbox) -> (u64, u64) {
+    (sb.stats().pir_requests, sb.pir_calls_for(IRD))
+}
+
+#[test]
+fn gateway_5xx_are_retried_up_to_the_cap() {
+    for status in [502u16, 503, 504] {
+        let sb = sandbox();
+        let client = client(&sb, 2);
+        let req = request(&sb);
+
+        // Two failures, then the answer: three attempts.
+        sb.set_fault(Fault::status(status).times(2));
+        let o = client.lookup(&req).expect("third attempt answers");
+        assert_eq!(o.rate().map(|r| r.to_string()).as_deref(), Some("28"));
+        assert_eq!(seen(&sb), (3, 3), "{status}: 1 + 2 retries");
+        assert_eq!(sb.stats().pir_responses.get(&status.to_string()), Some(&2));
+
+        // Always failing: the cap (2 retries) ends it with the last error.
+        sb.set_fault(Fault::status(status));
+        let e = client.lookup(&req).expect_err("still failing");
+        assert_error(&e, ErrorKind::Server, None, Some(status));
+        assert_eq!(e.attempts(), 3);
+        assert!(e.is_retryable());
+        assert!(e.to_string().contains("after 3 attempts"), "{e}");
+        assert_eq!(seen(&sb), (6, 6), "{status}: three more attempts, no more");
+        assert_eq!(sb.stats().faults_applied, 5);
+    }
+}
+
+#[test]
+fn a_500_without_irs_body_is_not_retried() {
+    let sb = sandbox();
+    let client = client(&sb, 3);
+    sb.set_fault(Fault::status(500));
+    let e = client.lookup(&request(&sb)).expect_err("500");
+    assert_error(&e, ErrorKind::Server, None, Some(500));
+    assert_eq!(e.attempts(), 1);
+    assert_eq!(seen(&sb), (1, 1));
+}
+
+#[test]
+fn dropped_connections_are_retried() {
+    let sb = sandbox();
+    let client = client(&sb, 2);
+    let req = request(&sb);
+
+    // Closed once the head arrived: the body was never read, so only the
+    // route counter sees the first attempt.
+    sb.set_fault(Fault::new(FaultKind::DropBeforeRead).times(1));
+    client.lookup(&req).expect("the retry answers");
+    assert_eq!(seen(&sb), (2, 1));
+
+    // Closed after the request was read: both attempts carried the body.
+    sb.set_fault(Fault::new(FaultKind::DropAfterRead).times(1));
+    client.lookup(&req).expect("the retry answers");
+    assert_eq!(seen(&sb), (4, 3));
+
+    // Never answering: three attempts, then a transport error.
+    sb.set_fault(Fault::new(FaultKind::DropAfterRead));
+    let e = client.lookup(&req).expect_err("always dropped");
+    assert_error(&e, ErrorKind::Transport, None, None);
+    assert_eq!(e.attempts(), 3);
+    assert_eq!(seen(&sb), (7, 6));
+    assert!(!e.to_string().contains(IRD), "{e}");
+}
+
+#[test]
+fn pir150_is_retried() {
+    let sb = sandbox();
+    let client = client(&sb, 2);
+    let req = request(&sb);
+
+    sb.set_fault(Fault::new(FaultKind::Pir150).times(1));
+    let o = client.lookup(&req).expect("the retry answers");
+    assert_eq!(o.rate().map(|r| r.to_string()).as_deref(), Some("28"));
+    assert_eq!(seen(&sb), (2, 2));
+
+    sb.set_fault(Fault::new(FaultKind::Pir150));
+    let e = client.lookup(&req).expect_err("always PIR150");
+    assert_error(&e, ErrorKind::Server, Some("PIR150"), Some(500));
+    assert_eq!(e.attempts(), 3);
+    assert_eq!(seen(&sb), (5, 5));
+    assert_eq!(sb.stats().ir_codes.get("PIR150"), Some(&4));
+}
+
+#[test]
+fn truncated_or_malformed_200_bodies_are_not_retried() {
+    let sb = sandbox();
+    let client = client(&sb, 3);
+    let req = request(&sb);
+
+    // IR processed the query (it counts towards IR003), so asking again is
+    // not harmless: the error is reported, once.
+    sb.set_fault(Fault::new(FaultKind::TruncatedBody).times(1));
+    let e = client.lookup(&req).expect_err("truncated");
+    assert_error(&e, ErrorKind::Server, None, Some(200));
+    assert_eq!(e.attempts(), 1);
+    assert!(!e.is_retryable());
+    assert_eq!(seen(&sb), (1, 1));
+
+    sb.set_fault(Fault::new(FaultKind::MalformedBody).times(1));
+    let e = client.lookup(&req).expect_err("malformed");
+    assert_error(&e, ErrorKind::Server, None, Some(200));
+    assert_eq!(e.attempts(), 1);
+    assert!(!e.to_string().contains(IRD), "{e}");
+    assert_eq!(seen(&sb), (2, 2));
+
+    // With the faults spent, the same client answers on a fresh connection.
+    assert!(client.lookup(&req).expect("answer").rate().is_some());
+    assert_eq!(seen(&sb), (3, 3));
+}
+
+#[test]
+fn a_slow_answer_is_a_timeout_and_is_retried() {
+    let sb = sandbox();
+    let req = request(&sb);
+    // Generous: the retry below must answer within the same timeout on a
+    // busy machine, with a new connection's handshake.
+    let timeout = Duration::from_millis(1500);
+    let delay = Duration::from_secs(6);
+
+    let no_retry = builder(&sb)
+        .auth(Auth::Jwt(rs256(sb.manifest(), None)))
+        .retry_policy(fast_retries(0))
+        .timeout(timeout)
+        .build()
+        .expect("client");
+    sb.set_fault(Fault::delay(delay).times(1));
+    let started = Instant::now();
+    let e = no_retry.lookup(&req).expect_err("timeout");
+    let took = started.elapsed();
+    assert_error(&e, ErrorKind::Timeout, None, None);
+    assert_eq!(e.attempts(), 1);
+    assert!(e.is_retryable());
+    assert!(took >= timeout, "gave up only after the timeout: {took:?}");
+    assert!(took < delay, "did not wait for the slow answer: {took:?}");
+    // The delay holds the request before its body is read, so only the route
+    // counter has seen it yet.
+    assert_eq!(sb.stats().pir_requests, 1);
+
+    // A timeout is transient: with a retry, the second attempt answers.
+    let one_retry = builder(&sb)
+        .auth(Auth::Jwt(rs256(sb.manifest(), None)))
+        .retry_policy(fast_retries(1))
+        .timeout(timeout)
+        .build()
+        .expect("client");
+    sb.set_fault(Fault::delay(delay).times(1));
+    one_retry.lookup(&req).expect("the retry answers");
+    assert_eq!(
+        sb.stats().pir_requests,
+        3,
+        "two attempts of the second call"
+    );
+    assert!(sb.pir_calls_for(IRD) >= 1, "the retry carried the request");
+    sb.clear_faults();
+}
