@@ -20,7 +20,9 @@ use crate::config::{
 use crate::error::{Error, ErrorKind, IrCode, IrErrorBody};
 use crate::jwt::JwtSigner;
 use crate::model::{PirOutcome, PirRequest, PirResponse};
-use crate::oauth::{FileTokenStore, FormPost, OAuthClient, OAuthClientConfig, OAuthTokenSource};
+use crate::oauth::{
+    FileTokenStore, FormPost, OAuthClient, OAuthClientConfig, OAuthTokenSource, TokenStore,
+};
 use crate::retry::RetryPolicy;
 use crate::tls::{self, Identity};
 use crate::transport::{Answer, Endpoint, ProxySetting, Transport, TransportOptions};
@@ -57,6 +59,7 @@ pub struct ClientBuilder {
     clock: Arc<dyn Clock>,
     max_idle_connections: usize,
     oauth: Option<OAuthSettings>,
+    token_store: Option<Arc<dyn TokenStore>>,
     error: Option<Error>,
 }
 
@@ -98,6 +101,7 @@ impl ClientBuilder {
             clock: Arc::new(SystemClock),
             max_idle_connections: DEFAULT_MAX_IDLE_CONNECTIONS,
             oauth: None,
+            token_store: None,
             error: None,
         }
     }
@@ -303,10 +307,25 @@ impl ClientBuilder {
         self
     }
 
+    /// Where OAuth keeps its tokens, instead of the `auth.token_store` file:
+    /// for hosts that persist the rotating refresh token themselves (the C,
+    /// Python and Node bindings' callbacks). Only with `[auth] type = "oauth"`.
+    #[must_use]
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.token_store = Some(store);
+        self
+    }
+
     /// Checks everything and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         if let Some(e) = self.error {
             return Err(e);
+        }
+        if self.token_store.is_some() && self.oauth.is_none() {
+            return Err(Error::config(
+                "auth.token_store",
+                "a token store was given but auth.type is not \"oauth\"",
+            ));
         }
         let endpoint = match (&self.endpoint, self.environment) {
             (Some(url), _) => Endpoint::parse("endpoint", url)?,
@@ -403,9 +422,19 @@ impl ClientBuilder {
             user_agent: user_agent.clone(),
             max_idle_connections: self.max_idle_connections,
         })?);
-        let auth = match (self.auth, self.oauth) {
-            (_, Some(o)) => AuthState::Source {
-                source: Arc::new(oauth_source(&o, self.environment, &transport, &self.clock)?),
+        let oauth = match &self.oauth {
+            Some(o) => Some(Arc::new(oauth_source(
+                o,
+                self.environment,
+                &transport,
+                &self.clock,
+                self.token_store,
+            )?)),
+            None => None,
+        };
+        let auth = match (self.auth, &oauth) {
+            (_, Some(source)) => AuthState::Source {
+                source: Arc::clone(source) as Arc<dyn TokenSource>,
                 cached: ArcSwapOption::empty(),
             },
             (Auth::None, None) => AuthState::None,
@@ -425,6 +454,7 @@ impl ClientBuilder {
             inner: Arc::new(ClientInner {
                 transport,
                 auth,
+                oauth,
                 retry: self.retry,
                 validate_locally: self.validate_locally,
                 clock: self.clock,
@@ -461,6 +491,7 @@ fn oauth_source(
     environment: Option<Environment>,
     transport: &Arc<Transport>,
     clock: &Arc<dyn Clock>,
+    given_store: Option<Arc<dyn TokenStore>>,
 ) -> Result<OAuthTokenSource, Error> {
     let base_url = match (&o.endpoint, environment.and_then(Environment::oauth_base)) {
         (Some(url), _) => Endpoint::parse("auth.endpoint", url)?.base,
@@ -481,12 +512,22 @@ fn oauth_source(
         .client_secret
         .clone()
         .ok_or_else(|| Error::config("auth.client_secret", "required for OAuth"))?;
-    let store = o.token_store.clone().ok_or_else(|| {
-        Error::config(
-            "auth.token_store",
-            "required for OAuth: the file that keeps the rotating refresh token",
-        )
-    })?;
+    let store: Arc<dyn TokenStore> = match (given_store, &o.token_store) {
+        (Some(store), None) => store,
+        (None, Some(path)) => Arc::new(FileTokenStore::new(path.clone())),
+        (Some(_), Some(_)) => {
+            return Err(Error::config(
+                "auth.token_store",
+                "give a token store file or a host token store, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(Error::config(
+                "auth.token_store",
+                "required for OAuth: the file that keeps the rotating refresh token",
+            ));
+        }
+    };
     let config = OAuthClientConfig {
         base_url,
         client_id,
@@ -495,10 +536,7 @@ fn oauth_source(
     };
     let oauth = OAuthClient::new(config, Arc::new(Forms(Arc::clone(transport))))
         .with_clock(Arc::clone(clock));
-    Ok(OAuthTokenSource::new(
-        oauth,
-        Arc::new(FileTokenStore::new(store)),
-    ))
+    Ok(OAuthTokenSource::new(oauth, store))
 }
 
 fn secs(setting: &str, value: f64) -> Result<Duration, Error> {
@@ -589,6 +627,8 @@ pub struct Client {
 struct ClientInner {
     transport: Arc<Transport>,
     auth: AuthState,
+    /// The OAuth token source when `[auth] type = "oauth"` built it (also in `auth`).
+    oauth: Option<Arc<OAuthTokenSource>>,
     retry: RetryPolicy,
     validate_locally: bool,
     clock: Arc<dyn Clock>,
@@ -699,6 +739,14 @@ impl Client {
     /// [`OAuthClient`] (authorise, exchange, refresh, introspect, revoke).
     pub fn form_post(&self) -> Arc<dyn FormPost> {
         Arc::new(Forms(Arc::clone(&self.inner.transport)))
+    }
+
+    /// The OAuth token source, when the client was configured with
+    /// `[auth] type = "oauth"`: its [`OAuthClient`] starts an authorisation
+    /// and exchanges codes through this client's TLS settings, and
+    /// [`OAuthTokenSource::install`] hands the first grant to the client.
+    pub fn oauth(&self) -> Option<&OAuthTokenSource> {
+        self.inner.oauth.as_deref()
     }
 
     /// The client identity, if one is configured.
@@ -1083,6 +1131,50 @@ mod tests {
                 "{setting}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn a_host_token_store_goes_with_oauth_only() {
+        use crate::oauth::MemoryTokenStore;
+        let store = || Arc::new(MemoryTokenStore::new()) as Arc<dyn TokenStore>;
+        let oauth = "environment = \"mock\"\n[auth]\ntype = \"oauth\"\nclient_id = \"c\"\nclient_secret = \"s\"";
+        let cfg = Config::from_toml_str(oauth).expect("parses");
+        let client = ClientBuilder::from_config(&cfg)
+            .expect("builder")
+            .token_store(store())
+            .build()
+            .expect("oauth with a host store");
+        assert!(client.oauth().is_some());
+
+        let cfg = Config::from_toml_str(&format!("{oauth}\ntoken_store = \"/x/tokens.json\""))
+            .expect("parses");
+        assert!(
+            Client::from_config(&cfg)
+                .expect("file store")
+                .oauth()
+                .is_some()
+        );
+        let e = ClientBuilder::from_config(&cfg)
+            .expect("builder")
+            .token_store(store())
+            .build()
+            .expect_err("both");
+        assert!(e.to_string().contains("`auth.token_store`"), "{e}");
+
+        let cfg = Config::from_toml_str("environment = \"mock\"").expect("parses");
+        assert!(
+            Client::from_config(&cfg)
+                .expect("no auth")
+                .oauth()
+                .is_none()
+        );
+        let e = ClientBuilder::from_config(&cfg)
+            .expect("builder")
+            .token_store(store())
+            .build()
+            .expect_err("not oauth");
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("`auth.token_store`"), "{e}");
     }
 
     #[test]

@@ -625,6 +625,12 @@ impl OAuthTokenSource {
         self.refresh_if(|_| false)
     }
 
+    /// Refreshes now, whatever the current token's expiry (one refresh for
+    /// all threads), stores the new token set, and returns the new access token.
+    pub fn refresh_now(&self) -> Result<Secret, Error> {
+        self.refresh_if(|_| true)
+    }
+
     /// Called when the gateway refused `rejected` (HTTP 401): the token source
     /// refreshes unless another thread already replaced that token, and
     /// returns the token to retry with.
@@ -917,6 +923,31 @@ mod tests {
             Arc::new(MemoryTokenStore::with_tokens(soon)),
         );
         assert_eq!(source.access_token().expect("token").expose(), "access-1");
+    }
+
+    #[test]
+    fn refresh_now_rotates_even_a_fresh_token() {
+        let http = Arc::new(Rotating {
+            calls: AtomicU32::new(0),
+            delay: std::time::Duration::ZERO,
+        });
+        let mut t = expired();
+        t.expires_at = 10_000 + 3_600;
+        let store = Arc::new(MemoryTokenStore::with_tokens(t));
+        let source = OAuthTokenSource::new(
+            OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
+            store.clone(),
+        );
+        assert_eq!(source.refresh_now().expect("refresh").expose(), "access-1");
+        assert_eq!(http.calls.load(Ordering::SeqCst), 1);
+        let stored = store.load().expect("load").expect("tokens");
+        assert_eq!(
+            stored.refresh_token.as_ref().map(Secret::expose),
+            Some("refresh-1")
+        );
+        // The new token is fresh: using it does not refresh again.
+        assert_eq!(source.access_token().expect("token").expose(), "access-1");
+        assert_eq!(http.calls.load(Ordering::SeqCst), 1);
     }
 
     #[derive(Debug)]
