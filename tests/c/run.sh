@@ -102,6 +102,17 @@ EOF
 echo "sandbox at $NZPIR_SANDBOX_URL"
 
 tests=(test_basics test_lookup test_threads test_oauth)
+
+step "every function in nzpir.h is called by the tests"
+functions="$(grep -v '^ *//' "$root/include/nzpir.h" | grep -o 'nzpir_[a-z0-9_]*(' | tr -d '(' | sort -u)"
+sources=()
+for t in "${tests[@]}"; do sources+=("$root/tests/c/$t.c"); done
+untested=""
+for fn in $functions; do
+  grep -qF "$fn(" "${sources[@]}" || untested="$untested $fn"
+done
+[ -z "$untested" ] || { echo "not called by tests/c:$untested" >&2; exit 1; }
+echo "$(echo "$functions" | wc -l) functions, each called"
 mkdir -p "$work/bin"
 
 step "C tests under valgrind (libnzpir.so)"
