@@ -92,16 +92,18 @@ pub unsafe extern "C" fn nzpir_ird_validate(
 /// is safe to pass; unknown numbers give `"not a valid IRD number"`.
 #[unsafe(no_mangle)]
 pub extern "C" fn nzpir_ird_reason_message(reason: u32) -> *const c_char {
-    let text: &'static CStr = match reason {
-        0 => c"is a valid IRD number",
-        1 => c"must contain only digits",
-        2 => c"must be 8 or 9 digits",
-        3 => c"must be between 10,000,000 and 150,000,000",
-        4 => c"fails the modulus-11 check digit",
-        5 => c"is NULL",
-        _ => c"not a valid IRD number",
-    };
-    text.as_ptr()
+    boundary::catch(c"not a valid IRD number".as_ptr(), || {
+        let text: &'static CStr = match reason {
+            0 => c"is a valid IRD number",
+            1 => c"must contain only digits",
+            2 => c"must be 8 or 9 digits",
+            3 => c"must be between 10,000,000 and 150,000,000",
+            4 => c"fails the modulus-11 check digit",
+            5 => c"is NULL",
+            _ => c"not a valid IRD number",
+        };
+        text.as_ptr()
+    })
 }
 
 /// Writes the 9-digit wire form of a valid IRD number (`"049091850"` for

@@ -76,13 +76,13 @@ pub extern "C" fn nzpir_version() -> *const c_char {
             Err(_) => c"unknown",
         }
     };
-    VERSION.as_ptr()
+    boundary::catch(c"unknown".as_ptr(), || VERSION.as_ptr())
 }
 
 /// The ABI version of the loaded library (see `NZPIR_ABI_VERSION`). Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn nzpir_abi_version() -> u32 {
-    NZPIR_ABI_VERSION
+    boundary::catch(NZPIR_ABI_VERSION, || NZPIR_ABI_VERSION)
 }
 
 #[cfg(test)]
