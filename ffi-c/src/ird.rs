@@ -193,6 +193,9 @@ pub unsafe extern "C" fn nzpir_ird_validate_many(
                 }
                 // `CStrPtr` is `repr(transparent)` over the element type.
                 let inputs = std::slice::from_raw_parts(irds.cast::<CStrPtr>(), count);
+                // The caller's array may hold any bytes; make every element a
+                // valid `bool` before a Rust slice points at it.
+                std::ptr::write_bytes(valid_out, 0, count);
                 let out = std::slice::from_raw_parts_mut(valid_out, count);
                 nzpir::ird::validate_into(inputs, out)
             };
