@@ -102,6 +102,9 @@ EOF
 echo "sandbox at $NZPIR_SANDBOX_URL"
 
 tests=(test_basics test_lookup test_threads test_oauth)
+# A folder for the files the tests write.
+export NZPIR_TEST_TMPDIR="$work/tmp"
+mkdir -p "$NZPIR_TEST_TMPDIR"
 
 step "every function in nzpir.h is called by the tests"
 functions="$(grep -v '^ *//' "$root/include/nzpir.h" | grep -o 'nzpir_[a-z0-9_]*(' | tr -d '(' | sort -u)"
