@@ -4,7 +4,7 @@
 # packages) and exits non-zero on the first failure.
 #
 #   scripts/test.sh            everything
-#   scripts/test.sh rust       one stage (rust | ...)
+#   scripts/test.sh rust       one stage (lint | rust | c)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,9 +29,18 @@ run_rust() {
   cargo test --workspace --locked
 }
 
+run_c() {
+  stage "C ABI: libnzpir, its header and the sandbox (dev profile)"
+  cargo build -p nzpir-ffi -p nzpir-sandbox --locked
+  # The header drift check and the ABI's own unit tests.
+  cargo test -p nzpir-ffi --locked
+  stage "C ABI: header as C11/C++17, tests under valgrind and ASan, examples, install"
+  tests/c/run.sh
+}
+
 stages=("$@")
 if [ ${#stages[@]} -eq 0 ]; then
-  stages=(lint rust)
+  stages=(lint rust c)
 fi
 
 for s in "${stages[@]}"; do

@@ -1153,6 +1153,50 @@ mod tests {
     }
 
     #[test]
+    fn a_host_token_store_goes_with_oauth_only() {
+        use crate::oauth::MemoryTokenStore;
+        let store = || Arc::new(MemoryTokenStore::new()) as Arc<dyn TokenStore>;
+        let oauth = "environment = \"mock\"\n[auth]\ntype = \"oauth\"\nclient_id = \"c\"\nclient_secret = \"s\"";
+        let cfg = Config::from_toml_str(oauth).expect("parses");
+        let client = ClientBuilder::from_config(&cfg)
+            .expect("builder")
+            .token_store(store())
+            .build()
+            .expect("oauth with a host store");
+        assert!(client.oauth().is_some());
+
+        let cfg = Config::from_toml_str(&format!("{oauth}\ntoken_store = \"/x/tokens.json\""))
+            .expect("parses");
+        assert!(
+            Client::from_config(&cfg)
+                .expect("file store")
+                .oauth()
+                .is_some()
+        );
+        let e = ClientBuilder::from_config(&cfg)
+            .expect("builder")
+            .token_store(store())
+            .build()
+            .expect_err("both");
+        assert!(e.to_string().contains("`auth.token_store`"), "{e}");
+
+        let cfg = Config::from_toml_str("environment = \"mock\"").expect("parses");
+        assert!(
+            Client::from_config(&cfg)
+                .expect("no auth")
+                .oauth()
+                .is_none()
+        );
+        let e = ClientBuilder::from_config(&cfg)
+            .expect("builder")
+            .token_store(store())
+            .build()
+            .expect_err("not oauth");
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("`auth.token_store`"), "{e}");
+    }
+
+    #[test]
     fn mock_needs_no_identity_and_debug_hides_secrets() {
         let c = Client::builder()
             .environment(Environment::Mock)

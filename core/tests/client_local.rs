@@ -719,3 +719,114 @@ token_store = "tokens.json"
     assert_eq!(f.server.request_count(), 3);
     assert!(!format!("{client:?}").contains("access-2"));
 }
+
+#[test]
+fn oauth_with_a_host_token_store_exchanges_refreshes_and_stores_every_rotation() {
+    use nzpir::oauth::{MemoryTokenStore, TokenStore};
+    // One server plays IR's token endpoint (a code, then rotating refresh
+    // tokens) and the gateway.
+    let (f, _) = mtls(|_, r| match r.path.as_str() {
+        "/gateway3/oauth/token" => {
+            let form = String::from_utf8_lossy(&r.body).into_owned();
+            let answer = |n: u32| {
+                Reply::json(
+                    200,
+                    &format!(
+                        r#"{{"access_token":"access-{n}","token_type":"Bearer","expires_in":28800,"refresh_token":"refresh-{n}"}}"#
+                    ),
+                )
+            };
+            if form.contains("grant_type=authorization_code")
+                && form.contains("code=the-code")
+                && form.contains("code_verifier=")
+            {
+                answer(1)
+            } else if form.contains("grant_type=refresh_token")
+                && form.contains("refresh_token=refresh-1")
+            {
+                answer(2)
+            } else {
+                Reply::json(401, r#"{"error":"invalid_grant"}"#)
+            }
+        }
+        "/gateway/calculators/pir" if r.header("authorization") == Some("Bearer access-2") => {
+            Reply::json(200, SUGGESTED)
+        }
+        _ => Reply::ir_error(401, "EV1024"),
+    });
+    let id = f.pki.client();
+    let cfg = nzpir::Config::from_json_str(
+        &serde_json::json!({
+            "endpoint": f.server.url(),
+            "max_retries": 0,
+            "tls": {
+                "client_cert_pem": id.cert_pem,
+                "client_key_pem": id.key_pem,
+                "ca_cert_pem": f.pki.ca_pem,
+            },
+            "auth": {
+                "type": "oauth",
+                "client_id": "client",
+                "client_secret": "secret",
+                "redirect_uri": "http://127.0.0.1/callback",
+                "endpoint": f.server.url(),
+            },
+        })
+        .to_string(),
+    )
+    .expect("config");
+    let store = Arc::new(MemoryTokenStore::new());
+    let client = ClientBuilder::from_config(&cfg)
+        .expect("builder")
+        .token_store(store.clone())
+        .build()
+        .expect("client");
+    let oauth = client.oauth().expect("an OAuth client");
+
+    // Nothing stored yet: a person must authorise first.
+    assert_eq!(
+        client.lookup(&request()).expect_err("no grant").kind(),
+        ErrorKind::ConsentRequired
+    );
+    let auth = oauth
+        .oauth()
+        .authorization_request()
+        .expect("authorize URL");
+    let code = auth
+        .code_from_redirect(&format!(
+            "http://127.0.0.1/callback?code=the-code&state={}",
+            auth.state()
+        ))
+        .expect("code");
+    let tokens = oauth
+        .oauth()
+        .exchange_code(&code, auth.pkce().verifier())
+        .expect("exchange");
+    oauth.install(tokens).expect("install");
+    assert_eq!(
+        store
+            .load()
+            .expect("load")
+            .and_then(|t| t.refresh_token)
+            .map(|r| r.expose().to_owned())
+            .as_deref(),
+        Some("refresh-1")
+    );
+
+    // access-1 is refused by this gateway; a forced refresh rotates to refresh-2,
+    // stored before it is used.
+    assert_eq!(
+        oauth.refresh_now().expect("refresh").access_token.expose(),
+        "access-2"
+    );
+    assert_eq!(
+        store
+            .load()
+            .expect("load")
+            .and_then(|t| t.refresh_token)
+            .map(|r| r.expose().to_owned())
+            .as_deref(),
+        Some("refresh-2")
+    );
+    client.lookup(&request()).expect("lookup with access-2");
+}

@@ -1056,6 +1056,31 @@ mod tests {
         assert_eq!(source.access_token().expect("token").expose(), "access-1");
     }
 
+    #[test]
+    fn refresh_now_rotates_even_a_fresh_token() {
+        let http = rotating(0, 3600);
+        let mut t = expired();
+        t.expires_at = 10_000 + 3_600;
+        let store = Arc::new(MemoryTokenStore::with_tokens(t));
+        let source = OAuthTokenSource::new(
+            OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
+            store.clone(),
+        );
+        assert_eq!(
+            source.refresh_now().expect("refresh").access_token.expose(),
+            "access-1"
+        );
+        assert_eq!(http.calls.load(Ordering::SeqCst), 1);
+        let stored = store.load().expect("load").expect("tokens");
+        assert_eq!(
+            stored.refresh_token.as_ref().map(Secret::expose),
+            Some("refresh-1")
+        );
+        // The new token is fresh: using it does not refresh again.
+        assert_eq!(source.access_token().expect("token").expose(), "access-1");
+        assert_eq!(http.calls.load(Ordering::SeqCst), 1);
+    }
+
     #[derive(Debug)]
     struct FailingStore;
     impl TokenStore for FailingStore {
