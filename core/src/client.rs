@@ -531,8 +531,14 @@ fn oauth_source(
         .clone()
         .ok_or_else(|| Error::config("auth.client_secret", "required for OAuth"))?;
     let store: Arc<dyn TokenStore> = match (store, &o.token_store) {
-        (Some(s), _) => s,
+        (Some(s), None) => s,
         (None, Some(path)) => Arc::new(FileTokenStore::new(path)),
+        (Some(_), Some(_)) => {
+            return Err(Error::config(
+                "auth.token_store",
+                "give a token store file or a host token store, not both",
+            ));
+        }
         (None, None) => {
             return Err(Error::config(
                 "auth.token_store",
