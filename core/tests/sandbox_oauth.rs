@@ -567,6 +567,12 @@ fn oauth_child_process() {
                 panic!("an OAuth configuration");
             };
             let path = o.token_store.clone().expect("token store");
+            // The same file, through a store that stops the process once the
+            // refreshed tokens are durable; the configuration names no file.
+            let mut cfg = cfg.clone();
+            if let Some(AuthSettings::Oauth(o)) = &mut cfg.auth {
+                o.token_store = None;
+            }
             let client = ClientBuilder::from_config(&cfg)
                 .expect("builder")
                 .token_store(Arc::new(StopAfterSave(FileTokenStore::new(path))))
