@@ -20,7 +20,9 @@ use crate::config::{
 use crate::error::{Error, ErrorKind, IrCode, IrErrorBody};
 use crate::jwt::JwtSigner;
 use crate::model::{PirOutcome, PirRequest, PirResponse};
-use crate::oauth::{FileTokenStore, FormPost, OAuthClient, OAuthClientConfig, OAuthTokenSource};
+use crate::oauth::{
+    FileTokenStore, FormPost, OAuthClient, OAuthClientConfig, OAuthTokenSource, TokenStore,
+};
 use crate::retry::RetryPolicy;
 use crate::tls::{self, Identity};
 use crate::transport::{Answer, Endpoint, ProxySetting, Transport, TransportOptions};
@@ -57,6 +59,7 @@ pub struct ClientBuilder {
     clock: Arc<dyn Clock>,
     max_idle_connections: usize,
     oauth: Option<OAuthSettings>,
+    token_store: Option<Arc<dyn TokenStore>>,
     error: Option<Error>,
 }
 
@@ -98,6 +101,7 @@ impl ClientBuilder {
             clock: Arc::new(SystemClock),
             max_idle_connections: DEFAULT_MAX_IDLE_CONNECTIONS,
             oauth: None,
+            token_store: None,
             error: None,
         }
     }
@@ -303,6 +307,15 @@ impl ClientBuilder {
         self
     }
 
+    /// The store for OAuth tokens, instead of the file the `token_store`
+    /// setting names (the bindings use it for stores written in the host
+    /// language). Used only with OAuth settings (`[auth] type = "oauth"`).
+    #[must_use]
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.token_store = Some(store);
+        self
+    }
+
     /// Checks everything and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         if let Some(e) = self.error {
@@ -403,11 +416,22 @@ impl ClientBuilder {
             user_agent: user_agent.clone(),
             max_idle_connections: self.max_idle_connections,
         })?);
+        let mut oauth = None;
         let auth = match (self.auth, self.oauth) {
-            (_, Some(o)) => AuthState::Source {
-                source: Arc::new(oauth_source(&o, self.environment, &transport, &self.clock)?),
-                cached: ArcSwapOption::empty(),
-            },
+            (_, Some(o)) => {
+                let source = Arc::new(oauth_source(
+                    &o,
+                    self.environment,
+                    &transport,
+                    &self.clock,
+                    self.token_store,
+                )?);
+                oauth = Some(Arc::clone(&source));
+                AuthState::Source {
+                    source,
+                    cached: ArcSwapOption::empty(),
+                }
+            }
             (Auth::None, None) => AuthState::None,
             (Auth::Jwt(s), None) => AuthState::Jwt(s),
             (Auth::Bearer(token), None) => {
@@ -425,6 +449,7 @@ impl ClientBuilder {
             inner: Arc::new(ClientInner {
                 transport,
                 auth,
+                oauth,
                 retry: self.retry,
                 validate_locally: self.validate_locally,
                 clock: self.clock,
@@ -461,6 +486,7 @@ fn oauth_source(
     environment: Option<Environment>,
     transport: &Arc<Transport>,
     clock: &Arc<dyn Clock>,
+    store: Option<Arc<dyn TokenStore>>,
 ) -> Result<OAuthTokenSource, Error> {
     let base_url = match (&o.endpoint, environment.and_then(Environment::oauth_base)) {
         (Some(url), _) => Endpoint::parse("auth.endpoint", url)?.base,
@@ -481,12 +507,16 @@ fn oauth_source(
         .client_secret
         .clone()
         .ok_or_else(|| Error::config("auth.client_secret", "required for OAuth"))?;
-    let store = o.token_store.clone().ok_or_else(|| {
-        Error::config(
-            "auth.token_store",
-            "required for OAuth: the file that keeps the rotating refresh token",
-        )
-    })?;
+    let store: Arc<dyn TokenStore> = match (store, &o.token_store) {
+        (Some(store), _) => store,
+        (None, Some(path)) => Arc::new(FileTokenStore::new(path.clone())),
+        (None, None) => {
+            return Err(Error::config(
+                "auth.token_store",
+                "required for OAuth: the file that keeps the rotating refresh token",
+            ));
+        }
+    };
     let config = OAuthClientConfig {
         base_url,
         client_id,
@@ -495,10 +525,7 @@ fn oauth_source(
     };
     let oauth = OAuthClient::new(config, Arc::new(Forms(Arc::clone(transport))))
         .with_clock(Arc::clone(clock));
-    Ok(OAuthTokenSource::new(
-        oauth,
-        Arc::new(FileTokenStore::new(store)),
-    ))
+    Ok(OAuthTokenSource::new(oauth, store))
 }
 
 fn secs(setting: &str, value: f64) -> Result<Duration, Error> {
@@ -589,6 +616,9 @@ pub struct Client {
 struct ClientInner {
     transport: Arc<Transport>,
     auth: AuthState,
+    /// The token source built from OAuth settings, for authorisation,
+    /// refresh, introspection and revocation through the client.
+    oauth: Option<Arc<OAuthTokenSource>>,
     retry: RetryPolicy,
     validate_locally: bool,
     clock: Arc<dyn Clock>,
@@ -699,6 +729,14 @@ impl Client {
     /// [`OAuthClient`] (authorise, exchange, refresh, introspect, revoke).
     pub fn form_post(&self) -> Arc<dyn FormPost> {
         Arc::new(Forms(Arc::clone(&self.inner.transport)))
+    }
+
+    /// The OAuth token source, when the client was built from OAuth settings
+    /// (`[auth] type = "oauth"`): its [`OAuthClient`] starts authorisations,
+    /// exchanges codes, introspects and revokes over this client's TLS, and
+    /// the source itself installs and refreshes the stored grant.
+    pub fn oauth(&self) -> Option<&OAuthTokenSource> {
+        self.inner.oauth.as_deref()
     }
 
     /// The client identity, if one is configured.

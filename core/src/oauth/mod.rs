@@ -607,6 +607,31 @@ impl OAuthTokenSource {
         Ok(())
     }
 
+    /// The current token set: the one in use, else the store's (`None` when
+    /// nothing was stored yet). It holds secrets: hand it only to the store's
+    /// owner.
+    pub fn tokens(&self) -> Result<Option<TokenSet>, Error> {
+        let _g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
+        if cur.tokens.is_none() {
+            cur.tokens = self.store.load()?;
+        }
+        Ok(cur.tokens.clone())
+    }
+
+    /// Refreshes now, whatever the access token's expiry, stores the new set
+    /// and returns it.
+    pub fn refresh_now(&self) -> Result<TokenSet, Error> {
+        self.refresh_if(|_| true)?;
+        let cur = self.current.read().unwrap_or_else(|p| p.into_inner());
+        cur.tokens.clone().ok_or_else(|| {
+            Error::new(
+                ErrorKind::ConsentRequired,
+                "OAuth: no tokens stored yet; a myIR user must authorise first",
+            )
+        })
+    }
+
     fn fresh(&self, cur: &Current, now: i64) -> Option<Secret> {
         match &cur.tokens {
             Some(t) if !cur.unsaved && t.expires_at - self.margin > now => {
