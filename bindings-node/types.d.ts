@@ -156,6 +156,18 @@ export interface SandboxParty {
   client_investors?: string[]
 }
 
+/** An investor of the sandbox's fixture. */
+export interface SandboxInvestor {
+  ird: string
+  suggested_pir_rate?: number | null
+  memberships?: string[]
+  reconciliation?: string[]
+  tax_preparers?: string[]
+  name?: { first?: string; middle?: string; last?: string }
+  dob?: string
+  address?: { street?: string; city?: string; post_code?: string; state?: string; country?: string }
+}
+
 /** An OAuth client of the sandbox's fixture. */
 export interface SandboxOAuthClient {
   client_id: string
@@ -182,7 +194,7 @@ export interface SandboxManifest {
   config: string
   parties: SandboxParty[]
   logons: { id: string; party: string | null }[]
-  investors: { ird: string; suggested_pir_rate: number | null; fixture: Record<string, unknown> }[]
+  investors: { ird: string; suggested_pir_rate: number | null; fixture: SandboxInvestor }[]
   oauth: {
     base_url: string
     authorize_url: string
