@@ -2,7 +2,7 @@
 // (native.d.ts), the hand-written ones of arguments and errors (types.d.ts),
 // and the two helpers index.js adds.
 
-import type { NzpirArgumentError, NzpirError, NzpirErrorCode, NzpirSandboxError } from './types'
+import type { NzpirArgumentError, NzpirError, NzpirSandboxError } from './types'
 
 export {
   Client,
@@ -48,5 +48,3 @@ export declare const ErrorCode: {
 export declare function isNzpirError(
   e: unknown,
 ): e is NzpirError | NzpirArgumentError | NzpirSandboxError
-
-export type { NzpirErrorCode }

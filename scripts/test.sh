@@ -37,8 +37,11 @@ run_rust() {
 # (npm symlinks the folder and runs its install script) and run the example.
 run_node() {
   export NZPIR_NODE_PROFILE="${NZPIR_NODE_PROFILE:-debug}"
-  stage "node: npm ci in bindings-node (builds the native module, $NZPIR_NODE_PROFILE)"
-  (cd bindings-node && npm ci --no-audit --no-fund)
+  # `npm install` against the committed lockfile, not `npm ci`: npm 11 writes
+  # only this platform's optional packages of the napi CLI's dependencies into
+  # the lockfile, and `npm ci` then refuses it as out of sync.
+  stage "node: npm install in bindings-node (builds the native module, $NZPIR_NODE_PROFILE)"
+  (cd bindings-node && npm install --no-audit --no-fund)
   if git rev-parse --git-dir >/dev/null 2>&1; then
     stage "node: committed native.js and native.d.ts match the Rust sources"
     git diff --exit-code -- bindings-node/native.js bindings-node/native.d.ts
