@@ -4,7 +4,7 @@
 # packages) and exits non-zero on the first failure.
 #
 #   scripts/test.sh            everything
-#   scripts/test.sh rust       one stage (lint | rust | c)
+#   scripts/test.sh rust       one stage (lint | rust | c | node)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,9 +38,32 @@ run_c() {
   tests/c/run.sh
 }
 
+# The Node binding: build it into the shared target/ with plain cargo (the
+# debug profile by default, so the dependencies `cargo test` built are
+# reused rather than built again for release), check that the committed
+# loader and declarations match the Rust sources, run its tests against a
+# live sandbox, then install it into examples/node the way a consumer would
+# (npm symlinks the folder and runs its install script) and run the example.
+run_node() {
+  export NZPIR_NODE_PROFILE="${NZPIR_NODE_PROFILE:-debug}"
+  # `npm install` against the committed lockfile, not `npm ci`: npm 11 writes
+  # only this platform's optional packages of the napi CLI's dependencies into
+  # the lockfile, and `npm ci` then refuses it as out of sync.
+  stage "node: npm install in bindings-node (builds the native module, $NZPIR_NODE_PROFILE)"
+  (cd bindings-node && npm install --no-audit --no-fund)
+  if git rev-parse --git-dir >/dev/null 2>&1; then
+    stage "node: committed native.js and native.d.ts match the Rust sources"
+    git diff --exit-code -- bindings-node/native.js bindings-node/native.d.ts
+  fi
+  stage "node: npm test (node --test against a live sandbox, tsc --noEmit)"
+  (cd bindings-node && npm test)
+  stage "node: examples/node as a consumer (npm install file:../../bindings-node, npm start)"
+  (cd examples/node && npm install --no-audit --no-fund --strict-allow-scripts && npm start)
+}
+
 stages=("$@")
 if [ ${#stages[@]} -eq 0 ]; then
-  stages=(lint rust c)
+  stages=(lint rust c node)
 fi
 
 for s in "${stages[@]}"; do

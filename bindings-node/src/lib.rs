@@ -1,7 +1,31 @@
-//! Node.js bindings for nzpir.
-use napi_derive::napi;
+//! Node.js bindings for nzpir: argument conversion and error mapping over the
+//! core (`nzpir`) and the sandbox (`nzpir-sandbox`), nothing else.
+//!
+//! - IRD checks are synchronous (they are fast);
+//! - every call that talks to IR (or starts a sandbox) returns a Promise and
+//!   runs on libuv's thread pool (`src/tasks/`), never on the JavaScript thread;
+//! - every failure is an `Error` with a stable `code` (`src/error.rs`).
 
-/// The library version.
+// Nothing here is ever printed, and a derived `Debug` would print IRD numbers
+// and tokens (the core's own types redact theirs).
+#![allow(missing_debug_implementations)]
+// Under `cargo test` napi-derive registers no exports, so the exported
+// functions look unused to the compiler.
+#![cfg_attr(test, allow(dead_code))]
+
+#[macro_use]
+extern crate napi_derive;
+
+mod args;
+mod client;
+mod error;
+mod ird;
+mod jwt;
+mod sandbox;
+mod store;
+mod tasks;
+
+/// The library's version.
 #[napi]
 pub fn version() -> &'static str {
     nzpir::VERSION

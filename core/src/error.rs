@@ -491,8 +491,10 @@ fn kind_for_status(status: u16) -> ErrorKind {
 }
 
 /// Removes anything that looks like an IRD number (a run of 8 or more digits,
-/// with or without separators) from text that came from outside.
-pub(crate) fn scrub(text: &str) -> String {
+/// with or without separators) and control characters from text that came
+/// from outside, and keeps at most 300 characters. The bindings use it for
+/// text from host callbacks (e.g. a token store's error).
+pub fn scrub(text: &str) -> String {
     const MAX: usize = 300;
     let mut out = String::with_capacity(text.len().min(MAX));
     let chars: Vec<char> = text.chars().take(MAX).collect();

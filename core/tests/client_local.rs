@@ -830,3 +830,96 @@ fn oauth_with_a_host_token_store_exchanges_refreshes_and_stores_every_rotation()
     );
     client.lookup(&request()).expect("lookup with access-2");
 }
+
+#[test]
+fn oauth_with_a_store_of_the_callers_own() {
+    use nzpir::oauth::{MemoryTokenStore, TokenSet, TokenStore};
+    let (f, _) = mtls(|_, r| match r.path.as_str() {
+        "/gateway3/oauth/token" => {
+            let form = String::from_utf8_lossy(&r.body).into_owned();
+            if form.contains("grant_type=refresh_token") && form.contains("refresh_token=refresh-1")
+            {
+                Reply::json(
+                    200,
+                    r#"{"access_token":"access-2","token_type":"Bearer","expires_in":28800,"refresh_token":"refresh-2"}"#,
+                )
+            } else {
+                Reply::json(401, r#"{"error":"invalid_grant"}"#)
+            }
+        }
+        "/gateway/calculators/pir" if r.header("authorization") == Some("Bearer access-2") => {
+            Reply::json(200, SUGGESTED)
+        }
+        _ => Reply::ir_error(401, "EV1024"),
+    });
+    let id = f.pki.client();
+    f.pki.write("client.pem", &id.cert_pem);
+    f.pki.write("client.key", &id.key_pem);
+    f.pki.write("ca.pem", &f.pki.ca_pem);
+    // No `token_store` file: the store comes from the caller.
+    let cfg = f.pki.write(
+        "nzpir.toml",
+        &format!(
+            r#"
+endpoint = "{url}"
+max_retries = 0
+[tls]
+client_cert = "client.pem"
+client_key = "client.key"
+ca_cert = "ca.pem"
+[auth]
+type = "oauth"
+client_id = "client"
+client_secret = "secret"
+redirect_uri = "http://127.0.0.1/callback"
+endpoint = "{url}"
+"#,
+            url = f.server.url()
+        ),
+    );
+    let cfg = nzpir::Config::from_file(&cfg).expect("config");
+    let e = Client::from_config(&cfg).expect_err("no store at all");
+    assert!(e.to_string().contains("auth.token_store"), "{e}");
+
+    let store = Arc::new(MemoryTokenStore::with_tokens(TokenSet {
+        access_token: Secret::new("access-1"),
+        refresh_token: Some(Secret::new("refresh-1")),
+        expires_at: i64::MAX / 2,
+        scope: None,
+    }));
+    let client = ClientBuilder::from_config(&cfg)
+        .expect("builder")
+        .token_store(store.clone())
+        .build()
+        .expect("client");
+    let oauth = client.oauth().expect("an OAuth client");
+    let url = oauth
+        .oauth()
+        .authorization_request()
+        .expect("authorize URL");
+    assert!(
+        url.url()
+            .contains("redirect_uri=http%3A%2F%2F127.0.0.1%2Fcallback")
+    );
+    // The stored set is read through the caller's store, and a forced refresh
+    // (although access-1 has not expired) rotates it there.
+    let now = oauth.tokens().expect("tokens").expect("some");
+    assert_eq!(now.access_token.expose(), "access-1");
+    let fresh = oauth.refresh_now().expect("refresh");
+    assert_eq!(fresh.access_token.expose(), "access-2");
+    let saved = store.load().expect("load").expect("saved");
+    assert_eq!(
+        saved.refresh_token.as_ref().map(Secret::expose),
+        Some("refresh-2")
+    );
+    client
+        .lookup(&request())
+        .expect("lookup with the refreshed token");
+    assert_eq!(f.server.request_count(), 2);
+    // A client without OAuth settings has no token source.
+    let plain = Client::builder()
+        .endpoint(f.server.url())
+        .build()
+        .expect("plain");
+    assert!(plain.oauth().is_none());
+}

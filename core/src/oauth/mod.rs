@@ -718,6 +718,18 @@ impl OAuthTokenSource {
             .ok_or_else(|| Error::new(ErrorKind::TokenStore, "OAuth: no tokens after a refresh"))
     }
 
+    /// The current token set: the one in use, else the store's (`None` when
+    /// nothing was stored yet). It holds secrets: hand it only to the store's
+    /// owner.
+    pub fn tokens(&self) -> Result<Option<TokenSet>, Error> {
+        let _g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
+        if cur.tokens.is_none() {
+            cur.tokens = self.store.load()?;
+        }
+        Ok(cur.tokens.clone())
+    }
+
     fn fresh(&self, cur: &Current, now: i64) -> Option<Secret> {
         let margin = cur
             .lifetime

@@ -1,0 +1,43 @@
+'use strict'
+// The nzpir package: the native module (native.js and native.d.ts are
+// generated) and the error codes.
+
+const native = require('./native.js')
+
+/** The `code` of every error nzpir throws or rejects with. */
+const ErrorCode = Object.freeze({
+  INVALID_ARG: 'NZPIR_INVALID_ARG',
+  INVALID_INPUT: 'NZPIR_INVALID_INPUT',
+  CONFIG: 'NZPIR_CONFIG',
+  TLS: 'NZPIR_TLS',
+  TRANSPORT: 'NZPIR_TRANSPORT',
+  TIMEOUT: 'NZPIR_TIMEOUT',
+  AUTH: 'NZPIR_AUTH',
+  AUTHORISATION: 'NZPIR_AUTHORISATION',
+  RATE_LIMITED: 'NZPIR_RATE_LIMITED',
+  REJECTED: 'NZPIR_REJECTED',
+  SERVER: 'NZPIR_SERVER',
+  CONSENT_REQUIRED: 'NZPIR_CONSENT_REQUIRED',
+  TOKEN_STORE: 'NZPIR_TOKEN_STORE',
+  SANDBOX: 'NZPIR_SANDBOX',
+  ERROR: 'NZPIR_ERROR',
+})
+
+const codes = new Set(Object.values(ErrorCode))
+
+/** Whether `e` is an error nzpir made (it has one of `ErrorCode`'s codes). */
+function isNzpirError(e) {
+  return e instanceof Error && codes.has(e.code)
+}
+
+module.exports = {
+  Client: native.Client,
+  Sandbox: native.Sandbox,
+  isValidIrd: native.isValidIrd,
+  normalizeIrd: native.normalizeIrd,
+  validIrds: native.validIrds,
+  mintJwt: native.mintJwt,
+  version: native.version,
+  ErrorCode,
+  isNzpirError,
+}

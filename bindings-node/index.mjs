@@ -1,0 +1,15 @@
+// ES module entry: the same objects as the CommonJS entry.
+import nzpir from './index.js'
+
+export const {
+  Client,
+  Sandbox,
+  isValidIrd,
+  normalizeIrd,
+  validIrds,
+  mintJwt,
+  version,
+  ErrorCode,
+  isNzpirError,
+} = nzpir
+export default nzpir

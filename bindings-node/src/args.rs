@@ -1,0 +1,326 @@
+//! Reading JavaScript arguments with errors that name the field.
+//!
+//! Arguments arrive as plain values and are checked here rather than by
+//! napi's own conversion, so that a wrong type is a `TypeError` naming the
+//! field (`request.name.firstName must be a string`) and a message never
+//! repeats the value (it could be an IRD number or a key).
+
+use std::path::PathBuf;
+
+use napi::bindgen_prelude::*;
+use napi::{JsDate, ValueType};
+
+use crate::error::ArgError;
+
+/// What a value is, in words, for messages.
+fn type_name(v: &Unknown<'_>) -> &'static str {
+    match v.get_type() {
+        Ok(ValueType::Undefined) => "undefined",
+        Ok(ValueType::Null) => "null",
+        Ok(ValueType::Boolean) => "a boolean",
+        Ok(ValueType::Number) => "a number",
+        Ok(ValueType::String) => "a string",
+        Ok(ValueType::Symbol) => "a symbol",
+        Ok(ValueType::Function) => "a function",
+        Ok(ValueType::Object) if v.is_array().unwrap_or(false) => "an array",
+        Ok(ValueType::Object) => "an object",
+        _ => "an unknown value",
+    }
+}
+
+fn unreadable(path: &str) -> ArgError {
+    ArgError::new(path, "could not be read")
+}
+
+/// A string argument (not a field of an object).
+pub fn string_arg(v: &Unknown<'_>, path: &str) -> std::result::Result<String, ArgError> {
+    match v.get_type() {
+        Ok(ValueType::String) => unsafe { v.cast::<String>() }.map_err(|_| unreadable(path)),
+        _ => Err(ArgError::new(
+            path,
+            format!("must be a string (got {})", type_name(v)),
+        )),
+    }
+}
+
+/// Is the value `undefined` or `null`?
+pub fn is_nullish(v: &Unknown<'_>) -> bool {
+    matches!(v.get_type(), Ok(ValueType::Undefined) | Ok(ValueType::Null))
+}
+
+/// A PEM given as a file path or as its text.
+#[derive(Debug, Clone)]
+pub enum Pem {
+    /// A file to read.
+    Path(PathBuf),
+    /// The PEM text itself.
+    Text(String),
+}
+
+/// The fields of a plain object argument, read one by one with checks.
+pub struct Fields<'env> {
+    obj: Object<'env>,
+    path: String,
+}
+
+impl<'env> Fields<'env> {
+    /// `v` must be a plain object (not null, not an array).
+    pub fn new(v: Unknown<'env>, path: &str) -> std::result::Result<Self, ArgError> {
+        let is_object =
+            matches!(v.get_type(), Ok(ValueType::Object)) && !v.is_array().unwrap_or(true);
+        if !is_object {
+            return Err(ArgError::new(
+                path,
+                format!("must be an object (got {})", type_name(&v)),
+            ));
+        }
+        let obj = v.coerce_to_object().map_err(|_| unreadable(path))?;
+        Ok(Fields {
+            obj,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Like [`new`](Self::new), but `undefined` and `null` give `None`.
+    pub fn optional(
+        v: Option<Unknown<'env>>,
+        path: &str,
+    ) -> std::result::Result<Option<Self>, ArgError> {
+        match v {
+            None => Ok(None),
+            Some(v) if is_nullish(&v) => Ok(None),
+            Some(v) => Self::new(v, path).map(Some),
+        }
+    }
+
+    /// The object itself.
+    pub fn object(&self) -> &Object<'env> {
+        &self.obj
+    }
+
+    /// The path of a field, for messages.
+    pub fn path_of(&self, key: &str) -> String {
+        format!("{}.{key}", self.path)
+    }
+
+    /// Rejects keys that are not in `allowed`: a typo (`pieIRD`, `pie_ird`)
+    /// would otherwise be silently ignored.
+    pub fn only(&self, allowed: &[&str]) -> std::result::Result<(), ArgError> {
+        let keys = Object::keys(&self.obj).map_err(|_| unreadable(&self.path))?;
+        for k in keys {
+            if !allowed.contains(&k.as_str()) {
+                let shown: String = k.chars().take(40).collect();
+                return Err(ArgError::new(
+                    &self.path,
+                    format!(
+                        "has no field `{shown}` (known fields: {})",
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The raw value of a field, `None` when it is `undefined` or `null`.
+    pub fn value(&self, key: &str) -> std::result::Result<Option<Unknown<'env>>, ArgError> {
+        let v: Unknown<'env> = self
+            .obj
+            .get_named_property(key)
+            .map_err(|_| unreadable(&self.path_of(key)))?;
+        Ok(if is_nullish(&v) { None } else { Some(v) })
+    }
+
+    fn wrong(&self, key: &str, want: &str, v: &Unknown<'_>) -> ArgError {
+        ArgError::new(
+            self.path_of(key),
+            format!("must be {want} (got {})", type_name(v)),
+        )
+    }
+
+    /// A string field.
+    pub fn string(&self, key: &str) -> std::result::Result<Option<String>, ArgError> {
+        match self.value(key)? {
+            None => Ok(None),
+            Some(v) => string_arg(&v, &self.path_of(key)).map(Some),
+        }
+    }
+
+    /// A string field that must be there.
+    pub fn required_string(&self, key: &str) -> std::result::Result<String, ArgError> {
+        self.string(key)?
+            .ok_or_else(|| ArgError::new(self.path_of(key), "is required"))
+    }
+
+    /// A boolean field.
+    pub fn boolean(&self, key: &str) -> std::result::Result<Option<bool>, ArgError> {
+        match self.value(key)? {
+            None => Ok(None),
+            Some(v) if matches!(v.get_type(), Ok(ValueType::Boolean)) => {
+                unsafe { v.cast::<bool>() }
+                    .map(Some)
+                    .map_err(|_| unreadable(&self.path_of(key)))
+            }
+            Some(v) => Err(self.wrong(key, "a boolean", &v)),
+        }
+    }
+
+    /// A finite number field.
+    pub fn number(&self, key: &str) -> std::result::Result<Option<f64>, ArgError> {
+        match self.value(key)? {
+            None => Ok(None),
+            Some(v) if matches!(v.get_type(), Ok(ValueType::Number)) => {
+                let n = unsafe { v.cast::<f64>() }.map_err(|_| unreadable(&self.path_of(key)))?;
+                if n.is_finite() {
+                    Ok(Some(n))
+                } else {
+                    Err(ArgError::new(self.path_of(key), "must be a finite number"))
+                }
+            }
+            Some(v) => Err(self.wrong(key, "a number", &v)),
+        }
+    }
+
+    /// A positive number of seconds.
+    pub fn seconds(&self, key: &str) -> std::result::Result<Option<f64>, ArgError> {
+        match self.number(key)? {
+            Some(n) if n <= 0.0 => Err(ArgError::new(
+                self.path_of(key),
+                "must be a positive number of seconds",
+            )),
+            other => Ok(other),
+        }
+    }
+
+    /// A whole number from 0 up.
+    pub fn count(&self, key: &str) -> std::result::Result<Option<u32>, ArgError> {
+        match self.number(key)? {
+            None => Ok(None),
+            Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) => {
+                Ok(Some(n as u32))
+            }
+            Some(_) => Err(ArgError::new(
+                self.path_of(key),
+                "must be a whole number, 0 or more",
+            )),
+        }
+    }
+
+    /// A nested object field.
+    pub fn fields(&self, key: &str) -> std::result::Result<Option<Fields<'env>>, ArgError> {
+        Fields::optional(self.value(key)?, &self.path_of(key))
+    }
+
+    /// A PEM field: a `Buffer`, a string holding PEM text (it starts with
+    /// `-----BEGIN`), or any other string, which is a file path.
+    pub fn pem(&self, key: &str) -> std::result::Result<Option<Pem>, ArgError> {
+        let path = self.path_of(key);
+        match self.value(key)? {
+            None => Ok(None),
+            Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => {
+                let s = string_arg(&v, &path)?;
+                if s.trim_start().starts_with("-----BEGIN") {
+                    Ok(Some(Pem::Text(s)))
+                } else if s.is_empty() {
+                    Err(ArgError::new(path, "must not be empty"))
+                } else {
+                    Ok(Some(Pem::Path(PathBuf::from(s))))
+                }
+            }
+            Some(v) if v.is_buffer().unwrap_or(false) => {
+                let buf = unsafe { v.cast::<BufferSlice<'_>>() }.map_err(|_| unreadable(&path))?;
+                let text = std::str::from_utf8(&buf)
+                    .map_err(|_| ArgError::new(&path, "must hold PEM text (it is not UTF-8)"))?;
+                Ok(Some(Pem::Text(text.to_owned())))
+            }
+            Some(v) => Err(self.wrong(key, "a file path, PEM text or a Buffer", &v)),
+        }
+    }
+
+    /// A date field: a `yyyy-MM-dd` string (checked later, with the other
+    /// rules) or a `Date`. A `Date` at midnight UTC (`new Date('1990-01-02')`,
+    /// `Date.UTC(...)`) gives its UTC date; any other `Date` gives its local
+    /// calendar date (`new Date(1990, 0, 2)`).
+    pub fn date(&self, key: &str) -> std::result::Result<Option<String>, ArgError> {
+        let path = self.path_of(key);
+        match self.value(key)? {
+            None => Ok(None),
+            Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => {
+                string_arg(&v, &path).map(Some)
+            }
+            Some(v) if v.is_date().unwrap_or(false) => date_text(&v, &path).map(Some),
+            Some(v) => Err(self.wrong(key, "a yyyy-MM-dd string or a Date", &v)),
+        }
+    }
+
+    /// A function field.
+    pub fn function(
+        &self,
+        key: &str,
+    ) -> std::result::Result<Option<Function<'env, Unknown<'env>, Unknown<'env>>>, ArgError> {
+        match self.value(key)? {
+            None => Ok(None),
+            Some(v) if matches!(v.get_type(), Ok(ValueType::Function)) => unsafe { v.cast() }
+                .map(Some)
+                .map_err(|_| unreadable(&self.path_of(key))),
+            Some(v) => Err(self.wrong(key, "a function", &v)),
+        }
+    }
+}
+
+const MS_PER_DAY: f64 = 86_400_000.0;
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
+fn date_text(v: &Unknown<'_>, path: &str) -> std::result::Result<String, ArgError> {
+    let date: JsDate<'_> = unsafe { v.cast() }.map_err(|_| unreadable(path))?;
+    let ms = date.value_of().map_err(|_| unreadable(path))?;
+    if !ms.is_finite() {
+        return Err(ArgError::new(path, "must be a valid Date"));
+    }
+    let local_ms = if ms.rem_euclid(MS_PER_DAY) == 0.0 {
+        ms
+    } else {
+        let obj = v.coerce_to_object().map_err(|_| unreadable(path))?;
+        let offset: Function<'_, (), f64> = obj
+            .get_named_property("getTimezoneOffset")
+            .map_err(|_| unreadable(path))?;
+        let minutes = offset.apply(obj, ()).map_err(|_| unreadable(path))?;
+        ms - minutes * 60_000.0
+    };
+    let days = (local_ms / MS_PER_DAY).floor() as i64;
+    let julian = i32::try_from(UNIX_EPOCH_JULIAN_DAY + days)
+        .map_err(|_| ArgError::new(path, "is out of range"))?;
+    let d = nzpir_date(julian).ok_or_else(|| ArgError::new(path, "is out of range"))?;
+    Ok(d)
+}
+
+/// `yyyy-MM-dd` of a Julian day number (proleptic Gregorian), or `None`
+/// outside years 1-9999.
+fn nzpir_date(julian_day: i32) -> Option<String> {
+    // Richards' algorithm (Julian day number to Gregorian date).
+    let j = i64::from(julian_day);
+    let f = j + 1401 + (((4 * j + 274_277) / 146_097) * 3) / 4 - 38;
+    let e = 4 * f + 3;
+    let g = (e % 1461) / 4;
+    let h = 5 * g + 2;
+    let day = (h % 153) / 5 + 1;
+    let month = ((h / 153 + 2) % 12) + 1;
+    let year = e / 1461 - 4716 + (14 - month) / 12;
+    (1..=9999)
+        .contains(&year)
+        .then(|| format!("{year:04}-{month:02}-{day:02}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nzpir_date;
+
+    #[test]
+    fn julian_days_to_dates() {
+        assert_eq!(nzpir_date(2_440_588).as_deref(), Some("1970-01-01"));
+        assert_eq!(nzpir_date(2_447_894).as_deref(), Some("1990-01-02"));
+        assert_eq!(nzpir_date(2_451_604).as_deref(), Some("2000-02-29"));
+        assert_eq!(nzpir_date(2_461_131).as_deref(), Some("2026-03-31"));
+        assert_eq!(nzpir_date(0), None);
+    }
+}

@@ -1,0 +1,536 @@
+//! `Client`: options in, the core's client out; every network call is a Promise.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use nzpir::oauth::TokenKind;
+use nzpir::{
+    AuthSettings, ClientBuilder, Config, Connection, Environment, JwtSettings, OAuthSettings,
+    PirRequest, Secret, TlsSettings,
+};
+use serde_json::{Map, Value};
+
+use crate::args::{Fields, Pem, string_arg};
+use crate::error::{ArgError, Failure, throw};
+use crate::store::JsTokenStore;
+use crate::tasks::{
+    Blocking, CompleteAuthorization, Introspect, Lookup, Refresh, Revoke, Status, oauth, spawn,
+};
+
+/// What the User-Agent says after `nzpir/<version>`.
+const USER_AGENT_SUFFIX: &str = "node";
+
+const OPTION_KEYS: &[&str] = &[
+    "environment",
+    "connection",
+    "endpoint",
+    "cert",
+    "key",
+    "ca",
+    "jwtCert",
+    "jwtKey",
+    "jwtAlg",
+    "issuer",
+    "startLogon",
+    "jwtTtl",
+    "bearerToken",
+    "oauth",
+    "timeout",
+    "connectTimeout",
+    "maxRetries",
+    "retryBaseDelay",
+    "proxy",
+    "validateLocally",
+];
+
+const JWT_KEYS: &[&str] = &[
+    "jwtCert",
+    "jwtKey",
+    "jwtAlg",
+    "issuer",
+    "startLogon",
+    "jwtTtl",
+];
+
+/// Milliseconds (JavaScript's unit) to the configuration's seconds.
+fn ms(f: &Fields<'_>, key: &str) -> std::result::Result<Option<f64>, ArgError> {
+    Ok(f.seconds(key)?.map(|v| v / 1000.0))
+}
+
+fn one_of<T>(
+    f: &Fields<'_>,
+    key: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    allowed: &str,
+) -> std::result::Result<Option<T>, ArgError> {
+    match f.string(key)? {
+        None => Ok(None),
+        Some(s) => parse(&s)
+            .map(Some)
+            .ok_or_else(|| ArgError::new(f.path_of(key), format!("must be one of {allowed}"))),
+    }
+}
+
+fn pem_into(pem: Option<Pem>, path: &mut Option<std::path::PathBuf>, text: &mut Option<String>) {
+    match pem {
+        Some(Pem::Path(p)) => *path = Some(p),
+        Some(Pem::Text(t)) => *text = Some(t),
+        None => {}
+    }
+}
+
+/// The token store option: a file path, or an object with `load`/`save`.
+enum StoreOption {
+    Path(std::path::PathBuf),
+    Object(JsTokenStore),
+}
+
+fn store_option(f: &Fields<'_>) -> std::result::Result<Option<StoreOption>, ArgError> {
+    let key = "tokenStore";
+    let Some(v) = f.value(key)? else {
+        return Ok(None);
+    };
+    let path = f.path_of(key);
+    if let Ok(s) = string_arg(&v, &path) {
+        if s.is_empty() {
+            return Err(ArgError::new(path, "must not be empty"));
+        }
+        return Ok(Some(StoreOption::Path(s.into())));
+    }
+    let store = Fields::new(v, &path).map_err(|_| {
+        ArgError::new(
+            &path,
+            "must be a file path or an object with async load() and save(tokens)",
+        )
+    })?;
+    Ok(Some(StoreOption::Object(JsTokenStore::new(&store)?)))
+}
+
+/// The client options as the shared configuration schema, plus a token
+/// store written in JavaScript, if one was given.
+fn config_from(
+    options: Unknown<'_>,
+) -> std::result::Result<(Config, Option<JsTokenStore>), ArgError> {
+    let f = Fields::new(options, "options")?;
+    f.only(OPTION_KEYS)?;
+    let mut cfg = Config {
+        environment: one_of(
+            &f,
+            "environment",
+            |s| s.parse::<Environment>().ok(),
+            "production, test, mock, sandbox",
+        )?,
+        connection: one_of(
+            &f,
+            "connection",
+            |s| match s {
+                "cloud" => Some(Connection::Cloud),
+                "desktop" => Some(Connection::Desktop),
+                _ => None,
+            },
+            "cloud, desktop",
+        )?,
+        endpoint: f.string("endpoint")?,
+        timeout_secs: ms(&f, "timeout")?,
+        connect_timeout_secs: ms(&f, "connectTimeout")?,
+        max_retries: f.count("maxRetries")?,
+        retry_base_delay_secs: ms(&f, "retryBaseDelay")?,
+        proxy: f.string("proxy")?,
+        validate_locally: f.boolean("validateLocally")?,
+        ..Config::default()
+    };
+    if cfg.environment.is_none() && cfg.endpoint.is_none() {
+        return Err(ArgError::new(
+            "options",
+            "needs `environment` (production, test, mock, sandbox) or `endpoint`",
+        ));
+    }
+
+    let mut tls = TlsSettings::default();
+    let cert = f.pem("cert")?;
+    let key = f.pem("key")?;
+    if cert.is_some() != key.is_some() {
+        let missing = if cert.is_some() { "key" } else { "cert" };
+        return Err(ArgError::new(
+            f.path_of(missing),
+            "is required with the other half of the client certificate",
+        ));
+    }
+    pem_into(cert, &mut tls.client_cert, &mut tls.client_cert_pem);
+    let mut key_text = None;
+    pem_into(key, &mut tls.client_key, &mut key_text);
+    tls.client_key_pem = key_text.map(Secret::new);
+    pem_into(f.pem("ca")?, &mut tls.ca_cert, &mut tls.ca_cert_pem);
+    cfg.tls = tls;
+
+    let jwt_given = JWT_KEYS.iter().any(|k| matches!(f.value(k), Ok(Some(_))));
+    let bearer = f.string("bearerToken")?;
+    let oauth = f.fields("oauth")?;
+    let chosen: Vec<&str> = [
+        jwt_given.then_some("jwtCert"),
+        bearer.is_some().then_some("bearerToken"),
+        oauth.is_some().then_some("oauth"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if chosen.len() > 1 {
+        return Err(ArgError::new(
+            "options",
+            format!(
+                "gives more than one kind of auth ({}): choose one",
+                chosen.join(", ")
+            ),
+        ));
+    }
+    let mut js_store = None;
+    cfg.auth = if jwt_given {
+        let mut j = JwtSettings::default();
+        let cert = f.pem("jwtCert")?;
+        let key = f.pem("jwtKey")?;
+        if cert.is_none() || key.is_none() {
+            let missing = if cert.is_none() { "jwtCert" } else { "jwtKey" };
+            return Err(ArgError::new(
+                f.path_of(missing),
+                "is required for JWT auth",
+            ));
+        }
+        pem_into(cert, &mut j.cert, &mut j.cert_pem);
+        let mut key_text = None;
+        pem_into(key, &mut j.key, &mut key_text);
+        j.key_pem = key_text.map(Secret::new);
+        j.alg = f.string("jwtAlg")?;
+        j.issuer = f.string("issuer")?;
+        j.start_logon = f.string("startLogon")?;
+        j.ttl_secs = ms(&f, "jwtTtl")?.map(|s| s.round() as u64);
+        Some(AuthSettings::Jwt(j))
+    } else if let Some(token) = bearer {
+        Some(AuthSettings::Bearer {
+            token: Secret::new(token),
+        })
+    } else if let Some(o) = oauth {
+        o.only(&[
+            "clientId",
+            "clientSecret",
+            "redirectUri",
+            "endpoint",
+            "tokenStore",
+        ])?;
+        let mut s = OAuthSettings {
+            client_id: Some(o.required_string("clientId")?),
+            client_secret: Some(Secret::new(o.required_string("clientSecret")?)),
+            redirect_uri: o.string("redirectUri")?,
+            endpoint: o.string("endpoint")?,
+            token_store: None,
+        };
+        match store_option(&o)? {
+            Some(StoreOption::Path(p)) => s.token_store = Some(p),
+            Some(StoreOption::Object(store)) => js_store = Some(store),
+            None => {
+                return Err(ArgError::new(
+                    o.path_of("tokenStore"),
+                    "is required: a file path or an object with async load() and save(tokens)",
+                ));
+            }
+        }
+        Some(AuthSettings::Oauth(s))
+    } else {
+        None
+    };
+    Ok((cfg, js_store))
+}
+
+fn build(cfg: &Config, store: Option<JsTokenStore>) -> std::result::Result<nzpir::Client, Failure> {
+    let mut b = ClientBuilder::from_config(cfg)?.user_agent_suffix(USER_AGENT_SUFFIX);
+    if let Some(store) = store {
+        b = b.token_store(Arc::new(store));
+    }
+    Ok(b.build()?)
+}
+
+/// The lookup request: IR's fields in JavaScript's spelling, read into IR's
+/// wire form (the core validates every rule before anything is sent).
+fn request_from(v: Unknown<'_>) -> std::result::Result<PirRequest, ArgError> {
+    let f = Fields::new(v, "request")?;
+    f.only(&[
+        "ird",
+        "pieIrd",
+        "filingPeriod",
+        "formattedName",
+        "name",
+        "dob",
+        "formattedAddress",
+        "address",
+    ])?;
+    let mut wire = Map::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            wire.insert(k.to_owned(), Value::String(v));
+        }
+    };
+    put("IRD", Some(f.required_string("ird")?));
+    put("PieIRD", f.string("pieIrd")?);
+    let period = match f.value("filingPeriod")? {
+        Some(v) if matches!(v.get_type(), Ok(napi::ValueType::Number)) => {
+            let year = f
+                .count("filingPeriod")?
+                .ok_or_else(|| ArgError::new(f.path_of("filingPeriod"), "is required"))?;
+            if !(1000..=9999).contains(&year) {
+                return Err(ArgError::new(
+                    f.path_of("filingPeriod"),
+                    "as a number must be the year the period ends (e.g. 2026)",
+                ));
+            }
+            Some(format!("{year:04}-03-31"))
+        }
+        _ => f.date("filingPeriod")?,
+    };
+    put("FilingPeriod", period);
+    put("FormattedName", f.string("formattedName")?);
+    put("Dob", f.date("dob")?);
+    put("FormattedAddress", f.string("formattedAddress")?);
+    if let Some(n) = f.fields("name")? {
+        n.only(&["firstName", "middleName", "lastName"])?;
+        let mut name = Map::new();
+        for (js, ir) in [
+            ("firstName", "FirstName"),
+            ("middleName", "MiddleName"),
+            ("lastName", "LastName"),
+        ] {
+            if let Some(s) = n.string(js)? {
+                name.insert(ir.to_owned(), Value::String(s));
+            }
+        }
+        wire.insert("Name".to_owned(), Value::Object(name));
+    }
+    if let Some(a) = f.fields("address")? {
+        a.only(&["street", "city", "postCode", "state", "country"])?;
+        let mut addr = Map::new();
+        for (js, ir) in [
+            ("street", "Street"),
+            ("city", "City"),
+            ("postCode", "PostCode"),
+            ("state", "State"),
+            ("country", "Country"),
+        ] {
+            if let Some(s) = a.string(js)? {
+                addr.insert(ir.to_owned(), Value::String(s));
+            }
+        }
+        wire.insert("Address".to_owned(), Value::Object(addr));
+    }
+    let json = serde_json::to_vec(&Value::Object(wire)).unwrap_or_default();
+    // Every member is a string we put there, so the core's parser accepts it.
+    PirRequest::from_json(&json).map_err(|_| ArgError::new("request", "could not be read"))
+}
+
+/// A start of an OAuth authorisation: send the person's browser to `url`,
+/// keep `state` and `codeVerifier` (secret) for `completeAuthorization`.
+#[napi(object)]
+pub struct AuthorizationRequest {
+    /// IR's authorize URL with every parameter (PKCE S256, scope, state).
+    pub url: String,
+    /// The `state` sent; the redirect back must carry the same.
+    pub state: String,
+    /// The PKCE code verifier: a secret, needed once for the code exchange.
+    pub code_verifier: String,
+}
+
+fn token_kind(
+    f: Option<&Fields<'_>>,
+    default: TokenKind,
+) -> std::result::Result<(Option<Secret>, TokenKind), ArgError> {
+    let Some(f) = f else {
+        return Ok((None, default));
+    };
+    f.only(&["token", "kind"])?;
+    let kind = match f.string("kind")?.as_deref() {
+        None => default,
+        Some("access") => TokenKind::Access,
+        Some("refresh") => TokenKind::Refresh,
+        Some(_) => {
+            return Err(ArgError::new(
+                f.path_of("kind"),
+                "must be `access` or `refresh`",
+            ));
+        }
+    };
+    Ok((f.string("token")?.map(Secret::new), kind))
+}
+
+/// A client of IR's PIR gateway. Build one at start-up and share it: it keeps
+/// connections alive and reuses its JWT. Constructing it reads the
+/// certificate and key files (synchronously, once); every call that talks to
+/// IR returns a Promise and runs on libuv's thread pool.
+#[napi]
+pub struct Client {
+    inner: nzpir::Client,
+}
+
+#[napi]
+impl Client {
+    /// A client from options. Throws `TypeError` (`NZPIR_INVALID_ARG`) for a
+    /// wrong option and `Error` (`NZPIR_CONFIG`) for a configuration that
+    /// cannot work (unreadable file, PEM that does not parse, missing auth).
+    #[napi(constructor, ts_args_type = "options: ClientOptions")]
+    pub fn new(env: Env, options: Unknown<'_>) -> Result<Self> {
+        let (cfg, store) = throw(&env, config_from(options))?;
+        throw(&env, build(&cfg, store)).map(|inner| Client { inner })
+    }
+
+    /// A client from a configuration file (`nzpir.toml`, or `.json`), as the
+    /// CLI and every other binding read it; relative paths in it are relative
+    /// to the file. `options.tokenStore` replaces the file's OAuth
+    /// `token_store` with a store object.
+    #[napi(factory, ts_args_type = "path: string, options?: FromConfigOptions")]
+    pub fn from_config(env: Env, path: Unknown<'_>, options: Option<Unknown<'_>>) -> Result<Self> {
+        let path = throw(&env, string_arg(&path, "path"))?;
+        let store = match throw(&env, Fields::optional(options, "options"))? {
+            None => None,
+            Some(o) => {
+                throw(&env, o.only(&["tokenStore"]))?;
+                match throw(&env, store_option(&o))? {
+                    Some(StoreOption::Object(s)) => Some(s),
+                    Some(StoreOption::Path(p)) => {
+                        let mut cfg = throw(&env, Config::from_file(&path))?;
+                        if let Some(AuthSettings::Oauth(o)) = &mut cfg.auth {
+                            o.token_store = Some(p);
+                        }
+                        return throw(&env, build(&cfg, None)).map(|inner| Client { inner });
+                    }
+                    None => None,
+                }
+            }
+        };
+        let cfg = throw(&env, Config::from_file(&path))?;
+        throw(&env, build(&cfg, store)).map(|inner| Client { inner })
+    }
+
+    /// Asks IR for an investor's suggested PIR. Resolves with the rate (or
+    /// `notFound`); rejects with an `Error` whose `code` says why (see the
+    /// README), or a `TypeError` for a request that is not the right shape.
+    /// The request is checked locally first; nothing is sent if it breaks a rule.
+    #[napi(
+        ts_args_type = "request: LookupRequest",
+        ts_return_type = "Promise<LookupResult>"
+    )]
+    pub fn lookup(&self, request: Unknown<'_>) -> AsyncTask<Blocking<Lookup>> {
+        spawn(Lookup {
+            client: self.inner.clone(),
+            request: request_from(request),
+        })
+    }
+
+    /// Checks the gateway's status endpoint (reachability, TLS, the client
+    /// certificate). Resolves with nothing; rejects with a typed error.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn status(&self) -> AsyncTask<Blocking<Status>> {
+        spawn(Status {
+            client: self.inner.clone(),
+        })
+    }
+
+    /// The gateway's base URL.
+    #[napi(getter)]
+    pub fn endpoint(&self) -> String {
+        self.inner.endpoint().to_owned()
+    }
+
+    /// The `User-Agent` sent with every call (`nzpir/<version> node`).
+    #[napi(getter)]
+    pub fn user_agent(&self) -> String {
+        self.inner.user_agent().to_owned()
+    }
+
+    /// OAuth: starts an authorisation (a fresh `state` and PKCE pair, and the
+    /// URL to send the person's browser to). Needs `oauth.redirectUri`.
+    #[napi]
+    pub fn authorization_request(&self, env: Env) -> Result<AuthorizationRequest> {
+        let req = throw(
+            &env,
+            oauth::source_of(&self.inner).and_then(|s| s.oauth().authorization_request()),
+        )?;
+        Ok(AuthorizationRequest {
+            url: req.url().to_owned(),
+            state: req.state().to_owned(),
+            code_verifier: req.pkce().verifier().expose().to_owned(),
+        })
+    }
+
+    /// OAuth: checks the redirect back from IR (its full URL or query)
+    /// against `pending.state`, exchanges the code with `pending.codeVerifier`,
+    /// and saves the grant to the token store. Resolves with what was granted
+    /// (no secrets).
+    #[napi(
+        ts_args_type = "redirectUrl: string, pending: { state: string; codeVerifier: string }",
+        ts_return_type = "Promise<TokenInfo>"
+    )]
+    pub fn complete_authorization(
+        &self,
+        env: Env,
+        redirect_url: Unknown<'_>,
+        pending: Unknown<'_>,
+    ) -> Result<AsyncTask<Blocking<CompleteAuthorization>>> {
+        let redirect = throw(&env, string_arg(&redirect_url, "redirectUrl"))?;
+        let p = throw(&env, Fields::new(pending, "pending"))?;
+        throw(&env, p.only(&["state", "codeVerifier", "url"]))?;
+        let state = throw(&env, p.required_string("state"))?;
+        let verifier = throw(&env, p.required_string("codeVerifier"))?;
+        Ok(spawn(CompleteAuthorization {
+            client: self.inner.clone(),
+            redirect,
+            state,
+            verifier: Secret::new(verifier),
+        }))
+    }
+
+    /// OAuth: refreshes the stored grant now (IR's refresh tokens are
+    /// single-use; the new set is saved before it is used).
+    #[napi(ts_return_type = "Promise<TokenInfo>")]
+    pub fn refresh_token(&self) -> AsyncTask<Blocking<Refresh>> {
+        spawn(Refresh {
+            client: self.inner.clone(),
+        })
+    }
+
+    /// OAuth: asks IR whether a token is live: `options.token`, or else the
+    /// stored token of `options.kind` (`access`, the default, or `refresh`).
+    #[napi(
+        ts_args_type = "options?: { token?: string; kind?: 'access' | 'refresh' }",
+        ts_return_type = "Promise<IntrospectionInfo>"
+    )]
+    pub fn introspect_token(
+        &self,
+        env: Env,
+        options: Option<Unknown<'_>>,
+    ) -> Result<AsyncTask<Blocking<Introspect>>> {
+        let f = throw(&env, Fields::optional(options, "options"))?;
+        let (token, kind) = throw(&env, token_kind(f.as_ref(), TokenKind::Access))?;
+        Ok(spawn(Introspect {
+            client: self.inner.clone(),
+            token,
+            kind,
+        }))
+    }
+
+    /// OAuth: revokes a token at IR: `options.token`, or else the stored token
+    /// of `options.kind` (`refresh`, the default, which also ends the access
+    /// token issued with it; or `access`).
+    #[napi(
+        ts_args_type = "options?: { token?: string; kind?: 'access' | 'refresh' }",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn revoke_token(
+        &self,
+        env: Env,
+        options: Option<Unknown<'_>>,
+    ) -> Result<AsyncTask<Blocking<Revoke>>> {
+        let f = throw(&env, Fields::optional(options, "options"))?;
+        let (token, kind) = throw(&env, token_kind(f.as_ref(), TokenKind::Refresh))?;
+        Ok(spawn(Revoke {
+            client: self.inner.clone(),
+            token,
+            kind,
+        }))
+    }
+}

@@ -1,0 +1,72 @@
+//! The M2M JWT the client would send, for tests and tooling.
+
+use napi::bindgen_prelude::*;
+use nzpir::{JwtSettings, JwtSigner, Secret, SystemClock};
+
+use crate::args::{Fields, Pem};
+use crate::error::{ArgError, Failure, throw};
+
+/// A JWT signed as the client signs them.
+#[napi(object)]
+pub struct MintedJwt {
+    /// The compact JWT (`header.claims.signature`): a credential, send it only to IR.
+    pub token: String,
+    /// `alg`, e.g. `RS256`.
+    pub algorithm: String,
+    /// `sub`: the SHA-256 thumbprint of the signing certificate (upper-case hex).
+    pub subject: String,
+    /// `iss`.
+    pub issuer: String,
+    /// `startLogon` (empty: authorised by the certificate).
+    pub start_logon: String,
+    /// `iat`, seconds since the Unix epoch.
+    pub issued_at: i64,
+    /// `exp`, seconds since the Unix epoch.
+    pub expires_at: i64,
+}
+
+fn settings(options: Unknown<'_>) -> std::result::Result<JwtSettings, ArgError> {
+    let f = Fields::new(options, "options")?;
+    f.only(&["cert", "key", "alg", "issuer", "startLogon", "ttl"])?;
+    let mut s = JwtSettings::default();
+    match f.pem("cert")? {
+        Some(Pem::Path(p)) => s.cert = Some(p),
+        Some(Pem::Text(t)) => s.cert_pem = Some(t),
+        None => return Err(ArgError::new(f.path_of("cert"), "is required")),
+    }
+    match f.pem("key")? {
+        Some(Pem::Path(p)) => s.key = Some(p),
+        Some(Pem::Text(t)) => s.key_pem = Some(Secret::new(t)),
+        None => return Err(ArgError::new(f.path_of("key"), "is required")),
+    }
+    s.alg = f.string("alg")?;
+    s.issuer = f.string("issuer")?;
+    s.start_logon = f.string("startLogon")?;
+    s.ttl_secs = f.seconds("ttl")?.map(|ms| (ms / 1000.0).round() as u64);
+    Ok(s)
+}
+
+fn mint(s: &JwtSettings) -> std::result::Result<MintedJwt, Failure> {
+    let signer = JwtSigner::from_settings(s, std::sync::Arc::new(SystemClock))?;
+    let jwt = signer.mint()?;
+    Ok(MintedJwt {
+        token: jwt.expose().to_owned(),
+        algorithm: signer.algorithm().to_string(),
+        subject: signer.subject().to_owned(),
+        issuer: signer.issuer().to_owned(),
+        start_logon: signer.start_logon().to_owned(),
+        issued_at: jwt.issued_at(),
+        expires_at: jwt.expires_at(),
+    })
+}
+
+/// Mints the M2M JWT a client with these settings sends (`kid` M2M, `sub` the
+/// certificate's thumbprint, `iss`, `startLogon`, `iat`/`exp`), e.g. to check
+/// it with another JWT library. `cert`/`key` are file paths or PEM (string or
+/// Buffer); `ttl` is in milliseconds (default 540 000). Synchronous: it reads
+/// two small files and signs once.
+#[napi(ts_args_type = "options: JwtOptions")]
+pub fn mint_jwt(env: Env, options: Unknown<'_>) -> Result<MintedJwt> {
+    let s = throw(&env, settings(options))?;
+    throw(&env, mint(&s))
+}

@@ -1,0 +1,82 @@
+'use strict'
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { nzpir } = require('./helpers')
+
+test('isValidIrd: IR worked examples, typed forms and the reasons it refuses', () => {
+  for (const ok of ['49091850', '049091850', '35901981', '49098576', '136410132', '49-091-850', '049 091 850']) {
+    assert.equal(nzpir.isValidIrd(ok), true, ok)
+  }
+  for (const bad of ['136410133', '9125568', 'abc', '', '49--091-850', '1500000001']) {
+    assert.equal(nzpir.isValidIrd(bad), false, bad)
+  }
+})
+
+test('normalizeIrd gives the wire form, or throws NZPIR_INVALID_INPUT with the rule', () => {
+  assert.equal(nzpir.normalizeIrd('49-091-850'), '049091850')
+  for (const [input, rule] of [
+    ['136410133', 'ird_check_digit'],
+    ['1234567', 'ird_length'],
+    ['49O91850', 'ird_digits'],
+    ['000000000', 'ird_range'],
+  ]) {
+    assert.throws(
+      () => nzpir.normalizeIrd(input),
+      (e) => {
+        assert.ok(e instanceof Error)
+        assert.equal(e.code, 'NZPIR_INVALID_INPUT')
+        assert.equal(e.kind, 'invalid_input')
+        assert.deepEqual(
+          e.fieldErrors.map((f) => [f.field, f.rule]),
+          [['IRD', rule]],
+        )
+        assert.equal(typeof e.fieldErrors[0].message, 'string')
+        assert.ok(!e.message.includes(input), e.message)
+        assert.equal(e.irCode, null)
+        assert.equal(e.httpStatus, null)
+        assert.equal(e.attempts, 0)
+        return true
+      },
+    )
+  }
+})
+
+test('validIrds equals isValidIrd item by item', () => {
+  const inputs = ['49091850', '49-091-850', '136410133', '', 'x']
+  // Every 9-digit neighbour of a valid number: about one in eleven passes.
+  for (let n = 49091000; n < 49093000; n++) inputs.push(String(n))
+  for (let n = 136410000; n < 136410300; n++) inputs.push(`${String(n).slice(0, 3)}-${String(n).slice(3, 6)}-${String(n).slice(6)}`)
+  const bulk = nzpir.validIrds(inputs)
+  assert.equal(bulk.length, inputs.length)
+  assert.deepEqual(
+    bulk,
+    inputs.map((s) => nzpir.isValidIrd(s)),
+  )
+  const valid = bulk.filter(Boolean).length
+  assert.ok(valid > 150 && valid < 300, `valid ${valid}`)
+  assert.deepEqual(nzpir.validIrds([]), [])
+})
+
+test('wrong argument types are TypeErrors naming the argument, never echoing it', () => {
+  const cases = [
+    [() => nzpir.isValidIrd(49091850), 's'],
+    [() => nzpir.normalizeIrd(null), 's'],
+    [() => nzpir.validIrds('49091850'), 'values'],
+    [() => nzpir.validIrds(['49091850', 49091850]), 'values[1]'],
+  ]
+  for (const [call, field] of cases) {
+    assert.throws(call, (e) => {
+      assert.ok(e instanceof TypeError, String(e))
+      assert.equal(e.code, 'NZPIR_INVALID_ARG')
+      assert.equal(e.field, field)
+      assert.ok(e.message.includes(`\`${field}\``), e.message)
+      assert.ok(!e.message.includes('49091850'), e.message)
+      return true
+    })
+  }
+})
+
+test('version', () => {
+  assert.match(nzpir.version(), /^\d+\.\d+\.\d+/)
+  assert.equal(nzpir.version(), require('../package.json').version)
+})

@@ -1,0 +1,27 @@
+'use strict'
+// The declarations: complete (no `any`/`unknown` in what is generated) and
+// right (a typed program that uses every part compiles under `strict`, and
+// the misuses marked @ts-expect-error are refused).
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const { spawnSync } = require('node:child_process')
+
+const pkg = path.resolve(__dirname, '..')
+
+test('tsc --noEmit accepts the typed usage files', () => {
+  const tsc = require.resolve('typescript/bin/tsc', { paths: [pkg] })
+  const r = spawnSync(process.execPath, [tsc, '-p', path.join(__dirname, 'types')], { encoding: 'utf8' })
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`)
+})
+
+test('the generated declarations name every type', () => {
+  const dts = fs.readFileSync(path.join(pkg, 'native.d.ts'), 'utf8')
+  const body = dts.replace(/\/\*[\s\S]*?\*\//g, '')
+  assert.doesNotMatch(body, /\b(any|unknown)\b/)
+  for (const name of ['Client', 'Sandbox', 'isValidIrd', 'normalizeIrd', 'validIrds', 'mintJwt', 'version']) {
+    assert.match(body, new RegExp(`\\b${name}\\b`))
+  }
+  assert.match(body, /lookup\(request: LookupRequest\): Promise<LookupResult>/)
+})
