@@ -402,7 +402,13 @@ impl Client {
                 }
             }
         };
-        let cfg = throw(&env, Config::from_file(&path))?;
+        let mut cfg = throw(&env, Config::from_file(&path))?;
+        if store.is_some()
+            && let Some(AuthSettings::Oauth(o)) = &mut cfg.auth
+        {
+            // The store object replaces the file the configuration names.
+            o.token_store = None;
+        }
         throw(&env, build(&cfg, store)).map(|inner| Client { inner })
     }
 

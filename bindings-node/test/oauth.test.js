@@ -138,12 +138,35 @@ test('a store loaded from an earlier run is used without a token call, and a fil
       scope: saved.scope ?? null,
     }
     const before = sb.stats().token_requests
-    const second = nzpir.Client.fromConfig(sb.configPath, { tokenStore: store })
-    // The ready config is JWT: the store only matters with OAuth settings.
-    assert.equal(second.endpoint, sb.url)
+    // The ready config is JWT: a token store there is a mistake, said so.
+    assert.throws(() => nzpir.Client.fromConfig(sb.configPath, { tokenStore: store }), {
+      code: 'NZPIR_CONFIG',
+      message: /auth\.token_store/,
+    })
     const third = oauthClient(store, 'sandbox-tuatara')
     assert.equal((await third.lookup({ ird: '139276272', pieIrd: TUATARA })).rate, '17.5')
     assert.equal(store.loads, 1)
+
+    // An OAuth configuration file naming a token file: the object replaces it.
+    const toml = path.join(dir, 'oauth.toml')
+    fs.writeFileSync(toml, [
+      `endpoint = "${m.url}"`,
+      '[tls]',
+      `client_cert = "${m.client_cert}"`,
+      `client_key = "${m.client_key}"`,
+      `ca_cert = "${m.ca_cert}"`,
+      '[auth]',
+      'type = "oauth"',
+      'client_id = "sandbox-tuatara"',
+      'client_secret = "sandbox-tuatara-secret"',
+      'redirect_uri = "http://127.0.0.1/callback"',
+      `endpoint = "${m.oauth.base_url}"`,
+      `token_store = "${path.join(dir, 'unused.json')}"`,
+    ].join('\n'))
+    const fourth = nzpir.Client.fromConfig(toml, { tokenStore: store })
+    assert.equal((await fourth.lookup({ ird: '139276272', pieIrd: TUATARA })).rate, '17.5')
+    assert.equal(store.loads, 2)
+    assert.ok(!fs.existsSync(path.join(dir, 'unused.json')))
     assert.deepEqual(sb.stats().token_requests, before)
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
