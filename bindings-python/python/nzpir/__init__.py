@@ -1,0 +1,109 @@
+"""nzpir: a client for Inland Revenue's PIR gateway service.
+
+Ask IR for an investor's suggested Prescribed Investor Rate (10.5, 17.5 or
+28 %) over mutual TLS, authenticated by an M2M JWT, a bearer token or OAuth;
+validate IRD numbers; and run a local sandbox that behaves like IR for tests.
+
+    import nzpir
+
+    with nzpir.Sandbox() as sb:
+        client = sb.client()
+        result = client.lookup("139276507", pie_ird="125000002")
+        print(result.rate)  # Decimal('28')
+
+Every network call releases the GIL, so one ``Client`` can be shared by many
+threads. Errors are subclasses of ``NzpirError``. Logs go to the ``nzpir``
+logger of the standard ``logging`` module and never contain IRD numbers,
+names, dates of birth, tokens or keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Protocol
+
+from ._native import (
+    Address,
+    AuthenticationError,
+    AuthorisationError,
+    AuthorizationRequest,
+    Client,
+    ConfigError,
+    ConsentRequiredError,
+    GatewayTimeoutError,
+    InvalidInputError,
+    InvalidIrdError,
+    LookupResult,
+    Name,
+    NzpirError,
+    OAuth,
+    RateLimitedError,
+    RejectedError,
+    Sandbox,
+    SandboxError,
+    ServerError,
+    TlsError,
+    TokenSet,
+    TokenStoreError,
+    TransportError,
+    __version__,
+    is_valid_ird,
+    mint_jwt,
+    normalize_ird,
+    valid_irds,
+)
+
+
+class TokenStore(Protocol):
+    """Where OAuth tokens live between calls and processes.
+
+    Any object with these two methods can be a ``Client``'s ``token_store``.
+    IR's refresh tokens are single-use, so ``save`` must be durable before it
+    returns: the client uses a new access token only after it was saved.
+    Exceptions raised here reach the caller as ``TokenStoreError`` (with the
+    original exception as ``__cause__``).
+    """
+
+    def load(self) -> Optional[Dict[str, Any]]:
+        """The stored tokens, or ``None`` when nothing was stored yet.
+
+        The dict has ``access_token`` (str), ``expires_at`` (int, seconds
+        since the epoch), and optionally ``refresh_token`` and ``scope``.
+        """
+        ...
+
+    def save(self, tokens: Dict[str, Any]) -> None:
+        """Replaces the stored tokens (a dict as ``load`` returns), durably."""
+        ...
+
+
+__all__ = [
+    "Address",
+    "AuthenticationError",
+    "AuthorisationError",
+    "AuthorizationRequest",
+    "Client",
+    "ConfigError",
+    "ConsentRequiredError",
+    "GatewayTimeoutError",
+    "InvalidInputError",
+    "InvalidIrdError",
+    "LookupResult",
+    "Name",
+    "NzpirError",
+    "OAuth",
+    "RateLimitedError",
+    "RejectedError",
+    "Sandbox",
+    "SandboxError",
+    "ServerError",
+    "TlsError",
+    "TokenSet",
+    "TokenStore",
+    "TokenStoreError",
+    "TransportError",
+    "__version__",
+    "is_valid_ird",
+    "mint_jwt",
+    "normalize_ird",
+    "valid_irds",
+]

@@ -1,0 +1,671 @@
+//! `nzpir.Client`, its lookup result, and the `Name`/`Address` request parts.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use nzpir::{
+    AuthSettings, ClientBuilder, Config, Connection, Environment, JwtSettings, OAuthSettings,
+    PirOutcome, PirRequest, Secret,
+};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
+use serde_json::{Map, Value};
+
+use crate::convert::{self, PemArg};
+use crate::errors::{self, type_error};
+use crate::oauth::{OAuth, PyTokenStore};
+
+/// The suffix every Python client adds to its `User-Agent`.
+const USER_AGENT_SUFFIX: &str = "python";
+
+fn redact(v: &Option<String>) -> &'static str {
+    if v.is_some() { "<redacted>" } else { "None" }
+}
+
+/// An investor's name, for IR's soft matching (`Name` in IR's request).
+#[pyclass(module = "nzpir", frozen, eq, hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Name {
+    #[pyo3(get)]
+    first_name: Option<String>,
+    #[pyo3(get)]
+    last_name: Option<String>,
+    #[pyo3(get)]
+    middle_name: Option<String>,
+}
+
+#[pymethods]
+impl Name {
+    #[new]
+    #[pyo3(signature = (first_name, last_name, middle_name = None))]
+    fn new(first_name: String, last_name: String, middle_name: Option<String>) -> Self {
+        Name {
+            first_name: Some(first_name),
+            last_name: Some(last_name),
+            middle_name,
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Name(first_name={}, last_name={}, middle_name={})",
+            redact(&self.first_name),
+            redact(&self.last_name),
+            redact(&self.middle_name)
+        )
+    }
+}
+
+/// An investor's address, for IR's soft matching (`Address` in IR's request).
+/// `country` is an ISO 3166-1 alpha-2 code.
+#[pyclass(module = "nzpir", frozen, eq, hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Address {
+    #[pyo3(get)]
+    street: Option<String>,
+    #[pyo3(get)]
+    city: Option<String>,
+    #[pyo3(get)]
+    country: Option<String>,
+    #[pyo3(get)]
+    post_code: Option<String>,
+    #[pyo3(get)]
+    state: Option<String>,
+}
+
+#[pymethods]
+impl Address {
+    #[new]
+    #[pyo3(signature = (street, city, country, post_code = None, state = None))]
+    fn new(
+        street: String,
+        city: String,
+        country: String,
+        post_code: Option<String>,
+        state: Option<String>,
+    ) -> Self {
+        Address {
+            street: Some(street),
+            city: Some(city),
+            country: Some(country),
+            post_code,
+            state,
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Address(street={}, city={}, country={}, post_code={}, state={})",
+            redact(&self.street),
+            redact(&self.city),
+            self.country
+                .as_deref()
+                .map_or("None".to_owned(), convert::quote),
+            redact(&self.post_code),
+            redact(&self.state)
+        )
+    }
+}
+
+const NAME_KEYS: [(&str, &str); 3] = [
+    ("first_name", "FirstName"),
+    ("middle_name", "MiddleName"),
+    ("last_name", "LastName"),
+];
+const ADDRESS_KEYS: [(&str, &str); 5] = [
+    ("street", "Street"),
+    ("city", "City"),
+    ("post_code", "PostCode"),
+    ("state", "State"),
+    ("country", "Country"),
+];
+
+fn json_object(pairs: impl IntoIterator<Item = (&'static str, Option<String>)>) -> Value {
+    let mut m = Map::new();
+    for (k, v) in pairs {
+        if let Some(v) = v {
+            m.insert(k.to_owned(), Value::String(v));
+        }
+    }
+    Value::Object(m)
+}
+
+/// A `Name`/`Address` object or a dict with snake_case keys, as IR's JSON
+/// object (PascalCase keys). Members left out are reported by validation.
+fn part(
+    argument: &str,
+    obj: Option<&Bound<'_, PyAny>>,
+    keys: &[(&'static str, &'static str)],
+    from_class: impl Fn(&Bound<'_, PyAny>) -> Option<Vec<Option<String>>>,
+) -> PyResult<Option<Value>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    if let Some(values) = from_class(obj) {
+        let pairs = keys.iter().map(|(_, wire)| *wire).zip(values);
+        return Ok(Some(json_object(pairs)));
+    }
+    if !obj.is_instance_of::<PyDict>() {
+        return Err(type_error(
+            argument,
+            &format!(
+                "nzpir.{} or a dict",
+                if keys.len() == 3 { "Name" } else { "Address" }
+            ),
+            obj,
+        ));
+    }
+    let allowed: Vec<&str> = keys.iter().map(|(py, _)| *py).collect();
+    let given = convert::str_mapping(argument, obj, &allowed)?;
+    let pairs = keys.iter().map(|(py_key, wire)| {
+        let v = given
+            .iter()
+            .find(|(k, _)| k == py_key)
+            .and_then(|(_, v)| v.clone());
+        (*wire, v)
+    });
+    Ok(Some(json_object(pairs)))
+}
+
+/// The result of a lookup: IR's suggested rate, or that IR has none.
+#[pyclass(module = "nzpir", frozen)]
+pub(crate) struct LookupResult {
+    outcome: PirOutcome,
+}
+
+#[pymethods]
+impl LookupResult {
+    /// The suggested PIR as an exact `Decimal` (10.5, 17.5 or 28), or `None`
+    /// when IR could not determine one.
+    #[getter]
+    fn rate<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.outcome
+            .rate()
+            .map(|r| convert::decimal(py, &r.to_string()))
+            .transpose()
+    }
+
+    /// Whether IR could not determine a rate for the investor.
+    #[getter]
+    fn not_found(&self) -> bool {
+        self.outcome.is_not_found()
+    }
+
+    /// The investor's IRD number as IR echoed it.
+    #[getter]
+    fn ird(&self) -> &str {
+        self.outcome.ird()
+    }
+
+    /// The PIE's IRD number, when it was sent.
+    #[getter]
+    fn pie_ird(&self) -> Option<&str> {
+        self.outcome.pie_ird()
+    }
+
+    fn __repr__(&self) -> String {
+        let rate = match self.outcome.rate() {
+            Some(r) => format!("Decimal('{r}')"),
+            None => "None".to_owned(),
+        };
+        format!(
+            "LookupResult(rate={rate}, not_found={}, ird=<redacted>, pie_ird={})",
+            if self.outcome.is_not_found() {
+                "True"
+            } else {
+                "False"
+            },
+            if self.outcome.pie_ird().is_some() {
+                "<redacted>"
+            } else {
+                "None"
+            }
+        )
+    }
+}
+
+fn pem_into(
+    argument: &str,
+    obj: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(Option<std::path::PathBuf>, Option<String>)> {
+    match obj.filter(|o| !o.is_none()) {
+        None => Ok((None, None)),
+        Some(o) => match convert::pem_arg(argument, o)? {
+            PemArg::Path(p) => Ok((Some(p), None)),
+            PemArg::Pem(t) => Ok((None, Some(t))),
+        },
+    }
+}
+
+fn seconds(argument: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
+    match obj.filter(|o| !o.is_none()) {
+        None => Ok(None),
+        Some(o) => {
+            if o.is_instance_of::<pyo3::types::PyBool>() {
+                return Err(type_error(argument, "a number of seconds", o));
+            }
+            let v: f64 = o
+                .extract()
+                .map_err(|_| type_error(argument, "a number of seconds", o))?;
+            if v.is_finite() && v > 0.0 {
+                Ok(Some(v))
+            } else {
+                Err(PyValueError::new_err(format!(
+                    "{argument}: must be a positive number of seconds"
+                )))
+            }
+        }
+    }
+}
+
+fn count(argument: &str, obj: Option<&Bound<'_, PyAny>>, max: i64) -> PyResult<Option<i64>> {
+    match obj.filter(|o| !o.is_none()) {
+        None => Ok(None),
+        Some(o) => {
+            if o.is_instance_of::<pyo3::types::PyBool>() {
+                return Err(type_error(argument, "int", o));
+            }
+            let v: i64 = o.extract().map_err(|_| type_error(argument, "int", o))?;
+            if (0..=max).contains(&v) {
+                Ok(Some(v))
+            } else {
+                Err(PyValueError::new_err(format!(
+                    "{argument}: must be between 0 and {max}"
+                )))
+            }
+        }
+    }
+}
+
+/// Where the OAuth tokens live: a file path, or a Python object with
+/// `load()` and `save(tokens)` methods.
+pub(crate) enum StoreArg {
+    Path(std::path::PathBuf),
+    Object(Arc<PyTokenStore>),
+}
+
+pub(crate) fn store_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<StoreArg>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    let callable = |name: &str| -> PyResult<bool> {
+        Ok(obj.hasattr(name)? && obj.getattr(name)?.is_callable())
+    };
+    if callable("load")? && callable("save")? {
+        return Ok(Some(StoreArg::Object(Arc::new(PyTokenStore::new(
+            obj.clone().unbind(),
+        )))));
+    }
+    match convert::path_arg("token_store", obj) {
+        Ok(p) => Ok(Some(StoreArg::Path(p))),
+        Err(_) => Err(type_error(
+            "token_store",
+            "a file path or an object with load() and save(tokens) methods",
+            obj,
+        )),
+    }
+}
+
+/// A blocking client of IR's PIR gateway. Build one and share it: it is
+/// safe to use from many threads at once, and every call releases the GIL.
+#[pyclass(module = "nzpir", frozen)]
+pub(crate) struct Client {
+    inner: nzpir::Client,
+    auth: &'static str,
+}
+
+impl Client {
+    pub(crate) fn build(
+        py: Python<'_>,
+        cfg: Config,
+        store: Option<Arc<PyTokenStore>>,
+    ) -> PyResult<Client> {
+        let auth = match &cfg.auth {
+            None | Some(AuthSettings::None) => "none",
+            Some(AuthSettings::Jwt(_)) => "jwt",
+            Some(AuthSettings::Bearer { .. }) => "bearer",
+            Some(AuthSettings::Oauth(_)) => "oauth",
+        };
+        let inner = py
+            .detach(move || {
+                let mut b = ClientBuilder::from_config(&cfg)?.user_agent_suffix(USER_AGENT_SUFFIX);
+                if let Some(store) = store {
+                    b = b.token_store(store);
+                }
+                b.build()
+            })
+            .map_err(errors::to_py)?;
+        Ok(Client { inner, auth })
+    }
+
+    pub(crate) fn from_config_path(
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        token_store: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Client> {
+        let mut cfg = py
+            .detach(|| Config::from_file(&path))
+            .map_err(errors::to_py)?;
+        let mut object_store = None;
+        match store_arg(token_store)? {
+            None => {}
+            Some(store) => {
+                let Some(AuthSettings::Oauth(o)) = &mut cfg.auth else {
+                    return Err(errors::to_py(nzpir::Error::config(
+                        "token_store",
+                        "only used with OAuth (`[auth] type = \"oauth\"`)",
+                    )));
+                };
+                match store {
+                    StoreArg::Path(p) => o.token_store = Some(p),
+                    StoreArg::Object(obj) => object_store = Some(obj),
+                }
+            }
+        }
+        Client::build(py, cfg, object_store)
+    }
+}
+
+#[pymethods]
+impl Client {
+    /// A client from keyword arguments (the same settings as the TOML file).
+    ///
+    /// PEM arguments (`cert`, `key`, `ca`, `jwt_cert`, `jwt_key`) take a file
+    /// path (`str` or `os.PathLike`) or the PEM content as `bytes`. Give at
+    /// most one way to authenticate: `jwt_cert`/`jwt_key`/`issuer` (M2M JWT),
+    /// `bearer_token`, or the `oauth_*` settings with a `token_store`.
+    #[new]
+    #[pyo3(signature = (
+        *,
+        environment = None,
+        endpoint = None,
+        connection = None,
+        cert = None,
+        key = None,
+        ca = None,
+        jwt_cert = None,
+        jwt_key = None,
+        jwt_alg = None,
+        issuer = None,
+        start_logon = None,
+        jwt_ttl = None,
+        bearer_token = None,
+        oauth_client_id = None,
+        oauth_client_secret = None,
+        oauth_redirect_uri = None,
+        oauth_endpoint = None,
+        token_store = None,
+        timeout = None,
+        connect_timeout = None,
+        max_retries = None,
+        retry_base_delay = None,
+        proxy = None,
+        validate_locally = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        environment: Option<&Bound<'_, PyAny>>,
+        endpoint: Option<&Bound<'_, PyAny>>,
+        connection: Option<&Bound<'_, PyAny>>,
+        cert: Option<&Bound<'_, PyAny>>,
+        key: Option<&Bound<'_, PyAny>>,
+        ca: Option<&Bound<'_, PyAny>>,
+        jwt_cert: Option<&Bound<'_, PyAny>>,
+        jwt_key: Option<&Bound<'_, PyAny>>,
+        jwt_alg: Option<&Bound<'_, PyAny>>,
+        issuer: Option<&Bound<'_, PyAny>>,
+        start_logon: Option<&Bound<'_, PyAny>>,
+        jwt_ttl: Option<&Bound<'_, PyAny>>,
+        bearer_token: Option<&Bound<'_, PyAny>>,
+        oauth_client_id: Option<&Bound<'_, PyAny>>,
+        oauth_client_secret: Option<&Bound<'_, PyAny>>,
+        oauth_redirect_uri: Option<&Bound<'_, PyAny>>,
+        oauth_endpoint: Option<&Bound<'_, PyAny>>,
+        token_store: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        connect_timeout: Option<&Bound<'_, PyAny>>,
+        max_retries: Option<&Bound<'_, PyAny>>,
+        retry_base_delay: Option<&Bound<'_, PyAny>>,
+        proxy: Option<&Bound<'_, PyAny>>,
+        validate_locally: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Client> {
+        let mut cfg = Config::default();
+        if let Some(env) = convert::opt_str("environment", environment)? {
+            cfg.environment = Some(Environment::from_str(&env).map_err(errors::to_py)?);
+        }
+        cfg.endpoint = convert::opt_str("endpoint", endpoint)?;
+        if let Some(c) = convert::opt_str("connection", connection)? {
+            cfg.connection = Some(match c.trim().to_ascii_lowercase().as_str() {
+                "cloud" => Connection::Cloud,
+                "desktop" => Connection::Desktop,
+                _ => {
+                    return Err(errors::to_py(nzpir::Error::config(
+                        "connection",
+                        "must be cloud or desktop",
+                    )));
+                }
+            });
+        }
+        (cfg.tls.client_cert, cfg.tls.client_cert_pem) = pem_into("cert", cert)?;
+        let (key_path, key_pem) = pem_into("key", key)?;
+        cfg.tls.client_key = key_path;
+        cfg.tls.client_key_pem = key_pem.map(Secret::new);
+        (cfg.tls.ca_cert, cfg.tls.ca_cert_pem) = pem_into("ca", ca)?;
+        cfg.timeout_secs = seconds("timeout", timeout)?;
+        cfg.connect_timeout_secs = seconds("connect_timeout", connect_timeout)?;
+        cfg.retry_base_delay_secs = seconds("retry_base_delay", retry_base_delay)?;
+        cfg.max_retries = count("max_retries", max_retries, 100)?.map(|n| n as u32);
+        cfg.proxy = convert::opt_str("proxy", proxy)?;
+        cfg.validate_locally = match validate_locally.filter(|o| !o.is_none()) {
+            None => None,
+            Some(o) => Some(
+                o.extract::<bool>()
+                    .map_err(|_| type_error("validate_locally", "bool", o))?,
+            ),
+        };
+
+        // Authentication: at most one of JWT, bearer token, OAuth.
+        let jwt = JwtSettings {
+            alg: convert::opt_str("jwt_alg", jwt_alg)?,
+            issuer: convert::opt_str("issuer", issuer)?,
+            start_logon: convert::opt_str("start_logon", start_logon)?,
+            ttl_secs: count("jwt_ttl", jwt_ttl, 3600)?.map(|n| n as u64),
+            ..JwtSettings::default()
+        };
+        let (cert_path, cert_pem) = pem_into("jwt_cert", jwt_cert)?;
+        let (key_path, key_pem) = pem_into("jwt_key", jwt_key)?;
+        let jwt = JwtSettings {
+            cert: cert_path,
+            cert_pem,
+            key: key_path,
+            key_pem: key_pem.map(Secret::new),
+            ..jwt
+        };
+        let bearer = convert::opt_str("bearer_token", bearer_token)?;
+        let oauth = OAuthSettings {
+            client_id: convert::opt_str("oauth_client_id", oauth_client_id)?,
+            client_secret: convert::opt_str("oauth_client_secret", oauth_client_secret)?
+                .map(Secret::new),
+            redirect_uri: convert::opt_str("oauth_redirect_uri", oauth_redirect_uri)?,
+            endpoint: convert::opt_str("oauth_endpoint", oauth_endpoint)?,
+            token_store: None,
+        };
+        let store = store_arg(token_store)?;
+        let jwt_given = jwt != JwtSettings::default();
+        let oauth_given = oauth != OAuthSettings::default() || store.is_some();
+        let ways = [jwt_given, bearer.is_some(), oauth_given];
+        if ways.iter().filter(|w| **w).count() > 1 {
+            return Err(errors::to_py(nzpir::Error::config(
+                "auth",
+                "give one way to authenticate: jwt_cert/jwt_key/issuer, bearer_token, \
+                 or oauth_* with token_store",
+            )));
+        }
+        let mut object_store = None;
+        cfg.auth = if jwt_given {
+            Some(AuthSettings::Jwt(jwt))
+        } else if let Some(token) = bearer {
+            Some(AuthSettings::Bearer {
+                token: Secret::new(token),
+            })
+        } else if oauth_given {
+            let mut oauth = oauth;
+            match store {
+                Some(StoreArg::Path(p)) => oauth.token_store = Some(p),
+                Some(StoreArg::Object(obj)) => object_store = Some(obj),
+                None => {}
+            }
+            Some(AuthSettings::Oauth(oauth))
+        } else {
+            None
+        };
+        Client::build(py, cfg, object_store)
+    }
+
+    /// A client from a TOML (or `.json`) configuration file, such as the
+    /// sandbox's `nzpir.toml`. Relative paths in it are relative to the file.
+    /// `token_store` overrides an OAuth configuration's store (a path, or an
+    /// object with `load()` and `save(tokens)`).
+    #[classmethod]
+    #[pyo3(signature = (path, *, token_store = None))]
+    fn from_config(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        token_store: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Client> {
+        let path = convert::path_arg("path", path)?;
+        Client::from_config_path(py, path, token_store)
+    }
+
+    /// Asks IR for the investor's suggested PIR.
+    ///
+    /// The request is checked locally first: nothing is sent if it breaks a
+    /// rule (`InvalidInputError` lists every violation). Dates are
+    /// `datetime.date` or `yyyy-MM-dd` strings; `name` and `address` are
+    /// `Name`/`Address` objects or dicts with the same (snake_case) keys.
+    #[pyo3(signature = (
+        ird,
+        *,
+        pie_ird = None,
+        filing_period = None,
+        formatted_name = None,
+        name = None,
+        dob = None,
+        formatted_address = None,
+        address = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn lookup(
+        &self,
+        py: Python<'_>,
+        ird: &Bound<'_, PyAny>,
+        pie_ird: Option<&Bound<'_, PyAny>>,
+        filing_period: Option<&Bound<'_, PyAny>>,
+        formatted_name: Option<&Bound<'_, PyAny>>,
+        name: Option<&Bound<'_, PyAny>>,
+        dob: Option<&Bound<'_, PyAny>>,
+        formatted_address: Option<&Bound<'_, PyAny>>,
+        address: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<LookupResult> {
+        let ird =
+            convert::opt_str("ird", Some(ird))?.ok_or_else(|| type_error("ird", "str", ird))?;
+        let mut m = Map::new();
+        m.insert("IRD".into(), Value::String(ird));
+        let mut put = |key: &str, v: Option<String>| {
+            if let Some(v) = v {
+                m.insert(key.into(), Value::String(v));
+            }
+        };
+        put("PieIRD", convert::opt_str("pie_ird", pie_ird)?);
+        put(
+            "FilingPeriod",
+            convert::date_arg("filing_period", filing_period)?,
+        );
+        put(
+            "FormattedName",
+            convert::opt_str("formatted_name", formatted_name)?,
+        );
+        put("Dob", convert::date_arg("dob", dob)?);
+        put(
+            "FormattedAddress",
+            convert::opt_str("formatted_address", formatted_address)?,
+        );
+        if let Some(v) = part("name", name, &NAME_KEYS, |o| {
+            o.cast::<Name>().ok().map(|n| {
+                let n = n.get();
+                vec![
+                    n.first_name.clone(),
+                    n.middle_name.clone(),
+                    n.last_name.clone(),
+                ]
+            })
+        })? {
+            m.insert("Name".into(), v);
+        }
+        if let Some(v) = part("address", address, &ADDRESS_KEYS, |o| {
+            o.cast::<Address>().ok().map(|a| {
+                let a = a.get();
+                vec![
+                    a.street.clone(),
+                    a.city.clone(),
+                    a.post_code.clone(),
+                    a.state.clone(),
+                    a.country.clone(),
+                ]
+            })
+        })? {
+            m.insert("Address".into(), v);
+        }
+        let json = serde_json::to_vec(&Value::Object(m))
+            .map_err(|_| PyValueError::new_err("the request could not be encoded"))?;
+        let request = PirRequest::from_json(&json).map_err(errors::to_py)?;
+        let client = self.inner.clone();
+        let outcome = py
+            .detach(move || client.lookup(&request))
+            .map_err(errors::to_py)?;
+        Ok(LookupResult { outcome })
+    }
+
+    /// Checks the gateway's status endpoint (reachability, TLS and the client
+    /// certificate; no `Authorization` is sent). Raises on failure.
+    fn status(&self, py: Python<'_>) -> PyResult<()> {
+        let client = self.inner.clone();
+        py.detach(move || client.status()).map_err(errors::to_py)
+    }
+
+    /// The gateway's base URL.
+    #[getter]
+    fn endpoint(&self) -> &str {
+        self.inner.endpoint()
+    }
+
+    /// The `User-Agent` sent with every call.
+    #[getter]
+    fn user_agent(&self) -> &str {
+        self.inner.user_agent()
+    }
+
+    /// How calls authenticate: `jwt`, `bearer`, `oauth` or `none`.
+    #[getter]
+    fn auth(&self) -> &'static str {
+        self.auth
+    }
+
+    /// The OAuth helpers (authorise, refresh, introspect, revoke) when the
+    /// client uses OAuth, else `None`.
+    #[getter]
+    fn oauth(&self) -> Option<OAuth> {
+        self.inner.oauth().map(|s| OAuth::new(Arc::clone(s)))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Client(endpoint={}, auth={})",
+            convert::quote(self.inner.endpoint()),
+            convert::quote(self.auth)
+        )
+    }
+}

@@ -1,0 +1,148 @@
+//! Argument conversion: Python values into what the core takes. Every failure
+//! names the argument.
+
+use std::path::PathBuf;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString, PyType};
+
+use crate::errors::type_error;
+
+/// A PEM given as a file path (`str` or `os.PathLike`) or as its content (`bytes`).
+pub(crate) enum PemArg {
+    Path(PathBuf),
+    Pem(String),
+}
+
+pub(crate) fn pem_arg(argument: &str, obj: &Bound<'_, PyAny>) -> PyResult<PemArg> {
+    let bytes: Option<Vec<u8>> = if let Ok(b) = obj.cast::<PyBytes>() {
+        Some(b.as_bytes().to_vec())
+    } else if let Ok(b) = obj.cast::<PyByteArray>() {
+        Some(b.to_vec())
+    } else {
+        None
+    };
+    if let Some(b) = bytes {
+        return String::from_utf8(b).map(PemArg::Pem).map_err(|_| {
+            PyValueError::new_err(format!("{argument}: PEM bytes must be ASCII text"))
+        });
+    }
+    path_arg(argument, obj).map(PemArg::Path)
+}
+
+/// A file path: `str` or `os.PathLike`.
+pub(crate) fn path_arg(argument: &str, obj: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    if obj.is_instance_of::<PyString>() || obj.hasattr("__fspath__")? {
+        let fs = obj.py().import("os")?.call_method1("fspath", (obj,))?;
+        if let Ok(s) = fs.cast::<PyString>() {
+            return Ok(PathBuf::from(s.to_cow()?.into_owned()));
+        }
+    }
+    Err(type_error(
+        argument,
+        "a path (str or os.PathLike) or PEM bytes",
+        obj,
+    ))
+}
+
+/// An optional `str` argument; `None` is absent.
+pub(crate) fn opt_str(argument: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
+    match obj {
+        None => Ok(None),
+        Some(o) if o.is_none() => Ok(None),
+        Some(o) => match o.cast::<PyString>() {
+            Ok(s) => Ok(Some(s.to_cow()?.into_owned())),
+            Err(_) => Err(type_error(argument, "str", o)),
+        },
+    }
+}
+
+static DATE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static DATETIME: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// A date argument: `datetime.date` or a `yyyy-MM-dd` string (checked by the
+/// core's validation, which names the field). A `datetime.datetime` is refused
+/// rather than silently cut to its date.
+pub(crate) fn date_arg(argument: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    let py = obj.py();
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Some(s.to_cow()?.into_owned()));
+    }
+    let datetime = DATETIME.import(py, "datetime", "datetime")?;
+    let date = DATE.import(py, "datetime", "date")?;
+    if obj.is_instance(datetime)? {
+        return Err(type_error(
+            argument,
+            "datetime.date or a yyyy-MM-dd str (pass a datetime's .date())",
+            obj,
+        ));
+    }
+    if obj.is_instance(date)? {
+        let s: String = obj.call_method0("isoformat")?.extract()?;
+        return Ok(Some(s));
+    }
+    Err(type_error(
+        argument,
+        "datetime.date or a yyyy-MM-dd str",
+        obj,
+    ))
+}
+
+/// `decimal.Decimal` from exact decimal text.
+pub(crate) fn decimal<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    DECIMAL.import(py, "decimal", "Decimal")?.call1((text,))
+}
+
+/// A mapping argument (`dict`) as `(key, value)` string pairs, refusing keys
+/// outside `allowed` and values that are not `str` or `None`.
+pub(crate) fn str_mapping(
+    argument: &str,
+    obj: &Bound<'_, PyAny>,
+    allowed: &[&str],
+) -> PyResult<Vec<(String, Option<String>)>> {
+    let dict = obj.cast::<PyDict>().map_err(|_| {
+        type_error(
+            argument,
+            &format!("a dict with keys {}", allowed.join(", ")),
+            obj,
+        )
+    })?;
+    let mut out = Vec::with_capacity(dict.len());
+    for (k, v) in dict.iter() {
+        let key: String = k
+            .extract()
+            .map_err(|_| type_error(&format!("{argument} key"), "str", &k))?;
+        if !allowed.contains(&key.as_str()) {
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "{argument}: unknown key {}; expected {}",
+                quote(&key),
+                allowed.join(", ")
+            )));
+        }
+        let value = opt_str(&format!("{argument}[{}]", quote(&key)), Some(&v))?;
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+/// `s` quoted as Python's `repr()` of a str would (for reprs of our classes).
+pub(crate) fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            c if c.is_control() => out.push_str(&c.escape_default().to_string()),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}

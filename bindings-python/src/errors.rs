@@ -1,0 +1,315 @@
+//! The one exception tree, and the one place nzpir's errors become Python
+//! exceptions.
+//!
+//! Every class derives from `nzpir.NzpirError`. Some also derive from the
+//! builtin a Python programmer would reach for: `InvalidInputError` is a
+//! `ValueError`, `GatewayTimeoutError` a `TimeoutError`. Multiple bases are
+//! why the classes are made with `type(name, bases, namespace)` at import
+//! rather than with `create_exception!` (one base only).
+//!
+//! Each class carries class-level defaults (`kind`, `ir_code`, `http_status`,
+//! `attempts`), which a raised instance overrides. Messages are the core's
+//! `Display`: they name fields, settings and IR's codes, never secrets or
+//! personal data.
+
+use std::error::Error as _;
+
+use nzpir::{ErrorKind, FieldError, Rule};
+use pyo3::exceptions::{PyException, PyTimeoutError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyTuple, PyType};
+
+/// The classes, made once per interpreter.
+pub(crate) struct Classes {
+    pub base: Py<PyType>,
+    /// One per [`ErrorKind`], in the order of [`ErrorKind::ALL`].
+    pub by_kind: Vec<Py<PyType>>,
+    pub invalid_ird: Py<PyType>,
+    pub sandbox: Py<PyType>,
+}
+
+static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
+
+/// Python class name and docstring for each kind.
+fn describe(kind: ErrorKind) -> (&'static str, &'static str) {
+    match kind {
+        ErrorKind::InvalidInput => (
+            "InvalidInputError",
+            "A request or argument broke a rule; nothing was sent. `errors` lists every \
+             violation as {field, rule, message}.",
+        ),
+        ErrorKind::Config => (
+            "ConfigError",
+            "The configuration is incomplete or wrong (file, PEM, URL, setting).",
+        ),
+        ErrorKind::Tls => (
+            "TlsError",
+            "The TLS handshake failed (policy, certificate, host name).",
+        ),
+        ErrorKind::Transport => (
+            "TransportError",
+            "The connection failed or broke (refused, reset, DNS, proxy).",
+        ),
+        ErrorKind::Timeout => (
+            "GatewayTimeoutError",
+            "The gateway did not answer in time. Also a builtin TimeoutError.",
+        ),
+        ErrorKind::Authentication => (
+            "AuthenticationError",
+            "IR could not authenticate the caller (EV1023-EV1030).",
+        ),
+        ErrorKind::Authorisation => (
+            "AuthorisationError",
+            "The caller may not ask about this investor (EV1040-EV1043).",
+        ),
+        ErrorKind::RateLimited => (
+            "RateLimitedError",
+            "IR003: this IRD number was queried too often in the last 24 hours.",
+        ),
+        ErrorKind::Rejected => (
+            "RejectedError",
+            "IR rejected the request (HTTP 400: EV1000, EV1100, PER100, PIR101).",
+        ),
+        ErrorKind::Server => (
+            "ServerError",
+            "IR failed (PIR150, 5xx) or answered something that is not its protocol.",
+        ),
+        ErrorKind::ConsentRequired => (
+            "ConsentRequiredError",
+            "OAuth: the grant is gone (refresh token refused, none stored); a myIR user \
+             must authorise again.",
+        ),
+        ErrorKind::TokenStore => (
+            "TokenStoreError",
+            "OAuth: the token store could not be read or written. The store's own \
+             exception, if any, is the __cause__.",
+        ),
+        // ErrorKind is non-exhaustive: a kind this binding does not know yet
+        // still raises NzpirError (with its `kind` string).
+        _ => ("NzpirError", ""),
+    }
+}
+
+fn make_class<'py>(
+    py: Python<'py>,
+    name: &str,
+    doc: &str,
+    bases: Vec<Bound<'py, PyAny>>,
+    kind: &str,
+    extra: &[(&str, Bound<'py, PyAny>)],
+) -> PyResult<Bound<'py, PyType>> {
+    let ns = PyDict::new(py);
+    ns.set_item("__module__", "nzpir")?;
+    ns.set_item("__doc__", doc)?;
+    ns.set_item("kind", kind)?;
+    ns.set_item("ir_code", py.None())?;
+    ns.set_item("http_status", py.None())?;
+    ns.set_item("attempts", 0)?;
+    for (k, v) in extra {
+        ns.set_item(*k, v)?;
+    }
+    let bases = PyTuple::new(py, bases)?;
+    let cls = py.get_type::<PyType>().call1((name, bases, ns))?;
+    Ok(cls.cast_into::<PyType>()?)
+}
+
+fn build(py: Python<'_>) -> PyResult<Classes> {
+    let base = make_class(
+        py,
+        "NzpirError",
+        "The base of every nzpir error. `kind` is a stable name (`invalid_input`, \
+         `authentication`, ...); `ir_code` is IR's code (`EV1041`, ...) and `http_status` \
+         the HTTP status when the gateway answered; `attempts` counts calls made.",
+        vec![py.get_type::<PyException>().into_any()],
+        "error",
+        &[],
+    )?;
+    let mut by_kind = Vec::with_capacity(ErrorKind::ALL.len());
+    let mut invalid_input = None;
+    for kind in ErrorKind::ALL {
+        let (name, doc) = describe(kind);
+        let mut bases = vec![base.clone().into_any()];
+        let mut extra = Vec::new();
+        match kind {
+            ErrorKind::InvalidInput => {
+                bases.push(py.get_type::<PyValueError>().into_any());
+                extra.push(("errors", PyList::empty(py).into_any()));
+            }
+            ErrorKind::Timeout => bases.push(py.get_type::<PyTimeoutError>().into_any()),
+            _ => {}
+        }
+        let cls = make_class(py, name, doc, bases, kind.as_str(), &extra)?;
+        if kind == ErrorKind::InvalidInput {
+            invalid_input = Some(cls.clone());
+        }
+        by_kind.push(cls.unbind());
+    }
+    let invalid_input = invalid_input.ok_or_else(|| {
+        pyo3::exceptions::PyRuntimeError::new_err("ErrorKind::ALL lacks InvalidInput")
+    })?;
+    let invalid_ird = make_class(
+        py,
+        "InvalidIrdError",
+        "An IRD number is not valid. `reason` is a stable code (`ird_digits`, \
+         `ird_length`, `ird_range`, `ird_check_digit`).",
+        vec![invalid_input.into_any()],
+        ErrorKind::InvalidInput.as_str(),
+        &[
+            ("errors", PyList::empty(py).into_any()),
+            ("reason", "ird".into_pyobject(py)?.into_any()),
+        ],
+    )?;
+    let sandbox = make_class(
+        py,
+        "SandboxError",
+        "The sandbox could not start or was given a bad option.",
+        vec![base.clone().into_any()],
+        "sandbox",
+        &[],
+    )?;
+    Ok(Classes {
+        base: base.unbind(),
+        by_kind,
+        invalid_ird: invalid_ird.unbind(),
+        sandbox: sandbox.unbind(),
+    })
+}
+
+pub(crate) fn classes(py: Python<'_>) -> PyResult<&Classes> {
+    CLASSES.get_or_try_init(py, || build(py))
+}
+
+/// Adds every class to the module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let c = classes(py)?;
+    let mut all = vec![&c.base, &c.invalid_ird, &c.sandbox];
+    all.extend(c.by_kind.iter());
+    for cls in all {
+        let cls = cls.bind(py);
+        m.add(cls.name()?, cls)?;
+    }
+    Ok(())
+}
+
+fn class_for(py: Python<'_>, kind: ErrorKind) -> PyResult<Bound<'_, PyType>> {
+    let c = classes(py)?;
+    let cls = ErrorKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .and_then(|i| c.by_kind.get(i))
+        .unwrap_or(&c.base);
+    Ok(cls.bind(py).clone())
+}
+
+/// `{field, rule, message}` for one violation.
+fn field_error_dict<'py>(py: Python<'py>, fe: &FieldError) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("field", fe.field)?;
+    d.set_item("rule", fe.rule.code())?;
+    d.set_item("message", fe.message())?;
+    Ok(d)
+}
+
+fn build_exception<'py>(py: Python<'py>, e: &nzpir::Error) -> PyResult<Bound<'py, PyAny>> {
+    let fields = e.field_errors();
+    let all_ird = !fields.is_empty() && fields.iter().all(|f| matches!(f.rule, Rule::Ird(_)));
+    let cls = if e.kind() == ErrorKind::InvalidInput && all_ird {
+        classes(py)?.invalid_ird.bind(py).clone()
+    } else {
+        class_for(py, e.kind())?
+    };
+    let exc = cls.call1((e.to_string(),))?;
+    exc.setattr("kind", e.kind().as_str())?;
+    exc.setattr("ir_code", e.ir_code().map(|c| c.as_str()))?;
+    exc.setattr("http_status", e.http_status())?;
+    exc.setattr("attempts", e.attempts())?;
+    if e.kind() == ErrorKind::InvalidInput {
+        let list = PyList::empty(py);
+        for fe in fields {
+            list.append(field_error_dict(py, fe)?)?;
+        }
+        exc.setattr("errors", list)?;
+        if all_ird {
+            exc.setattr("reason", fields[0].rule.code())?;
+        }
+    }
+    // A host callback's own exception (e.g. from a token store) is the cause.
+    if let Some(cause) = e.source().and_then(|s| s.downcast_ref::<PyErr>()) {
+        exc.setattr("__cause__", cause.value(py))?;
+    }
+    Ok(exc)
+}
+
+/// nzpir's error as the matching Python exception.
+pub(crate) fn to_py(e: nzpir::Error) -> PyErr {
+    Python::attach(|py| match build_exception(py, &e) {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(err) => err,
+    })
+}
+
+/// `InvalidIrdError` for an argument that is not a valid IRD number.
+pub(crate) fn invalid_ird(
+    py: Python<'_>,
+    argument: &'static str,
+    reason: nzpir::IrdError,
+) -> PyErr {
+    let fe = FieldError::new(argument, Rule::Ird(reason));
+    let build = || -> PyResult<Bound<'_, PyAny>> {
+        let cls = classes(py)?.invalid_ird.bind(py);
+        let exc = cls.call1((format!("invalid input: {fe}"),))?;
+        exc.setattr("kind", ErrorKind::InvalidInput.as_str())?;
+        exc.setattr("reason", reason.code())?;
+        exc.setattr("errors", PyList::new(py, [field_error_dict(py, &fe)?])?)?;
+        Ok(exc)
+    };
+    match build() {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(err) => err,
+    }
+}
+
+/// `SandboxError` with the sandbox's message (it names files and settings only).
+pub(crate) fn sandbox(py: Python<'_>, message: String) -> PyErr {
+    let build = || -> PyResult<Bound<'_, PyAny>> {
+        let cls = classes(py)?.sandbox.bind(py);
+        cls.call1((message,))
+    };
+    match build() {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(err) => err,
+    }
+}
+
+/// `ValueError`/`TypeError` helpers for arguments, naming the argument.
+pub(crate) fn type_error(argument: &str, expected: &str, got: &Bound<'_, PyAny>) -> PyErr {
+    let type_name = got
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "object".to_owned());
+    pyo3::exceptions::PyTypeError::new_err(format!(
+        "{argument}: expected {expected}, got {type_name}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_class_of_its_own() {
+        let names: std::collections::HashSet<&str> =
+            ErrorKind::ALL.iter().map(|k| describe(*k).0).collect();
+        assert_eq!(names.len(), ErrorKind::ALL.len());
+        // A kind added to the core without a class here would fall back to
+        // the base class; this test names it.
+        assert!(!names.contains("NzpirError"));
+        for k in ErrorKind::ALL {
+            let (name, doc) = describe(k);
+            assert!(name.ends_with("Error") && !doc.is_empty(), "{k}");
+        }
+    }
+}
