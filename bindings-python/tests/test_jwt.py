@@ -1,0 +1,84 @@
+"""The M2M JWT: minted as the client mints it, verified independently with
+PyJWT against the signing certificate's public key, and accepted by the
+sandbox when sent by another HTTP stack."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Dict
+
+import jwt as pyjwt
+import pytest
+from cryptography import x509
+
+import nzpir
+from conftest import RATE_28, SCHEME, post_pir
+
+
+def public_key(cert_path: str) -> Any:
+    with open(cert_path, "rb") as f:
+        return x509.load_pem_x509_certificate(f.read()).public_key()
+
+
+def verify(token: str, cert_path: str, alg: str) -> Dict[str, Any]:
+    header = pyjwt.get_unverified_header(token)
+    assert header == {"alg": alg, "typ": "JWT", "kid": "M2M"}
+    claims: Dict[str, Any] = pyjwt.decode(
+        token,
+        public_key(cert_path),
+        algorithms=[alg],
+        options={"require": ["iss", "sub", "iat", "exp"]},
+    )
+    return claims
+
+
+def test_rs256_jwt_verifies_and_the_sandbox_accepts_it(strict: nzpir.Sandbox) -> None:
+    kw = strict.client_kwargs()
+    token = nzpir.mint_jwt(
+        kw["jwt_cert"], kw["jwt_key"], issuer=kw["issuer"], alg=kw["jwt_alg"], ttl=kw["jwt_ttl"]
+    )
+    claims = verify(token, strict.jwt_rs256_cert, "RS256")
+    manifest = strict.manifest
+    assert claims["iss"] == kw["issuer"]
+    assert claims["sub"] == manifest["thumbprints"]["jwt_rs256"]
+    assert claims["startLogon"] == ""
+    assert claims["exp"] - claims["iat"] == kw["jwt_ttl"] == 300
+    assert claims["iat"] <= time.time() < claims["exp"]
+
+    # Sent by Python's own HTTP stack over mutual TLS, the sandbox takes it.
+    status, body = post_pir(strict, {"IRD": RATE_28, "PieIRD": SCHEME}, token)
+    assert (status, body["SuggestedPirRate"]) == (200, 28)
+    # The sandbox checks signatures, so that acceptance means something.
+    head, payload, sig = token.split(".")
+    forged = f"{head}.{payload}.{sig[:-4]}{'AAAA' if sig[-4:] != 'AAAA' else 'BBBB'}"
+    status, body = post_pir(strict, {"IRD": RATE_28, "PieIRD": SCHEME}, forged)
+    assert (status, body["errors"][0]["code"]) == (401, "EV1028")
+    # And the client built from the same settings gets the same answer.
+    assert strict.client().lookup(RATE_28, pie_ird=SCHEME).rate == 28
+
+
+def test_es256_jwt_with_a_start_logon(strict: nzpir.Sandbox) -> None:
+    with open(strict.jwt_ec_cert, "rb") as c, open(strict.jwt_ec_key, "rb") as k:
+        cert, key = c.read(), k.read()
+    token = nzpir.mint_jwt(cert, key, issuer="Harakeke Admin", alg=strict.jwt_ec_alg, start_logon="kowhai.ops")
+    claims = verify(token, strict.jwt_ec_cert, "ES256")
+    assert claims["sub"] == strict.manifest["thumbprints"]["jwt_ec"]
+    assert claims["startLogon"] == "kowhai.ops"
+    assert claims["exp"] - claims["iat"] == 540  # IR's example lifetime, the default
+    status, body = post_pir(strict, {"IRD": RATE_28, "PieIRD": SCHEME}, token)
+    assert (status, body.get("SuggestedPirRate")) == (200, 28), body
+
+
+def test_mint_errors(strict: nzpir.Sandbox) -> None:
+    with pytest.raises(nzpir.ConfigError, match="auth.alg"):
+        nzpir.mint_jwt(strict.jwt_rs256_cert, strict.jwt_rs256_key, issuer="x", alg="ES256")
+    with pytest.raises(nzpir.ConfigError, match="auth.issuer"):
+        nzpir.mint_jwt(strict.jwt_rs256_cert, strict.jwt_rs256_key, issuer=" ")
+    with pytest.raises(nzpir.ConfigError, match="auth.key"):
+        nzpir.mint_jwt(strict.jwt_rs256_cert, strict.jwt_ec_key, issuer="x")
+    with pytest.raises(nzpir.ConfigError, match="ttl"):
+        nzpir.mint_jwt(strict.jwt_rs256_cert, strict.jwt_rs256_key, issuer="x", ttl=5)
+    with pytest.raises(TypeError):
+        nzpir.mint_jwt(strict.jwt_rs256_cert, strict.jwt_rs256_key)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="ttl"):
+        nzpir.mint_jwt(strict.jwt_rs256_cert, strict.jwt_rs256_key, issuer="x", ttl=-1)
