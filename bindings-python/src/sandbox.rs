@@ -25,6 +25,17 @@ fn json_loads<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<B
     py.import("json")?.call_method1("loads", (text,))
 }
 
+/// An integer argument within bounds, else a `ValueError` naming it.
+fn in_range(argument: &str, v: i64, min: i64, max: i64) -> PyResult<i64> {
+    if (min..=max).contains(&v) {
+        Ok(v)
+    } else {
+        Err(PyValueError::new_err(format!(
+            "{argument}: must be between {min} and {max}"
+        )))
+    }
+}
+
 /// Keyword arguments of `Client(...)` that start a new way to authenticate,
 /// replacing the sandbox's M2M JWT defaults.
 const OTHER_AUTH: [&str; 6] = [
@@ -48,21 +59,24 @@ pub(crate) struct Sandbox {
 impl Sandbox {
     fn fault(
         kind: &str,
-        times: Option<u32>,
-        ms: Option<u64>,
-        status: Option<u16>,
+        times: Option<i64>,
+        ms: Option<i64>,
+        status: Option<i64>,
         scope: &str,
     ) -> PyResult<Fault> {
         let mut m = Map::new();
         m.insert("kind".into(), Value::String(kind.to_owned()));
         if let Some(t) = times {
-            m.insert("times".into(), t.into());
+            m.insert(
+                "times".into(),
+                in_range("times", t, 1, u32::MAX.into())?.into(),
+            );
         }
         if let Some(ms) = ms {
-            m.insert("ms".into(), ms.into());
+            m.insert("ms".into(), in_range("ms", ms, 0, 600_000)?.into());
         }
         if let Some(s) = status {
-            m.insert("status".into(), s.into());
+            m.insert("status".into(), in_range("status", s, 500, 599)?.into());
         }
         m.insert("scope".into(), Value::String(scope.to_owned()));
         let fault: Fault = serde_json::from_value(Value::Object(m))
@@ -71,6 +85,19 @@ impl Sandbox {
             return Err(PyValueError::new_err(format!("fault: {problem}")));
         }
         Ok(fault)
+    }
+}
+
+impl Drop for Sandbox {
+    /// Freed by Python (with the GIL held): the server threads are joined with
+    /// the GIL released, so none of them can be left waiting for it.
+    fn drop(&mut self) {
+        if self.inner.is_running() {
+            let inner = &self.inner;
+            if Python::try_attach(|py| py.detach(|| inner.shutdown())).is_none() {
+                inner.shutdown();
+            }
+        }
     }
 }
 
@@ -97,8 +124,8 @@ impl Sandbox {
         profile: &str,
         pki_dir: Option<&Bound<'_, PyAny>>,
         fixture: Option<&Bound<'_, PyAny>>,
-        ir003_limit: Option<u32>,
-        access_token_ttl: Option<u64>,
+        ir003_limit: Option<i64>,
+        access_token_ttl: Option<i64>,
         clock_offset: Option<i64>,
         expires_in_as_string: bool,
     ) -> PyResult<Sandbox> {
@@ -114,15 +141,11 @@ impl Sandbox {
             opts = opts.fixture_file(convert::path_arg("fixture", f)?);
         }
         if let Some(n) = ir003_limit {
-            opts = opts.ir003_limit(n);
+            opts = opts.ir003_limit(in_range("ir003_limit", n, 0, u32::MAX.into())? as u32);
         }
         if let Some(t) = access_token_ttl {
-            if t == 0 {
-                return Err(PyValueError::new_err(
-                    "access_token_ttl: must be at least 1 second",
-                ));
-            }
-            opts = opts.access_token_ttl(Duration::from_secs(t));
+            let t = in_range("access_token_ttl", t, 1, 365 * 86_400)?;
+            opts = opts.access_token_ttl(Duration::from_secs(t as u64));
         }
         if let Some(s) = clock_offset {
             opts = opts.clock_offset(s);
@@ -318,9 +341,9 @@ impl Sandbox {
     fn set_fault(
         &self,
         kind: &str,
-        times: Option<u32>,
-        ms: Option<u64>,
-        status: Option<u16>,
+        times: Option<i64>,
+        ms: Option<i64>,
+        status: Option<i64>,
         scope: &str,
     ) -> PyResult<()> {
         self.inner
@@ -333,9 +356,9 @@ impl Sandbox {
     fn add_fault(
         &self,
         kind: &str,
-        times: Option<u32>,
-        ms: Option<u64>,
-        status: Option<u16>,
+        times: Option<i64>,
+        ms: Option<i64>,
+        status: Option<i64>,
         scope: &str,
     ) -> PyResult<()> {
         self.inner

@@ -270,6 +270,14 @@ def test_bad_sandbox_arguments(strict: nzpir.Sandbox) -> None:
         strict.set_fault("status", status=404)
     with pytest.raises(ValueError, match="times"):
         strict.set_fault("pir150", times=0)
+    with pytest.raises(ValueError, match="ms"):
+        strict.set_fault("delay", ms=-5)
+    with pytest.raises(ValueError, match="ir003_limit"):
+        nzpir.Sandbox(ir003_limit=-1)
+    with pytest.raises(ValueError, match="access_token_ttl"):
+        nzpir.Sandbox(access_token_ttl=0)
+    with pytest.raises(TypeError):
+        strict.set_fault("delay", ms="soon")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         strict.calls_for(None)  # type: ignore[arg-type]
     assert strict.faults() == []

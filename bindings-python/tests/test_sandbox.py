@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -79,3 +80,15 @@ def test_client_overrides(fresh: nzpir.Sandbox) -> None:
     assert fresh.client().auth == "jwt"
     assert fresh.client(bearer_token="t").auth == "bearer"
     assert fresh.client(timeout=5).lookup(RATE_28, pie_ird=SCHEME).rate == Decimal("28")
+
+
+def test_a_dropped_sandbox_stops_and_cleans_up() -> None:
+    sb = nzpir.Sandbox()
+    pki = sb.pki_dir
+    client = sb.client(max_retries=0)
+    client.status()
+    del sb  # no shutdown(), no context manager: freeing it stops the server
+    gc.collect()
+    assert not os.path.exists(pki)  # its temporary PKI folder is gone too
+    with pytest.raises(nzpir.TransportError):
+        client.status()
