@@ -83,11 +83,11 @@ run_python() {
     "$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps \
     ./bindings-python
 
-  stage "python: stubtest (stubs against the built module)"
-  "$py" -m mypy.stubtest nzpir._native
+  stage "python: stubtest (the package and its stubs against the built module)"
+  "$py" -m mypy.stubtest nzpir  # nzpir and nzpir._native
 
-  stage "python: mypy --strict (tests and examples against the stubs)"
-  "$py" -m mypy --strict bindings-python/tests examples/python
+  stage "python: mypy --strict (the package, tests and examples)"
+  "$py" -m mypy --strict bindings-python/python/nzpir bindings-python/tests examples/python
 
   stage "python: pytest (against live sandboxes)"
   "$py" -m pytest bindings-python/tests

@@ -135,6 +135,7 @@ fn json_object(pairs: impl IntoIterator<Item = (&'static str, Option<String>)>) 
 /// object (PascalCase keys). Members left out are reported by validation.
 fn part(
     argument: &str,
+    class: &str,
     obj: Option<&Bound<'_, PyAny>>,
     keys: &[(&'static str, &'static str)],
     from_class: impl Fn(&Bound<'_, PyAny>) -> Option<Vec<Option<String>>>,
@@ -149,10 +150,7 @@ fn part(
     if !obj.is_instance_of::<PyDict>() {
         return Err(type_error(
             argument,
-            &format!(
-                "nzpir.{} or a dict",
-                if keys.len() == 3 { "Name" } else { "Address" }
-            ),
+            &format!("nzpir.{class} or a dict"),
             obj,
         ));
     }
@@ -593,7 +591,7 @@ impl Client {
             "FormattedAddress",
             convert::opt_str("formatted_address", formatted_address)?,
         );
-        if let Some(v) = part("name", name, &NAME_KEYS, |o| {
+        if let Some(v) = part("name", "Name", name, &NAME_KEYS, |o| {
             o.cast::<Name>().ok().map(|n| {
                 let n = n.get();
                 vec![
@@ -605,7 +603,7 @@ impl Client {
         })? {
             m.insert("Name".into(), v);
         }
-        if let Some(v) = part("address", address, &ADDRESS_KEYS, |o| {
+        if let Some(v) = part("address", "Address", address, &ADDRESS_KEYS, |o| {
             o.cast::<Address>().ok().map(|a| {
                 let a = a.get();
                 vec![
