@@ -355,9 +355,13 @@ impl Client {
                         "only used with OAuth (`[auth] type = \"oauth\"`)",
                     )));
                 };
+                // The given store replaces the file the configuration names.
                 match store {
                     StoreArg::Path(p) => o.token_store = Some(p),
-                    StoreArg::Object(obj) => object_store = Some(obj),
+                    StoreArg::Object(obj) => {
+                        o.token_store = None;
+                        object_store = Some(obj);
+                    }
                 }
             }
         }

@@ -211,3 +211,35 @@ def test_token_store_must_be_a_path_or_a_store(fresh: nzpir.Sandbox) -> None:
         client = oauth_client(fresh, MemoryStore())
         assert client.oauth is not None
         client.oauth.introspect("x", kind="id")
+
+
+def test_a_config_file_with_its_store_replaced(fresh: nzpir.Sandbox, tmp_path: Path) -> None:
+    config = tmp_path / "nzpir.toml"
+    config.write_text(
+        f"""
+endpoint = "{fresh.url}"
+max_retries = 0
+[tls]
+client_cert = "{fresh.client_cert}"
+client_key = "{fresh.client_key}"
+ca_cert = "{fresh.ca_cert}"
+[auth]
+type = "oauth"
+client_id = "sandbox-app"
+client_secret = "sandbox-app-secret"
+redirect_uri = "http://127.0.0.1/callback"
+endpoint = "{fresh.oauth_url}"
+token_store = "tokens.json"
+"""
+    )
+    store = MemoryStore()
+    client = nzpir.Client.from_config(config, token_store=store)
+    authorise(fresh, client)
+    assert client.lookup(TAX_CLIENT).rate == Decimal("10.5")
+    assert store.saved and not (tmp_path / "tokens.json").exists()
+    # Without the override, the file the configuration names keeps the tokens.
+    client = nzpir.Client.from_config(str(config))
+    authorise(fresh, client)
+    assert (tmp_path / "tokens.json").exists()
+    with pytest.raises(nzpir.ConfigError, match="token_store"):
+        nzpir.Client.from_config(fresh.config_path, token_store=store)  # a JWT configuration
