@@ -497,7 +497,9 @@ fn kind_for_status(status: u16) -> ErrorKind {
 pub fn scrub(text: &str) -> String {
     const MAX: usize = 300;
     let mut out = String::with_capacity(text.len().min(MAX));
-    let chars: Vec<char> = text.chars().take(MAX).collect();
+    // Control characters go first: dropped between two halves of a number,
+    // they would otherwise join them into one after the check.
+    let chars: Vec<char> = text.chars().filter(|c| !c.is_control()).take(MAX).collect();
     let mut i = 0;
     while i < chars.len() {
         if chars[i].is_ascii_digit() {
@@ -517,9 +519,7 @@ pub fn scrub(text: &str) -> String {
                 out.extend(&chars[start..i]);
             }
         } else {
-            if !chars[i].is_control() {
-                out.push(chars[i]);
-            }
+            out.push(chars[i]);
             i += 1;
         }
     }
@@ -614,6 +614,15 @@ mod tests {
         assert_eq!(scrub("IRD 049091850 bad"), "IRD [redacted] bad");
         assert_eq!(scrub("IRD 49-091-850"), "IRD [redacted]");
         assert_eq!(scrub("code 1234 ok"), "code 1234 ok");
+    }
+
+    #[test]
+    fn scrub_sees_numbers_split_by_control_characters() {
+        // Found by fuzzing: the control characters were dropped after the
+        // digit check, so the two halves came out as one IRD number.
+        assert_eq!(scrub("IRD 0490\u{0}91850"), "IRD [redacted]");
+        assert_eq!(scrub("a 4909\n\r1850 b"), "a [redacted] b");
+        assert_eq!(scrub("1234\t567"), "1234567");
     }
 
     #[test]
