@@ -526,6 +526,38 @@ pub fn scrub(text: &str) -> String {
     out
 }
 
+/// A parser's error message (serde_json, toml) made safe to show: serde words
+/// a value of the wrong type as `string "..."`, and that value may be a name,
+/// an IRD number, a token or a key; it is left out (`invalid type: string,
+/// expected ...`). Field names, positions and the rest stay, through [`scrub`].
+pub(crate) fn parse_error_text(message: &str) -> String {
+    const QUOTED: &str = "string \"";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(QUOTED) {
+        out.push_str(&rest[..at]);
+        out.push_str("string");
+        // The value is in Rust's `Debug` form: skip to its closing quote.
+        let value = &rest[at + QUOTED.len()..];
+        let mut end = value.len();
+        let mut escaped = false;
+        for (i, c) in value.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    scrub(&out)
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.inner.message)
@@ -614,6 +646,28 @@ mod tests {
         assert_eq!(scrub("IRD 049091850 bad"), "IRD [redacted] bad");
         assert_eq!(scrub("IRD 49-091-850"), "IRD [redacted]");
         assert_eq!(scrub("code 1234 ok"), "code 1234 ok");
+    }
+
+    #[test]
+    fn parse_errors_do_not_quote_values() {
+        assert_eq!(
+            parse_error_text(
+                r#"invalid type: string "Jane \"JJ\" Investorson", expected struct Name at line 1 column 44"#
+            ),
+            "invalid type: string, expected struct Name at line 1 column 44"
+        );
+        assert_eq!(
+            parse_error_text(r#"a string "x" and string "y\\" then string "unterminated"#),
+            "a string and string then string"
+        );
+        assert_eq!(
+            parse_error_text("unknown field `Nmae`, expected one of `IRD`, `PieIRD`"),
+            "unknown field `Nmae`, expected one of `IRD`, `PieIRD`"
+        );
+        assert_eq!(
+            parse_error_text("invalid type: integer `49091850`, expected a string"),
+            "invalid type: integer `[redacted]`, expected a string"
+        );
     }
 
     #[test]
