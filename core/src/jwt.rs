@@ -679,20 +679,35 @@ mod tests {
         URL_SAFE_NO_PAD.decode(part).expect("base64url")
     }
 
+    /// Runs `openssl ARGS` with `input` on its stdin; its stdout.
+    fn openssl(args: &str, input: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("openssl {args} 2>/dev/null"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("openssl");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write");
+        let out = child.wait_with_output().expect("openssl");
+        assert!(out.status.success(), "openssl {args} failed");
+        out.stdout
+    }
+
     /// Verifies a compact JWT with `openssl dgst`, from the certificate alone.
     fn openssl_verifies(jwt: &str, cert_pem: &str, alg: JwtAlgorithm) -> bool {
         let dir = tempfile::tempdir().expect("tempdir");
         let (signing_input, sig_b64) = jwt.rsplit_once('.').expect("three parts");
-        let cert = dir.path().join("cert.pem");
-        std::fs::write(&cert, cert_pem).expect("write");
-        let out = Command::new("openssl")
-            .args(["x509", "-pubkey", "-noout", "-in"])
-            .arg(&cert)
-            .output()
-            .expect("openssl x509");
-        assert!(out.status.success());
         let pubkey = dir.path().join("pub.pem");
-        std::fs::write(&pubkey, out.stdout).expect("write");
+        let public = openssl("x509 -pubkey -noout", cert_pem.as_bytes());
+        std::fs::write(&pubkey, public).expect("write");
         let data = dir.path().join("data");
         std::fs::write(&data, signing_input).expect("write");
         let mut sig = b64(sig_b64);
@@ -790,19 +805,8 @@ mod tests {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
         let cert = cert_for(&key);
         let s = signer(&cert, &key, None);
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg("openssl x509 -noout -fingerprint -sha256")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut c| {
-                use std::io::Write;
-                c.stdin.take().expect("stdin").write_all(cert.as_bytes())?;
-                c.wait_with_output()
-            })
-            .expect("openssl");
-        let text = String::from_utf8_lossy(&out.stdout);
+        let out = openssl("x509 -noout -fingerprint -sha256", cert.as_bytes());
+        let text = String::from_utf8_lossy(&out);
         let fp = text.trim().rsplit_once('=').expect("=").1.replace(':', "");
         assert_eq!(s.subject(), fp);
         let claims: serde_json::Value = serde_json::from_slice(&b64(s
@@ -852,23 +856,9 @@ mod tests {
     fn traditional_key_forms_sign_too() {
         let rsa = rsa_key();
         let cert = cert_for(&rsa);
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg("openssl rsa -traditional 2>/dev/null")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut c| {
-                use std::io::Write;
-                c.stdin
-                    .take()
-                    .expect("stdin")
-                    .write_all(rsa.serialize_pem().as_bytes())?;
-                c.wait_with_output()
-            })
-            .expect("openssl");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("BEGIN RSA PRIVATE KEY"));
-        let s = JwtSigner::builder(cert.clone(), out.stdout)
+        let out = openssl("rsa -traditional", rsa.serialize_pem().as_bytes());
+        assert!(String::from_utf8_lossy(&out).contains("BEGIN RSA PRIVATE KEY"));
+        let s = JwtSigner::builder(cert.clone(), out)
             .issuer("Acme")
             .build()
             .expect("pkcs1 key");
@@ -1031,19 +1021,8 @@ mod tests {
             .build()
             .expect("signer");
         let jwt = s.token().expect("token");
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg("openssl x509 -pubkey -noout")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut c| {
-                use std::io::Write;
-                c.stdin.take().expect("stdin").write_all(cert.as_bytes())?;
-                c.wait_with_output()
-            })
-            .expect("openssl");
-        let dk = jsonwebtoken::DecodingKey::from_rsa_pem(&out.stdout).expect("public key");
+        let public = openssl("x509 -pubkey -noout", cert.as_bytes());
+        let dk = jsonwebtoken::DecodingKey::from_rsa_pem(&public).expect("public key");
         let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
         v.set_required_spec_claims(&["exp", "iat", "sub", "iss"]);
         v.set_issuer(&["Acme"]);
