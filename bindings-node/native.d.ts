@@ -14,7 +14,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * A client of IR's PIR gateway. Build one at start-up and share it: it keeps
  * connections alive and reuses its JWT. Constructing it reads the
  * certificate and key files (synchronously, once); every call that talks to
- * IR returns a Promise and runs on libuv's thread pool.
+ * IR returns a Promise and runs on the binding's own threads.
  */
 export declare class Client {
   /**

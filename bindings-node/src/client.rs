@@ -13,8 +13,9 @@ use serde_json::{Map, Value};
 use crate::args::{Fields, Pem, string_arg};
 use crate::error::{ArgError, Failure, throw};
 use crate::store::JsTokenStore;
+use crate::tasks::oauth::{IntrospectionInfo, TokenInfo};
 use crate::tasks::{
-    Blocking, CompleteAuthorization, Introspect, Lookup, Refresh, Revoke, Status, oauth, spawn,
+    CompleteAuthorization, Introspect, Lookup, LookupResult, Refresh, Revoke, Status, oauth, spawn,
 };
 
 /// What the User-Agent says after `nzpir/<version>`.
@@ -361,7 +362,7 @@ fn token_kind(
 /// A client of IR's PIR gateway. Build one at start-up and share it: it keeps
 /// connections alive and reuses its JWT. Constructing it reads the
 /// certificate and key files (synchronously, once); every call that talks to
-/// IR returns a Promise and runs on libuv's thread pool.
+/// IR returns a Promise and runs on the binding's own threads.
 #[napi]
 pub struct Client {
     inner: nzpir::Client,
@@ -420,20 +421,30 @@ impl Client {
         ts_args_type = "request: LookupRequest",
         ts_return_type = "Promise<LookupResult>"
     )]
-    pub fn lookup(&self, request: Unknown<'_>) -> AsyncTask<Blocking<Lookup>> {
-        spawn(Lookup {
-            client: self.inner.clone(),
-            request: request_from(request),
-        })
+    pub fn lookup<'env>(
+        &self,
+        env: &'env Env,
+        request: Unknown<'_>,
+    ) -> Result<PromiseRaw<'env, LookupResult>> {
+        spawn(
+            env,
+            Lookup {
+                client: self.inner.clone(),
+                request: request_from(request),
+            },
+        )
     }
 
     /// Checks the gateway's status endpoint (reachability, TLS, the client
     /// certificate). Resolves with nothing; rejects with a typed error.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn status(&self) -> AsyncTask<Blocking<Status>> {
-        spawn(Status {
-            client: self.inner.clone(),
-        })
+    pub fn status<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+        spawn(
+            env,
+            Status {
+                client: self.inner.clone(),
+            },
+        )
     }
 
     /// The gateway's base URL.
@@ -471,32 +482,38 @@ impl Client {
         ts_args_type = "redirectUrl: string, pending: { state: string; codeVerifier: string }",
         ts_return_type = "Promise<TokenInfo>"
     )]
-    pub fn complete_authorization(
+    pub fn complete_authorization<'env>(
         &self,
-        env: Env,
+        env: &'env Env,
         redirect_url: Unknown<'_>,
         pending: Unknown<'_>,
-    ) -> Result<AsyncTask<Blocking<CompleteAuthorization>>> {
-        let redirect = throw(&env, string_arg(&redirect_url, "redirectUrl"))?;
-        let p = throw(&env, Fields::new(pending, "pending"))?;
-        throw(&env, p.only(&["state", "codeVerifier", "url"]))?;
-        let state = throw(&env, p.required_string("state"))?;
-        let verifier = throw(&env, p.required_string("codeVerifier"))?;
-        Ok(spawn(CompleteAuthorization {
-            client: self.inner.clone(),
-            redirect,
-            state,
-            verifier: Secret::new(verifier),
-        }))
+    ) -> Result<PromiseRaw<'env, TokenInfo>> {
+        let redirect = throw(env, string_arg(&redirect_url, "redirectUrl"))?;
+        let p = throw(env, Fields::new(pending, "pending"))?;
+        throw(env, p.only(&["state", "codeVerifier", "url"]))?;
+        let state = throw(env, p.required_string("state"))?;
+        let verifier = throw(env, p.required_string("codeVerifier"))?;
+        spawn(
+            env,
+            CompleteAuthorization {
+                client: self.inner.clone(),
+                redirect,
+                state,
+                verifier: Secret::new(verifier),
+            },
+        )
     }
 
     /// OAuth: refreshes the stored grant now (IR's refresh tokens are
     /// single-use; the new set is saved before it is used).
     #[napi(ts_return_type = "Promise<TokenInfo>")]
-    pub fn refresh_token(&self) -> AsyncTask<Blocking<Refresh>> {
-        spawn(Refresh {
-            client: self.inner.clone(),
-        })
+    pub fn refresh_token<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, TokenInfo>> {
+        spawn(
+            env,
+            Refresh {
+                client: self.inner.clone(),
+            },
+        )
     }
 
     /// OAuth: asks IR whether a token is live: `options.token`, or else the
@@ -505,18 +522,21 @@ impl Client {
         ts_args_type = "options?: { token?: string; kind?: 'access' | 'refresh' }",
         ts_return_type = "Promise<IntrospectionInfo>"
     )]
-    pub fn introspect_token(
+    pub fn introspect_token<'env>(
         &self,
-        env: Env,
+        env: &'env Env,
         options: Option<Unknown<'_>>,
-    ) -> Result<AsyncTask<Blocking<Introspect>>> {
-        let f = throw(&env, Fields::optional(options, "options"))?;
-        let (token, kind) = throw(&env, token_kind(f.as_ref(), TokenKind::Access))?;
-        Ok(spawn(Introspect {
-            client: self.inner.clone(),
-            token,
-            kind,
-        }))
+    ) -> Result<PromiseRaw<'env, IntrospectionInfo>> {
+        let f = throw(env, Fields::optional(options, "options"))?;
+        let (token, kind) = throw(env, token_kind(f.as_ref(), TokenKind::Access))?;
+        spawn(
+            env,
+            Introspect {
+                client: self.inner.clone(),
+                token,
+                kind,
+            },
+        )
     }
 
     /// OAuth: revokes a token at IR: `options.token`, or else the stored token
@@ -526,17 +546,20 @@ impl Client {
         ts_args_type = "options?: { token?: string; kind?: 'access' | 'refresh' }",
         ts_return_type = "Promise<void>"
     )]
-    pub fn revoke_token(
+    pub fn revoke_token<'env>(
         &self,
-        env: Env,
+        env: &'env Env,
         options: Option<Unknown<'_>>,
-    ) -> Result<AsyncTask<Blocking<Revoke>>> {
-        let f = throw(&env, Fields::optional(options, "options"))?;
-        let (token, kind) = throw(&env, token_kind(f.as_ref(), TokenKind::Refresh))?;
-        Ok(spawn(Revoke {
-            client: self.inner.clone(),
-            token,
-            kind,
-        }))
+    ) -> Result<PromiseRaw<'env, ()>> {
+        let f = throw(env, Fields::optional(options, "options"))?;
+        let (token, kind) = throw(env, token_kind(f.as_ref(), TokenKind::Refresh))?;
+        spawn(
+            env,
+            Revoke {
+                client: self.inner.clone(),
+                token,
+                kind,
+            },
+        )
     }
 }

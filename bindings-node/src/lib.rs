@@ -3,7 +3,8 @@
 //!
 //! - IRD checks are synchronous (they are fast);
 //! - every call that talks to IR (or starts a sandbox) returns a Promise and
-//!   runs on libuv's thread pool (`src/tasks/`), never on the JavaScript thread;
+//!   runs on the binding's own threads (`src/tasks/`), never on the JavaScript
+//!   thread and never on libuv's thread pool;
 //! - every failure is an `Error` with a stable `code` (`src/error.rs`).
 
 // Nothing here is ever printed, and a derived `Debug` would print IRD numbers

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::args::{Fields, string_arg};
 use crate::error::{ArgError, throw};
-use crate::tasks::{Blocking, StartSandbox, StopSandbox, spawn};
+use crate::tasks::{StartSandbox, StopSandbox, spawn};
 
 fn options_from(v: Option<Unknown<'_>>) -> std::result::Result<SandboxOptions, ArgError> {
     let mut o = SandboxOptions::default();
@@ -106,18 +106,27 @@ impl Sandbox {
         ts_args_type = "options?: SandboxOptions",
         ts_return_type = "Promise<Sandbox>"
     )]
-    pub fn start(options: Option<Unknown<'_>>) -> AsyncTask<Blocking<StartSandbox>> {
-        spawn(StartSandbox {
-            options: Some(options_from(options)),
-        })
+    pub fn start<'env>(
+        env: &'env Env,
+        options: Option<Unknown<'_>>,
+    ) -> Result<PromiseRaw<'env, Sandbox>> {
+        spawn(
+            env,
+            StartSandbox {
+                options: Some(options_from(options)),
+            },
+        )
     }
 
     /// Stops serving and waits for the sandbox's threads.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn stop(&self) -> AsyncTask<Blocking<StopSandbox>> {
-        spawn(StopSandbox {
-            sandbox: Arc::clone(&self.inner),
-        })
+    pub fn stop<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+        spawn(
+            env,
+            StopSandbox {
+                sandbox: Arc::clone(&self.inner),
+            },
+        )
     }
 
     /// Whether it is still serving.

@@ -2,11 +2,14 @@
 //! `save(tokens)`, each returning a value or a Promise.
 //!
 //! The core calls a [`TokenStore`] synchronously from the worker thread that
-//! runs a lookup (a libuv pool thread). [`JsTokenStore`] hands each call to
-//! the JavaScript thread through a threadsafe function and waits there for the
-//! Promise to settle. The JavaScript thread is free to run it because every
-//! call of this module is asynchronous; a call that does not settle within
-//! [`STORE_TIMEOUT`] fails with `NZPIR_TOKEN_STORE` rather than hanging.
+//! runs a lookup (one of the binding's own threads, never libuv's).
+//! [`JsTokenStore`] hands each call to the JavaScript thread through a
+//! threadsafe function and waits there for the Promise to settle. The
+//! JavaScript thread is free to run it because every call of this module is
+//! asynchronous, and libuv's pool is free for the store's own file, DNS or
+//! crypto work because no lookup holds one of its threads; a call that does
+//! not settle within [`STORE_TIMEOUT`] fails with `NZPIR_TOKEN_STORE` rather
+//! than hanging.
 
 use std::future::Future;
 use std::pin::pin;
@@ -206,8 +209,7 @@ where
     let deadline = Instant::now() + STORE_TIMEOUT;
     let timed_out = || {
         store_error(format!(
-            "token store {what} did not settle within {} s (a store must not wait on work \
-             that needs libuv's thread pool while every pool thread waits on it; see the README)",
+            "token store {what} did not settle within {} s",
             STORE_TIMEOUT.as_secs()
         ))
     };

@@ -1,5 +1,5 @@
 'use strict'
-// Lookups run on libuv's thread pool: many at once share one client, and the
+// Lookups run on the binding's own threads: many at once share one client, and the
 // event loop keeps running while one waits on a slow gateway.
 const test = require('node:test')
 const assert = require('node:assert/strict')
