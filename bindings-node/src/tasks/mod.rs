@@ -1,12 +1,20 @@
-//! Blocking work run on the binding's own threads (`pool`), not libuv's:
-//! each call returns a Promise, the work runs on a pool thread, and the
-//! result or the error object is made on the JavaScript thread. Nothing here
-//! blocks the event loop, and nothing here takes a thread from libuv's pool,
-//! which a JavaScript token store may need while a lookup waits on it.
+//! Blocking work run on threads of the binding's own, not libuv's: each call
+//! returns a Promise, the work runs on a thread of the `blocking` crate's
+//! pool, and the result or the error object is made on the JavaScript
+//! thread. Nothing here blocks the event loop, and nothing here takes a
+//! thread from libuv's pool (4 threads by default, shared with Node's file
+//! system, DNS and crypto work), which a JavaScript token store may need
+//! while a lookup waits on it: with as many lookups in flight as libuv has
+//! threads, a store's `fs.promises` read would wait for a thread that only
+//! the store's own answer could free.
+//!
+//! That pool starts threads as work arrives (up to 500, or
+//! `BLOCKING_MAX_THREADS`) and ends idle ones; its threads hold no libuv
+//! handle, so what keeps the process alive while a call runs is only the
+//! Promise's pending settlement.
 
 mod lookup;
 pub mod oauth;
-mod pool;
 mod sandbox;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -45,9 +53,9 @@ struct Blocking<W: Work> {
     deferred: JsDeferred<W::JsValue, Settle<W>>,
 }
 
-impl<W: Work> pool::Job for Blocking<W> {
-    fn run(self: Box<Self>) {
-        let Blocking { mut work, deferred } = *self;
+impl<W: Work> Blocking<W> {
+    fn run(self) {
+        let Blocking { mut work, deferred } = self;
         match catch_unwind(AssertUnwindSafe(|| work.run())) {
             Ok(output) => deferred.resolve(Box::new(move |env: Env| match output {
                 Ok(v) => work.to_js(&env, v),
@@ -59,21 +67,17 @@ impl<W: Work> pool::Job for Blocking<W> {
             )),
         }
     }
-
-    fn refuse(self: Box<Self>, error: std::io::Error) {
-        self.deferred.reject(Error::new(
-            napi::Status::GenericFailure,
-            format!("nzpir: could not start a worker thread: {error}"),
-        ));
-    }
 }
 
-/// The Promise of a piece of work, run on the binding's pool. The Promise's
+/// The Promise of a piece of work, run on the blocking pool. The Promise's
 /// pending settlement keeps the event loop (and so the process) alive until
 /// the work is done, as libuv's own work requests do; the pool's threads do
 /// not.
 pub fn spawn<'env, W: Work>(env: &'env Env, work: W) -> Result<PromiseRaw<'env, W::JsValue>> {
     let (deferred, promise) = env.create_deferred::<W::JsValue, Settle<W>>()?;
-    pool::execute(Box::new(Blocking { work, deferred }));
+    let job = Blocking { work, deferred };
+    // Detached: the work runs whether or not the task is polled, and settles
+    // the Promise itself.
+    blocking::unblock(move || job.run()).detach();
     Ok(PromiseRaw::new(env.raw(), promise.raw()))
 }
