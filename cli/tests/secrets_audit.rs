@@ -470,6 +470,11 @@ fn no_secret_or_personal_data_in_cli_output() {
     ));
     r.expect_code(2);
     a.run("lookup with a certificate as key", &r, &[], false);
+    // A key pasted where its file's path belongs.
+    let r = run(lookup(&sb, &["--ird", "139276507", "--pie-ird", SCHEME])
+        .env("NZPIR_KEY", read(&m.client_key)));
+    r.expect_code(2);
+    a.run("lookup with PEM text as the key path", &r, &[], false);
     let r = run(lookup(&sb, &["--ird", "139276507", "--pie-ird", SCHEME])
         .env("NZPIR_BEARER", "bearer-with-a-newline\nsecret-QxZvTkWm"));
     a.secret("bearer with a newline", "secret-QxZvTkWm");

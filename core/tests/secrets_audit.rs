@@ -826,6 +826,20 @@ fn no_secret_or_personal_data_in_logs_errors_or_debug() {
             .identity_pem(client_cert_pem.clone(), garbled)
             .build(),
     );
+    // A key pasted where its file's path belongs.
+    a.fails(
+        "PEM text given as a key path",
+        ErrorKind::Config,
+        Client::builder()
+            .endpoint(sb.url())
+            .identity_files(&m.client_cert, &client_key_pem)
+            .build(),
+    );
+    a.fails(
+        "PEM text given as a JWT key path",
+        ErrorKind::Config,
+        JwtSigner::builder_from_files(&m.jwt_rs256_cert, &jwt_key_pem).build(),
+    );
     let bad_bearer = "bearer-with-a-newline\nsecret-QxZvTkWmPr";
     a.secret("bearer token with a newline", "bearer-with-a-newline");
     a.secret("bearer token with a newline", "secret-QxZvTkWmPr");
