@@ -463,6 +463,14 @@ static void audit(void) {
                           env("NZPIR_SANDBOX_CLIENT_CERT"), 1, NULL, "");
     client_json(json, NZPIR_STATUS_CONFIG);
     free(json);
+    /* A key pasted where its file's path belongs. */
+    char *pasted = slurp(env("NZPIR_SANDBOX_CLIENT_KEY"));
+    CHECK(contains(pasted, "PRIVATE KEY"));
+    json = sandbox_config(env("NZPIR_SANDBOX_URL"), env("NZPIR_SANDBOX_CLIENT_CERT"), pasted, 1,
+                          NULL, "");
+    client_json(json, NZPIR_STATUS_CONFIG);
+    free(json);
+    free(pasted);
     auth = jwt_auth(env("NZPIR_SANDBOX_JWT_RS256_CERT"), env("NZPIR_SANDBOX_JWT_EC_KEY"), "RS256",
                     NULL);
     json = sandbox_config(env("NZPIR_SANDBOX_URL"), env("NZPIR_SANDBOX_CLIENT_CERT"),
