@@ -495,6 +495,22 @@ fn no_secret_or_personal_data_in_cli_output() {
         false,
     );
 
+    // --- demo: prints its request and IR's answer (one of IR's published test
+    // numbers and the sandbox's scheme, and another in its closing hint) by
+    // design; its own sandbox's keys and
+    // JWT are gone with it, so the JWT shape and key headers are what is checked.
+    let mut cmd = nzpir();
+    cmd.arg("demo");
+    let r = run(&mut cmd);
+    r.expect_code(0);
+    assert!(!r.stdout.contains("PRIVATE KEY"), "{}", r.stdout);
+    a.run(
+        "demo",
+        &r,
+        &shown(&["139276507", SCHEME, "139276310"]),
+        false,
+    );
+
     // --- jwt: the token on stdout by design; stderr and a failure checked.
     let mut cmd = nzpir();
     cmd.args(["jwt", "--cert"])
