@@ -284,6 +284,14 @@ fn no_secret_or_personal_data_in_logs_errors_or_debug() {
         ..Config::default()
     };
     a.debug("OAuth config", &cfg);
+    a.secret("proxy password", "pr0xy-pa55-QxZv");
+    a.debug(
+        "config with a proxy",
+        &Config {
+            proxy: Some("http://audit:pr0xy-pa55-QxZv@127.0.0.1:3128".to_owned()),
+            ..cfg.clone()
+        },
+    );
     let oclient = Client::from_config(&cfg).expect("OAuth client");
     let source = oclient.oauth().expect("token source").clone();
     let oauth = source.oauth().clone();
