@@ -928,6 +928,43 @@ fn no_secret_or_personal_data_in_logs_errors_or_debug() {
         broken.lookup(&req("139439976", None)),
     );
     a.debug("client over a broken store", &broken);
+
+    // --- Answers from outside (the OAuth server, a redirect) that quote
+    // credentials back: not repeated in the errors. (What is recognised is
+    // token-shaped text, 20 characters or more: JWTs, tokens, codes.)
+    let spent = third
+        .refresh_token
+        .as_ref()
+        .expect("r3")
+        .expose()
+        .to_owned();
+    let jwt = rs.token().expect("jwt").expose().to_owned();
+    for (status, body) in [
+        (
+            400,
+            format!(
+                r#"{{"error":"invalid_grant","error_description":"refresh token {spent} is spent"}}"#
+            ),
+        ),
+        (
+            401,
+            format!(r#"{{"error":"invalid_client","error_description":"client {jwt}"}}"#),
+        ),
+        (400, format!(r#"{{"error":"{spent}"}}"#)),
+    ] {
+        let e =
+            nzpir::oauth::parse_token_response(status, body.as_bytes(), 0).expect_err("a refusal");
+        a.error("an OAuth answer quoting credentials", &e);
+    }
+    let e = nzpir::oauth::parse_redirect(
+        &format!(
+            "{REDIRECT_URI}?error=access_denied&error_description={}+{jwt}&state=s",
+            code.expose()
+        ),
+        "s",
+    )
+    .expect_err("an error redirect");
+    a.error("a redirect quoting credentials", &e);
     LOGGER.record(false);
 
     // --- Nothing vacuous: the calls were made and logged, errors happened.
