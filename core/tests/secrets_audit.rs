@@ -989,6 +989,12 @@ fn no_secret_or_personal_data_in_logs_errors_or_debug() {
     assert!(
         records
             .iter()
+            .any(|(_, t, m)| t.starts_with("nzpir_sandbox") && m.contains("/gateway3/oauth/token")),
+        "the sandbox logged its requests"
+    );
+    assert!(
+        records
+            .iter()
             .any(|(l, t, m)| *l == Level::Debug && t == "nzpir" && m.contains("retry")),
         "retries were logged: {:#?}",
         records
