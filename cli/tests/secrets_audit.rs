@@ -481,6 +481,20 @@ fn no_secret_or_personal_data_in_cli_output() {
     assert_ne!(r.code(), 0);
     a.run("lookup with a broken bearer", &r, &[], false);
 
+    // --- Usage errors: a value where a flag belongs is not repeated.
+    for args in [
+        vec!["lookup", "-vv", "139276507"],
+        vec!["lookup", "--ird", "139276507", "Gary", "Allen"],
+        vec!["lookup", "--ird", "139276507", "--timeout", "1990-01-02"],
+        vec!["batch", "--out", "x.csv", "--concurrency", "139276310"],
+        vec!["oauth", "refresh", "sandbox-app-secret"],
+    ] {
+        let r = run(nzpir().args(&args));
+        r.expect_code(2);
+        assert!(r.stderr.contains("error:"), "{args:?}: {}", r.stderr);
+        a.run(&format!("usage error {args:?}"), &r, &[], false);
+    }
+
     // --- validate: the inputs are the report.
     let inputs = ["49-091-850", "136410133", "12345", "139 276 507"];
     let mut cmd = nzpir();
