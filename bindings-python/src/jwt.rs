@@ -46,12 +46,7 @@ pub(crate) fn mint_jwt(
                 let read = |p: PemArg, setting: &str| -> Result<Vec<u8>, nzpir::Error> {
                     match p {
                         PemArg::Pem(t) => Ok(t.into_bytes()),
-                        PemArg::Path(path) => std::fs::read(&path).map_err(|e| {
-                            nzpir::Error::config(
-                                setting,
-                                format!("cannot read {}: {e}", path.display()),
-                            )
-                        }),
+                        PemArg::Path(path) => nzpir::tls::read_pem_file(setting, &path),
                     }
                 };
                 JwtSigner::builder(read(c, "auth.cert")?, read(k, "auth.key")?)

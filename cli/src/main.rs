@@ -25,10 +25,13 @@ use crate::exit::Failure;
 
 fn main() -> ExitCode {
     // Usage errors (unknown flags, missing values) exit 2, --help and --version 0.
-    let matches = Cli::command().get_matches();
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => usage_error(&e),
+    };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
-        Err(e) => e.exit(),
+        Err(e) => usage_error(&e),
     };
     let sub = matches.subcommand().map(|(_, m)| m).unwrap_or(&matches);
     let result: Result<u8, Failure> = match &cli.command {
@@ -48,4 +51,29 @@ fn main() -> ExitCode {
             ExitCode::from(f.code)
         }
     }
+}
+
+/// Reports a usage error and exits, without repeating the value it is about:
+/// a stray argument or a bad value may be an IRD number, a name or a token
+/// (`nzpir lookup 139276507` for `--ird 139276507`). Flags are still named.
+fn usage_error(e: &clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue};
+    if !e.use_stderr() {
+        e.exit(); // --help, --version
+    }
+    let mut text = e.render().to_string();
+    for kind in [ContextKind::InvalidArg, ContextKind::InvalidValue] {
+        if let Some(ContextValue::String(v)) = e.get(kind)
+            && !v.is_empty()
+            && !v.starts_with('-')
+        {
+            text = text.replace(&format!("'{v}'"), "(a value, not repeated here)");
+            // A value parser's own words may quote it too ("... is not in 1..=64").
+            if v.len() >= 3 {
+                text = text.replace(v.as_str(), "it");
+            }
+        }
+    }
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
+    std::process::exit(e.exit_code());
 }

@@ -245,8 +245,9 @@ pub enum AuthSettings {
     None,
 }
 
-/// The whole client configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The whole client configuration. `Debug` hides secrets, and the user name
+/// and password of a proxy URL.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// production, test, mock or sandbox.
@@ -284,6 +285,39 @@ pub struct Config {
     /// Authentication.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthSettings>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("environment", &self.environment)
+            .field("connection", &self.connection)
+            .field("endpoint", &self.endpoint)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("connect_timeout_secs", &self.connect_timeout_secs)
+            .field("max_retries", &self.max_retries)
+            .field("retry_base_delay_secs", &self.retry_base_delay_secs)
+            .field("proxy", &self.proxy.as_deref().map(without_userinfo))
+            .field("validate_locally", &self.validate_locally)
+            .field("tls", &self.tls)
+            .field("auth", &self.auth)
+            .finish()
+    }
+}
+
+/// A URL with any user name and password replaced (`http://<redacted>@host:port`).
+fn without_userinfo(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://<redacted>@{}", &rest[at + 1..]),
+                None => url.to_owned(),
+            }
+        }
+        None if url.contains('@') => "<redacted>".to_owned(),
+        None => url.to_owned(),
+    }
 }
 
 fn is_default_tls(t: &TlsSettings) -> bool {
@@ -442,5 +476,29 @@ issuer = "Acme Funds"
                 .expect("parses");
         let dbg = format!("{cfg:?}");
         assert!(!dbg.contains("sekrit"), "{dbg}");
+    }
+
+    #[test]
+    fn proxy_credentials_do_not_show() {
+        for (proxy, shown) in [
+            (
+                "http://user:pa55@proxy:3128",
+                "http://<redacted>@proxy:3128",
+            ),
+            (
+                "http://pa55@proxy:3128/x@y",
+                "http://<redacted>@proxy:3128/x@y",
+            ),
+            ("user:pa55@proxy:3128", "<redacted>"),
+            ("http://proxy:3128", "http://proxy:3128"),
+        ] {
+            let cfg = Config {
+                proxy: Some(proxy.to_owned()),
+                ..Config::default()
+            };
+            let dbg = format!("{cfg:?}");
+            assert!(dbg.contains(&format!("{shown:?}")), "{dbg}");
+            assert!(!dbg.contains("pa55"), "{dbg}");
+        }
     }
 }

@@ -20,10 +20,20 @@ use crate::error::Error;
 /// The smallest RSA modulus IR accepts.
 pub(crate) const MIN_RSA_BITS: usize = 2048;
 
-/// Reads a PEM file named by a setting.
+/// Reads a PEM file named by a setting. A "path" that is really PEM text (a
+/// key pasted where its file's path belongs) is not repeated in the error.
 pub(crate) fn read_file(setting: &str, path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path)
-        .map_err(|e| Error::config(setting, format!("cannot read {}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| {
+        let shown = path.to_string_lossy();
+        if shown.contains("-----BEGIN") || shown.chars().any(char::is_control) {
+            Error::config(
+                setting,
+                format!("cannot read it: the value looks like PEM text, not a file path ({e})"),
+            )
+        } else {
+            Error::config(setting, format!("cannot read {}: {e}", path.display()))
+        }
+    })
 }
 
 /// The labels of every `-----BEGIN X-----` line, for messages.

@@ -242,6 +242,13 @@ fn check_key_matches(
     }
 }
 
+/// Reads a PEM file (certificate or key) named by a configuration setting,
+/// with the error the client gives for it: the setting, the file, why; never
+/// the value itself when it looks like PEM text rather than a path.
+pub fn read_pem_file(setting: &str, path: &Path) -> Result<Vec<u8>, Error> {
+    pem::read_file(setting, path)
+}
+
 /// Extra trusted roots from PEM (the sandbox's CA, a corporate CA); each must
 /// be usable as a trust anchor.
 pub(crate) fn extra_roots(

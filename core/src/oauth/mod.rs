@@ -307,9 +307,9 @@ fn oauth_error(error: &str, description: Option<&str>, status: Option<u16>) -> E
         "server_error" | "temporarily_unavailable" => ErrorKind::Server,
         _ => ErrorKind::Authentication,
     };
-    let error = scrub(error);
+    let error = without_tokens(&scrub(error));
     let mut message = match description {
-        Some(d) if !d.is_empty() => format!("OAuth {error}: {}", scrub(d)),
+        Some(d) if !d.is_empty() => format!("OAuth {error}: {}", without_tokens(&scrub(d))),
         _ => format!("OAuth {error}"),
     };
     if kind == ErrorKind::ConsentRequired {
@@ -320,6 +320,32 @@ fn oauth_error(error: &str, description: Option<&str>, status: Option<u16>) -> E
         Some(s) => e.with_http_status(s),
         None => e,
     }
+}
+
+/// Text from the OAuth server or a redirect, with every run of token
+/// characters 20 or longer (a JWT, an access or refresh token, a code, a
+/// verifier: never a word of IR's messages) replaced, so that an answer that
+/// quotes a credential back does not put it in an error message.
+fn without_tokens(text: &str) -> String {
+    const LONGEST_WORD: usize = 19;
+    let is_token = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if is_token(c) {
+            run.push(c);
+            continue;
+        }
+        if run.chars().count() > LONGEST_WORD {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(&run);
+        }
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
 }
 
 /// `expires_in` as IR sends it: a number, or a number in a string.
@@ -843,6 +869,32 @@ impl OAuthTokenSource {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[test]
+    fn oauth_errors_do_not_quote_credentials_back() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLWJ5dGVz";
+        let token = "dcoGnmTe3LT2v2XXvu6Twt8ypPx7x2ZcNI8j9GNI0rA";
+        let body = format!(
+            r#"{{"error":"invalid_grant","error_description":"refresh token {token} (from {jwt}) is spent"}}"#
+        );
+        let e = parse_token_response(400, body.as_bytes(), 0).expect_err("refused");
+        let text = e.to_string();
+        assert!(!text.contains(token) && !text.contains("eyJ"), "{text}");
+        assert!(
+            text.starts_with(
+                "OAuth invalid_grant: refresh token [redacted] (from [redacted]) is spent"
+            ),
+            "{text}"
+        );
+        let e = parse_redirect(&format!("http://x/cb?error={token}&state=s"), "s")
+            .expect_err("an error redirect");
+        assert_eq!(e.to_string(), "OAuth [redacted]");
+        // IR's own wording passes unchanged.
+        assert_eq!(
+            without_tokens("The refresh token is invalid, expired or revoked."),
+            "The refresh token is invalid, expired or revoked."
+        );
+    }
 
     fn cfg() -> OAuthClientConfig {
         OAuthClientConfig {
