@@ -4,6 +4,30 @@
 
 const native = require('./native.js')
 
+// A lookup's result names the investor (`ird`) and the PIE (`pieIrd`): the
+// properties are there for the caller, but `console.log(result)` and other
+// util.inspect() output (what loggers print) shows them as <redacted>, as
+// Python's repr does. JSON.stringify, an explicit choice, keeps them.
+const inspectCustom = Symbol.for('nodejs.util.inspect.custom')
+
+function redactedInspect(depth, options, inspect) {
+  const shown = { ...this }
+  for (const key of ['ird', 'pieIrd']) {
+    if (shown[key] != null) shown[key] = '<redacted>'
+  }
+  return inspect(shown, options)
+}
+
+const nativeLookup = native.Client.prototype.lookup
+Object.defineProperty(native.Client.prototype, 'lookup', {
+  ...Object.getOwnPropertyDescriptor(native.Client.prototype, 'lookup'),
+  value: async function lookup(request) {
+    const result = await nativeLookup.call(this, request)
+    Object.defineProperty(result, inspectCustom, { value: redactedInspect })
+    return result
+  },
+})
+
 /** The `code` of every error nzpir throws or rejects with. */
 const ErrorCode = Object.freeze({
   INVALID_ARG: 'NZPIR_INVALID_ARG',

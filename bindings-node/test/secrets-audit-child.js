@@ -56,10 +56,14 @@ function shown(what, obj, allowed = []) {
   }
 }
 
-/** A lookup's result is the answer, a plain object: it names the investor and
- * PIE asked about by design (`ird`, `pieIrd`), and nothing else. */
+/** A lookup's result is the answer, a plain object: its JSON names the
+ * investor and PIE asked about by design (`ird`, `pieIrd`); what inspect()
+ * (a logger) shows of it names neither. */
 function result(what, r) {
-  shown(what, r, [r.ird, r.pieIrd].filter(Boolean).flatMap(irdForms))
+  if (!r.ird) throw new Error(`${what}: no ird on the result`)
+  texts.push([`inspect of ${what}`, util.inspect(r, { showHidden: true, depth: 8, getters: true }), []])
+  texts.push([`String of ${what}`, String(r), []])
+  texts.push([`JSON of ${what}`, JSON.stringify(r), [r.ird, r.pieIrd].filter(Boolean).flatMap(irdForms)])
 }
 
 /** Runs `f` (sync or async), which must fail with `code`; keeps what the error shows. */
