@@ -281,7 +281,7 @@ pub fn parse_redirect(redirect: &str, expected_state: &str) -> Result<Secret, Er
         ));
     }
     if let Some(error) = error {
-        return Err(oauth_error(&error, description.as_deref(), None));
+        return Err(oauth_error(&error, description.as_deref(), None, &[]));
     }
     match code {
         Some(c) if !c.is_empty() => Ok(Secret::new(c)),
@@ -293,7 +293,14 @@ pub fn parse_redirect(redirect: &str, expected_state: &str) -> Result<Secret, Er
 }
 
 /// Maps an OAuth `error` (RFC 6749) to a typed error.
-fn oauth_error(error: &str, description: Option<&str>, status: Option<u16>) -> Error {
+/// `hide`: the credentials this call sent (client secret, token, code,
+/// verifier), left out of the message however short they are.
+fn oauth_error(
+    error: &str,
+    description: Option<&str>,
+    status: Option<u16>,
+    hide: &[&str],
+) -> Error {
     let kind = match error {
         "invalid_grant" | "access_denied" | "consent_required" | "login_required" => {
             ErrorKind::ConsentRequired
@@ -307,9 +314,10 @@ fn oauth_error(error: &str, description: Option<&str>, status: Option<u16>) -> E
         "server_error" | "temporarily_unavailable" => ErrorKind::Server,
         _ => ErrorKind::Authentication,
     };
-    let error = without_tokens(&scrub(error));
+    let clean = |text: &str| without_tokens(&scrub(&without(text, hide)));
+    let error = clean(error);
     let mut message = match description {
-        Some(d) if !d.is_empty() => format!("OAuth {error}: {}", without_tokens(&scrub(d))),
+        Some(d) if !d.is_empty() => format!("OAuth {error}: {}", clean(d)),
         _ => format!("OAuth {error}"),
     };
     if kind == ErrorKind::ConsentRequired {
@@ -345,6 +353,17 @@ fn without_tokens(text: &str) -> String {
         out.push(c);
     }
     out.pop();
+    out
+}
+
+/// `text` with every occurrence of each non-empty value of `hide` replaced.
+fn without(text: &str, hide: &[&str]) -> String {
+    let mut out = text.to_owned();
+    for value in hide.iter().filter(|v| !v.is_empty()) {
+        if out.contains(value) {
+            out = out.replace(value, "[redacted]");
+        }
+    }
     out
 }
 
@@ -392,9 +411,15 @@ pub const DEFAULT_EXPIRES_IN: i64 = 28_800;
 
 /// Parses the token endpoint's answer.
 pub fn parse_token_response(status: u16, body: &[u8], now: i64) -> Result<TokenSet, Error> {
+    token_response(status, body, now, &[])
+}
+
+/// [`parse_token_response`], leaving `hide` (what the call sent) out of an
+/// error's message.
+fn token_response(status: u16, body: &[u8], now: i64, hide: &[&str]) -> Result<TokenSet, Error> {
     if !(200..300).contains(&status) {
         return Err(match serde_json::from_slice::<OAuthErrorBody>(body) {
-            Ok(e) => oauth_error(&e.error, e.error_description.as_deref(), Some(status)),
+            Ok(e) => oauth_error(&e.error, e.error_description.as_deref(), Some(status), hide),
             Err(_) => Error::from_status(status, "from the OAuth token endpoint"),
         });
     }
@@ -577,7 +602,13 @@ impl OAuthClient {
     fn token_call(&self, form: &[(&str, &str)]) -> Result<TokenSet, Error> {
         let url = self.config.endpoint(TOKEN_PATH);
         let (status, body) = self.http.post_form(&url, self.basic.expose(), form)?;
-        parse_token_response(status, &body, self.clock.now_unix())
+        let mut hide: Vec<&str> = form
+            .iter()
+            .filter(|(k, _)| ["code", "code_verifier", "refresh_token"].contains(k))
+            .map(|(_, v)| *v)
+            .collect();
+        hide.push(self.config.client_secret.expose());
+        token_response(status, &body, self.clock.now_unix(), &hide)
     }
 
     /// Exchanges an authorisation code (with its PKCE verifier) for tokens.
@@ -608,7 +639,12 @@ impl OAuthClient {
         )?;
         if !(200..300).contains(&status) {
             return Err(match serde_json::from_slice::<OAuthErrorBody>(&body) {
-                Ok(e) => oauth_error(&e.error, e.error_description.as_deref(), Some(status)),
+                Ok(e) => oauth_error(
+                    &e.error,
+                    e.error_description.as_deref(),
+                    Some(status),
+                    &[token.expose(), self.config.client_secret.expose()],
+                ),
                 Err(_) => Error::from_status(status, "from the OAuth introspection endpoint"),
             });
         }
@@ -635,7 +671,12 @@ impl OAuthClient {
             return Ok(());
         }
         Err(match serde_json::from_slice::<OAuthErrorBody>(&body) {
-            Ok(e) => oauth_error(&e.error, e.error_description.as_deref(), Some(status)),
+            Ok(e) => oauth_error(
+                &e.error,
+                e.error_description.as_deref(),
+                Some(status),
+                &[token.expose(), self.config.client_secret.expose()],
+            ),
             Err(_) => Error::from_status(status, "from the OAuth revocation endpoint"),
         })
     }
@@ -1003,6 +1044,67 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Server);
         let e = parse_token_response(503, b"<html>", 0).expect_err("5xx");
         assert_eq!(e.kind(), ErrorKind::Server);
+    }
+
+    /// An OAuth server that refuses every call and quotes back, in its error
+    /// and description, every value it was sent and the client's secret.
+    struct Echo;
+
+    impl FormPost for Echo {
+        fn post_form(
+            &self,
+            _url: &str,
+            _basic: &str,
+            form: &[(&str, &str)],
+        ) -> Result<(u16, Vec<u8>), Error> {
+            let sent: Vec<&str> = form.iter().map(|(_, v)| *v).collect();
+            let body = serde_json::json!({
+                "error": format!("invalid_grant s3cret {}", sent.join(" ")),
+                "error_description": format!("bad: {} and s3cret", sent.join(", ")),
+            });
+            Ok((400, body.to_string().into_bytes()))
+        }
+    }
+
+    #[test]
+    fn short_credentials_quoted_back_are_left_out_too() {
+        // Short enough to pass the token-shaped filter: only knowing what
+        // was sent keeps them out.
+        let client = OAuthClient::new(cfg(), Arc::new(Echo));
+        let calls: Vec<(Error, &str)> = vec![
+            (
+                client
+                    .exchange_code(&Secret::new("c0de"), &Secret::new("v3rifier"))
+                    .expect_err("refused"),
+                "c0de v3rifier",
+            ),
+            (
+                client
+                    .refresh(&Secret::new("r3fresh"))
+                    .expect_err("refused"),
+                "r3fresh",
+            ),
+            (
+                client
+                    .introspect(&Secret::new("acc3ss"), TokenKind::Access)
+                    .expect_err("refused"),
+                "acc3ss",
+            ),
+            (
+                client
+                    .revoke(&Secret::new("r3voke"), TokenKind::Refresh)
+                    .expect_err("refused"),
+                "r3voke",
+            ),
+        ];
+        for (e, sent) in calls {
+            let text = format!("{e} {e:?}");
+            assert!(text.starts_with("OAuth invalid_grant"), "{text}");
+            assert!(text.contains("[redacted]"), "{text}");
+            for secret in sent.split(' ').chain(["s3cret"]) {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+        }
     }
 
     /// A token endpoint that rotates refresh tokens and counts calls.
