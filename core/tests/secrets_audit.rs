@@ -1008,20 +1008,7 @@ fn no_secret_or_personal_data_in_logs_errors_or_debug() {
             .any(|(_, t, m)| t == "nzpir" && m.contains("refresh")),
         "the refreshes were logged"
     );
-    for kind in [
-        ErrorKind::InvalidInput,
-        ErrorKind::Config,
-        ErrorKind::Tls,
-        ErrorKind::Transport,
-        ErrorKind::Timeout,
-        ErrorKind::Authentication,
-        ErrorKind::Authorisation,
-        ErrorKind::RateLimited,
-        ErrorKind::Rejected,
-        ErrorKind::Server,
-        ErrorKind::ConsentRequired,
-        ErrorKind::TokenStore,
-    ] {
+    for kind in ErrorKind::ALL {
         assert!(a.errors.contains(&kind), "no {kind:?} error was produced");
     }
     assert!(a.secrets.len() > 100, "{} secrets", a.secrets.len());
