@@ -230,7 +230,7 @@ fn check_key_matches(
         .map_err(|_| {
             Error::config(
                 key_setting,
-                "the private key could not be loaded: it must be ECDSA P-256/P-384 or RSA 2048-8192 bits, as PKCS#8, SEC1 or PKCS#1",
+                "the private key could not be loaded: it must be ECDSA P-256/P-384 or RSA of 2048 to 8192 bits, as PKCS#8, SEC1 or PKCS#1",
             )
         })?;
     match CertifiedKey::new(chain.to_vec(), signing_key).keys_match() {

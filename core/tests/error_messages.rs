@@ -5,7 +5,7 @@
 //!
 //! Each case here was found by the fuzz targets in `fuzz/`.
 
-use nzpir::{Error, ErrorKind, IrCode, IrErrorBody};
+use nzpir::{ClientBuilder, Config, Error, ErrorKind, IrCode, IrErrorBody};
 
 /// The longest run of digits, single `-` or space separators included.
 fn longest_digit_run(text: &str) -> usize {
@@ -57,4 +57,44 @@ fn known_ir_codes_read_as_ir_spells_them() {
         assert_eq!(code.to_string(), code.as_str());
     }
     assert_eq!(IrCode::parse("EV9999").to_string(), "EV9999");
+}
+
+/// A P-256 key (PKCS#8) whose public key is not on the curve (one character
+/// changed), next to a certificate for the original key.
+const CERT: &str = "-----BEGIN CERTIFICATE-----
+MIIBizCCATGgAwIBAgIUDIOmymyNG1Y5Z87yNRFKLk0+w9kwCgYIKoZIzj0EAwIw
+GjEYMBYGA1UEAwwPbnpwaXIgZnV6eiBzZWVkMCAXDTI2MTEyNDA3MTAwMVoYDzIx
+MjYxMDMxMDcxMDAxWjAaMRgwFgYDVQQDDA9uenBpciBmdXp6IHNlZWQwWTATBgcq
+hkjOPQIBBggqhkjOPQMBBwNCAAQqlFVL1PqOfhHQokhVbuUfqzcmNuxizCTnU6cz
+S8ULbaoyduyondIXoUlAogzZql36BUbP/18Jfjjotx//P9Imo1MwUTAdBgNVHQ4E
+FgQU+XXOkwd+7QjffvnfuLE9T+4u15QwHwYDVR0jBBgwFoAU+XXOkwd+7Qjffvnf
+uLE9T+4u15QwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiAoDgFh
+pMmgSo9iqP8QV57yh/8TU6WmiADJ/6ik5a7kSAIhAKhnl3hlihawcxsK9OuE7FxU
+gIbXPw+n3pODTN8ZTHXb
+-----END CERTIFICATE-----
+";
+const BROKEN_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgig11sUNwqRSCMOhd
+xHyhFnkjf4uzV6bLADlAm7C9SImhRANCAAQqlFVL1PqOfhHQokhVbuUfqzciNuxi
+zCTnU6czS8ULbaoyduyondIXoUlIogzZql36BUbP/18Jfjjotx//P9Im
+-----END PRIVATE KEY-----
+";
+
+#[test]
+fn a_key_that_cannot_be_loaded_is_named_without_a_digit_run() {
+    let cfg = Config::from_json_str(
+        &serde_json::json!({
+            "endpoint": "https://127.0.0.1:1",
+            "tls": { "client_cert_pem": CERT, "client_key_pem": BROKEN_KEY },
+        })
+        .to_string(),
+    )
+    .expect("config");
+    let e = ClientBuilder::from_config(&cfg)
+        .and_then(ClientBuilder::build)
+        .expect_err("the key cannot be loaded");
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.to_string().contains("tls.client_key_pem"), "{e}");
+    assert!(e.to_string().contains("could not be loaded"), "{e}");
+    assert_loggable(&e);
 }
