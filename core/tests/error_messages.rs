@@ -98,3 +98,56 @@ fn a_key_that_cannot_be_loaded_is_named_without_a_digit_run() {
     assert!(e.to_string().contains("could not be loaded"), "{e}");
     assert_loggable(&e);
 }
+
+/// A self-signed P-256 certificate for `CN=<cn>`, valid between two years,
+/// and its key.
+fn certificate(cn: &str, from: i32, to: i32) -> (String, String) {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    let mut p = rcgen::CertificateParams::new(vec!["client.example".to_owned()]).expect("params");
+    p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    p.not_before = rcgen::date_time_ymd(from, 1, 1);
+    p.not_after = rcgen::date_time_ymd(to, 1, 1);
+    (
+        p.self_signed(&key).expect("self-signed").pem(),
+        key.serialize_pem(),
+    )
+}
+
+fn build_error(cert: &str, key: &str) -> Error {
+    let cfg = Config::from_json_str(
+        &serde_json::json!({
+            "endpoint": "https://127.0.0.1:1",
+            "tls": { "client_cert_pem": cert, "client_key_pem": key },
+        })
+        .to_string(),
+    )
+    .expect("config");
+    ClientBuilder::from_config(&cfg)
+        .and_then(ClientBuilder::build)
+        .expect_err("the certificate is refused")
+}
+
+#[test]
+fn certificate_dates_and_subjects_are_shown_without_a_digit_run() {
+    // An ISO date is eight digits joined by dashes; a subject may hold an
+    // IRD number.
+    let (cert, key) = certificate("049091850.irdgws.example.co.nz", 2098, 2099);
+    let e = build_error(&cert, &key);
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(
+        e.to_string()
+            .contains("not valid until 1 January 2098 00:00 UTC"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("[redacted].irdgws"), "{e}");
+    assert_loggable(&e);
+
+    let (cert, key) = certificate("49-091-850", 2019, 2021);
+    let e = build_error(&cert, &key);
+    assert!(
+        e.to_string()
+            .contains("expired on 1 January 2021 00:00 UTC"),
+        "{e}"
+    );
+    assert_loggable(&e);
+}
