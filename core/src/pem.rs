@@ -20,10 +20,15 @@ use crate::error::{Error, scrub};
 /// The smallest RSA modulus IR accepts.
 pub(crate) const MIN_RSA_BITS: usize = 2048;
 
-/// Reads a PEM file named by a setting.
+/// Reads a PEM file named by a setting. A message shows the path through
+/// [`scrub`]: a file may be named after a number.
 pub(crate) fn read_file(setting: &str, path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path)
-        .map_err(|e| Error::config(setting, format!("cannot read {}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| {
+        Error::config(
+            setting,
+            format!("cannot read {}: {e}", scrub(&path.display().to_string())),
+        )
+    })
 }
 
 /// The labels of every `-----BEGIN X-----` line, for messages.

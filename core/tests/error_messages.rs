@@ -151,3 +151,36 @@ fn certificate_dates_and_subjects_are_shown_without_a_digit_run() {
     );
     assert_loggable(&e);
 }
+
+fn config_error(json: serde_json::Value) -> Error {
+    Config::from_json_str(&json.to_string())
+        .and_then(|cfg| ClientBuilder::from_config(&cfg))
+        .and_then(ClientBuilder::build)
+        .expect_err("the configuration is refused")
+}
+
+#[test]
+fn paths_and_url_schemes_in_config_errors_are_scrubbed() {
+    let e = config_error(serde_json::json!({
+        "endpoint": "https://127.0.0.1:1",
+        "tls": {
+            "client_cert": "/nonexistent-nzpir/049091850/cert.pem",
+            "client_key": "/nonexistent-nzpir/049091850/key.pem",
+        },
+    }));
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(
+        e.to_string()
+            .contains("cannot read /nonexistent-nzpir/[redacted]/cert.pem"),
+        "{e}"
+    );
+    assert_loggable(&e);
+
+    let e = config_error(serde_json::json!({ "endpoint": "x49091850://gateway.example" }));
+    assert!(e.to_string().contains("must be an https URL"), "{e}");
+    assert_loggable(&e);
+
+    let dir = std::env::temp_dir().join("nzpir-049091850-missing.toml");
+    let e = Config::from_file(&dir).expect_err("no such file");
+    assert_loggable(&e);
+}
