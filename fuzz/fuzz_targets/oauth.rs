@@ -27,7 +27,13 @@ fuzz_target!(|data: &[u8]| {
     match parse_redirect(&text, STATE) {
         Ok(code) => {
             assert!(!code.expose().is_empty());
-            assert!(!format!("{code:?}").contains(code.expose()) || code.expose() == "<redacted>");
+            // Debug does not depend on the code (a code may be any text,
+            // even a piece of the placeholder).
+            assert_eq!(
+                format!("{code:?}"),
+                format!("{:?}", nzpir::Secret::from(String::from("other"))),
+                "Debug hides the code"
+            );
             // The same code a plain reading of the query finds.
             let query = text.split_once('?').map_or(&*text, |(_, q)| q);
             let query = query.split('#').next().unwrap_or_default();
