@@ -6,9 +6,10 @@
 #   fuzz/run.sh 60         60 s per target
 #   fuzz/run.sh 60 ffi ird only these targets
 #
-# Needs cargo-fuzz (`cargo install cargo-fuzz`). cargo-fuzz passes
-# nightly-only flags (-Z sanitizer, -C passes=sancov); on a stable toolchain
-# RUSTC_BOOTSTRAP=1 allows them. Corpora grow in fuzz/corpus/<target> (seeded
+# Needs cargo-fuzz (`cargo install cargo-fuzz --locked`); the script checks
+# for it and installs nothing. cargo-fuzz passes nightly-only flags
+# (-Z sanitizer, -C passes=sancov); on a stable toolchain RUSTC_BOOTSTRAP=1
+# allows them. Corpora grow in fuzz/corpus/<target> (seeded
 # from fuzz/seeds/<target>), crashes land in fuzz/artifacts/<target>, and each
 # run's log in fuzz/target/logs/<target>.log; all three are ignored by git.
 set -euo pipefail
@@ -21,6 +22,13 @@ shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(request response config ffi ird oauth)
+fi
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "run.sh: cargo-fuzz is not installed; install it with" >&2
+  echo "  cargo install cargo-fuzz --locked" >&2
+  echo "and run this script again (it installs nothing itself)." >&2
+  exit 2
 fi
 
 export RUSTC_BOOTSTRAP="${RUSTC_BOOTSTRAP:-1}"

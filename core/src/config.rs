@@ -360,7 +360,10 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::config(
                 "config file",
-                format!("cannot read {}: {e}", path.display()),
+                format!(
+                    "cannot read {}: {e}",
+                    crate::error::scrub(&path.display().to_string())
+                ),
             )
         })?;
         let mut cfg = if path.extension().is_some_and(|e| e == "json") {

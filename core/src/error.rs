@@ -214,15 +214,21 @@ ir_codes! {
     PIR150 = "PIR150", 500, Server, Server, "Unknown error occurred while processing.";
 }
 
+/// The code as IR spells it. An unknown code is text from outside and ends up
+/// in [`Error`]'s message, which is safe to log: it goes through [`scrub`]
+/// ([`IrCode::as_str`] keeps it as sent).
 impl fmt::Display for IrCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        match self {
+            IrCode::Other(s) => f.write_str(&scrub(s)),
+            known => f.write_str(known.as_str()),
+        }
     }
 }
 
 impl fmt::Debug for IrCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "IrCode({})", self.as_str())
+        write!(f, "IrCode({self})")
     }
 }
 

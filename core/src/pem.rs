@@ -15,13 +15,14 @@ use x509_parser::oid_registry::{
 };
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::error::Error;
+use crate::error::{Error, scrub};
 
 /// The smallest RSA modulus IR accepts.
 pub(crate) const MIN_RSA_BITS: usize = 2048;
 
 /// Reads a PEM file named by a setting. A "path" that is really PEM text (a
-/// key pasted where its file's path belongs) is not repeated in the error.
+/// key pasted where its file's path belongs) is not repeated in the error;
+/// a real path is shown through [`scrub`]: a file may be named after a number.
 pub(crate) fn read_file(setting: &str, path: &Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| {
         let shown = path.to_string_lossy();
@@ -31,7 +32,7 @@ pub(crate) fn read_file(setting: &str, path: &Path) -> Result<Vec<u8>, Error> {
                 format!("cannot read it: the value looks like PEM text, not a file path ({e})"),
             )
         } else {
-            Error::config(setting, format!("cannot read {}: {e}", path.display()))
+            Error::config(setting, format!("cannot read {}: {e}", scrub(&shown)))
         }
     })
 }
@@ -239,18 +240,22 @@ pub(crate) fn inspect(setting: &str, der: &[u8]) -> Result<CertInfo, Error> {
     })
 }
 
-/// A UTC timestamp for messages: `2025-03-31 12:00 UTC`.
+/// A UTC timestamp for messages: `31 March 2025 12:00 UTC`. The month is a
+/// word: an ISO date's eight digits (`2025-03-31`) are the shape [`scrub`] and
+/// log filters take for an IRD number.
+///
+/// [`scrub`]: crate::error::scrub
 pub(crate) fn utc(ts: i64) -> String {
     match time::OffsetDateTime::from_unix_timestamp(ts) {
         Ok(t) => format!(
-            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-            t.year(),
-            u8::from(t.month()),
+            "{} {} {} {:02}:{:02} UTC",
             t.day(),
+            t.month(),
+            t.year(),
             t.hour(),
             t.minute()
         ),
-        Err(_) => format!("{ts} (unix time)"),
+        Err(_) => "a time out of range".to_owned(),
     }
 }
 
@@ -262,7 +267,7 @@ pub(crate) fn check_validity(setting: &str, info: &CertInfo, now: i64) -> Result
             format!(
                 "the certificate expired on {} (subject {})",
                 utc(info.not_after),
-                info.subject
+                scrub(&info.subject)
             ),
         ));
     }
@@ -272,7 +277,7 @@ pub(crate) fn check_validity(setting: &str, info: &CertInfo, now: i64) -> Result
             format!(
                 "the certificate is not valid until {} (subject {}); check the clock or the certificate",
                 utc(info.not_before),
-                info.subject
+                scrub(&info.subject)
             ),
         ));
     }
@@ -309,7 +314,7 @@ mod tests {
 
     #[test]
     fn utc_formats() {
-        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(utc(1_743_422_400), "2025-03-31 12:00 UTC");
+        assert_eq!(utc(0), "1 January 1970 00:00 UTC");
+        assert_eq!(utc(1_743_422_400), "31 March 2025 12:00 UTC");
     }
 }

@@ -52,7 +52,7 @@ impl Endpoint {
                 setting,
                 format!(
                     "must be an https URL (IR's gateway speaks only TLS), not {}",
-                    url.scheme()
+                    crate::error::scrub(url.scheme())
                 ),
             ));
         }

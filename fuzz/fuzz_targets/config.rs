@@ -29,7 +29,9 @@ fuzz_target!(|data: &[u8]| {
     match Config::from_toml_str(text) {
         Ok(cfg) => {
             if !has_nan(&cfg) {
-                let toml = cfg.to_toml_string().expect("a parsed configuration serialises");
+                let toml = cfg
+                    .to_toml_string()
+                    .expect("a parsed configuration serialises");
                 let again = Config::from_toml_str(&toml).expect("serialised TOML parses");
                 assert_eq!(again, cfg, "TOML round trip");
             }
@@ -43,10 +45,14 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn has_nan(cfg: &Config) -> bool {
-    [cfg.timeout_secs, cfg.connect_timeout_secs, cfg.retry_base_delay_secs]
-        .into_iter()
-        .flatten()
-        .any(f64::is_nan)
+    [
+        cfg.timeout_secs,
+        cfg.connect_timeout_secs,
+        cfg.retry_base_delay_secs,
+    ]
+    .into_iter()
+    .flatten()
+    .any(f64::is_nan)
 }
 
 /// The string values of a TOML document (for the "never quote a value" check).
@@ -126,7 +132,10 @@ fn check(mut cfg: Config) {
 
     let dbg = format!("{cfg:?}");
     for s in &secrets {
-        assert!(!dbg.contains(&format!("{s:?}")), "Config Debug shows a secret: {dbg}");
+        assert!(
+            !dbg.contains(&format!("{s:?}")),
+            "Config Debug shows a secret: {dbg}"
+        );
     }
 
     let built = ClientBuilder::from_config(&cfg).and_then(ClientBuilder::build);
@@ -134,7 +143,10 @@ fn check(mut cfg: Config) {
         Ok(client) => {
             let dbg = format!("{client:?}");
             for s in &secrets {
-                assert!(!dbg.contains(s.as_str()), "Client Debug shows a secret: {dbg}");
+                assert!(
+                    !dbg.contains(s.as_str()),
+                    "Client Debug shows a secret: {dbg}"
+                );
             }
         }
         Err(e) => {

@@ -28,8 +28,7 @@ use nzpir_ffi::{
     nzpir_client_new_from_json, nzpir_error, nzpir_error_field_count, nzpir_error_field_message,
     nzpir_error_field_name, nzpir_error_field_rule, nzpir_error_free, nzpir_error_kind,
     nzpir_error_message, nzpir_error_status, nzpir_ird_normalise, nzpir_ird_reason,
-    nzpir_ird_validate, nzpir_ird_validate_many, nzpir_outcome, nzpir_outcome_free,
-    nzpir_status,
+    nzpir_ird_validate, nzpir_ird_validate_many, nzpir_outcome, nzpir_outcome_free, nzpir_status,
 };
 
 /// Port 1 on loopback: nothing listens there (tcpmux is long gone), so a
@@ -62,12 +61,17 @@ fn c_text(bytes: &[u8]) -> CString {
 
 /// Checks and frees an error handed out by a call.
 fn check_error(err: *mut nzpir_error, status: nzpir_status, values: &[String]) {
-    assert!(!err.is_null(), "a failed call with err_out hands out an error");
+    assert!(
+        !err.is_null(),
+        "a failed call with err_out hands out an error"
+    );
     unsafe {
         assert_eq!(nzpir_error_status(err), status);
         let kind = CStr::from_ptr(nzpir_error_kind(err));
         assert!(!kind.to_bytes().is_empty());
-        let msg = CStr::from_ptr(nzpir_error_message(err)).to_string_lossy().into_owned();
+        let msg = CStr::from_ptr(nzpir_error_message(err))
+            .to_string_lossy()
+            .into_owned();
         common::assert_no_ird_like("nzpir_error_message", &msg);
         common::assert_no_quoted_value("nzpir_error_message", &msg, values);
         for i in 0..nzpir_error_field_count(err) {
@@ -90,8 +94,7 @@ fn check_error(err: *mut nzpir_error, status: nzpir_status, values: &[String]) {
 fn names_a_special_file(values: &[String]) -> bool {
     values.iter().any(|v| {
         let p = Path::new(v);
-        !v.is_empty()
-            && std::fs::metadata(p).is_ok_and(|m| !m.is_file() || m.len() > 1 << 20)
+        !v.is_empty() && std::fs::metadata(p).is_ok_and(|m| !m.is_file() || m.len() > 1 << 20)
     })
 }
 
@@ -107,7 +110,8 @@ fuzz_target!(|data: &[u8]| {
                 return;
             }
             let (mut client, mut err) = (ptr::null_mut(), ptr::null_mut());
-            let status = unsafe { nzpir_client_new_from_json(text.as_ptr(), &mut client, &mut err) };
+            let status =
+                unsafe { nzpir_client_new_from_json(text.as_ptr(), &mut client, &mut err) };
             assert_ne!(status, nzpir_status::Panic);
             if status == nzpir_status::Ok {
                 assert!(!client.is_null() && err.is_null());
@@ -119,8 +123,10 @@ fuzz_target!(|data: &[u8]| {
         }
         1 => {
             let client = closed_port_client();
-            let (mut outcome, mut err): (*mut nzpir_outcome, _) = (ptr::null_mut(), ptr::null_mut());
-            let status = unsafe { nzpir_client_lookup(client, text.as_ptr(), &mut outcome, &mut err) };
+            let (mut outcome, mut err): (*mut nzpir_outcome, _) =
+                (ptr::null_mut(), ptr::null_mut());
+            let status =
+                unsafe { nzpir_client_lookup(client, text.as_ptr(), &mut outcome, &mut err) };
             assert_ne!(status, nzpir_status::Panic);
             assert!(outcome.is_null(), "nothing answers on the closed port");
             let expected = if std::str::from_utf8(text.as_bytes()).is_err() {
@@ -146,8 +152,9 @@ fuzz_target!(|data: &[u8]| {
             }
             let mut buf = [0x55 as c_char; NZPIR_IRD_BUFFER_LEN];
             let mut err = ptr::null_mut();
-            let status =
-                unsafe { nzpir_ird_normalise(text.as_ptr(), buf.as_mut_ptr(), buf.len(), &mut err) };
+            let status = unsafe {
+                nzpir_ird_normalise(text.as_ptr(), buf.as_mut_ptr(), buf.len(), &mut err)
+            };
             match core {
                 Ok(n) => {
                     assert_eq!(status, nzpir_status::Ok);
@@ -156,7 +163,10 @@ fuzz_target!(|data: &[u8]| {
                 }
                 Err(_) => {
                     assert_eq!(status, nzpir_status::InvalidInput);
-                    assert!(buf.iter().all(|b| *b == 0x55), "buf is written only on success");
+                    assert!(
+                        buf.iter().all(|b| *b == 0x55),
+                        "buf is written only on success"
+                    );
                     check_error(err, status, &[]);
                 }
             }

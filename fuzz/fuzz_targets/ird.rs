@@ -13,7 +13,10 @@ fn reference_check(value: u64) -> Result<u32, IrdError> {
     }
     let check = value % 10;
     let base = value / 10;
-    let digits: Vec<u64> = format!("{base:08}").bytes().map(|b| u64::from(b - b'0')).collect();
+    let digits: Vec<u64> = format!("{base:08}")
+        .bytes()
+        .map(|b| u64::from(b - b'0'))
+        .collect();
     let weighted = |w: [u64; 8]| {
         let sum: u64 = digits.iter().zip(w).map(|(d, w)| d * w).sum();
         match sum % 11 {
@@ -43,7 +46,12 @@ fn reference_strict(b: &[u8]) -> Result<u32, IrdError> {
     if b.len() != 8 && b.len() != 9 {
         return Err(IrdError::WrongLength);
     }
-    reference_check(std::str::from_utf8(b).expect("digits").parse().expect("fits"))
+    reference_check(
+        std::str::from_utf8(b)
+            .expect("digits")
+            .parse()
+            .expect("fits"),
+    )
 }
 
 /// The lenient form: surrounding ASCII white space, then digits with single
@@ -56,9 +64,8 @@ fn reference_lenient(b: &[u8]) -> Result<u32, IrdError> {
             digits.push(c);
             continue;
         }
-        let between = i > 0
-            && t[i - 1].is_ascii_digit()
-            && t.get(i + 1).is_some_and(u8::is_ascii_digit);
+        let between =
+            i > 0 && t[i - 1].is_ascii_digit() && t.get(i + 1).is_some_and(u8::is_ascii_digit);
         if !(matches!(c, b'-' | b' ') && between) {
             return Err(IrdError::NotDigits);
         }
@@ -71,9 +78,17 @@ fn reference_lenient(b: &[u8]) -> Result<u32, IrdError> {
 
 fuzz_target!(|data: &[u8]| {
     let strict = IrdNumber::parse_bytes(data);
-    assert_eq!(strict.map(IrdNumber::get), reference_strict(data), "strict {data:?}");
+    assert_eq!(
+        strict.map(IrdNumber::get),
+        reference_strict(data),
+        "strict {data:?}"
+    );
     let lenient = IrdNumber::parse_lenient_bytes(data);
-    assert_eq!(lenient.map(IrdNumber::get), reference_lenient(data), "lenient {data:?}");
+    assert_eq!(
+        lenient.map(IrdNumber::get),
+        reference_lenient(data),
+        "lenient {data:?}"
+    );
     if strict.is_ok() {
         assert_eq!(lenient, strict, "the wire form is also lenient");
     }
@@ -88,11 +103,17 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(wire.as_bytes(), &n.to_digits()[..]);
         assert_eq!(IrdNumber::parse(&wire), Ok(n));
         assert_eq!(IrdNumber::from_u32(n.get()), Ok(n));
-        assert!(!format!("{n:?}").contains(&wire[1..]), "Debug hides the number");
+        assert!(
+            !format!("{n:?}").contains(&wire[1..]),
+            "Debug hides the number"
+        );
     }
     // Bulk over the input's lines agrees with one at a time.
     let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
-    let single: Vec<_> = lines.iter().map(|l| IrdNumber::parse_lenient_bytes(l)).collect();
+    let single: Vec<_> = lines
+        .iter()
+        .map(|l| IrdNumber::parse_lenient_bytes(l))
+        .collect();
     assert_eq!(nzpir::ird::check_many(&lines), single);
     let flags: Vec<bool> = single.iter().map(Result::is_ok).collect();
     assert_eq!(nzpir::ird::validate_many(&lines), flags);
@@ -105,6 +126,9 @@ fuzz_target!(|data: &[u8]| {
     // A number parses exactly when IR's rule accepts it.
     if data.len() >= 4 {
         let v = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
-        assert_eq!(IrdNumber::from_u32(v).map(IrdNumber::get), reference_check(u64::from(v)));
+        assert_eq!(
+            IrdNumber::from_u32(v).map(IrdNumber::get),
+            reference_check(u64::from(v))
+        );
     }
 });

@@ -73,5 +73,8 @@ fn check_error(e: &Error, values: &[String]) {
     common::assert_no_ird_like("error message", &msg);
     common::assert_no_quoted_value("error message", &msg, values);
     common::assert_no_ird_like("error Debug", &format!("{e:?}"));
-    assert!(!msg.chars().any(char::is_control), "control characters: {msg:?}");
+    assert!(
+        !msg.chars().any(char::is_control),
+        "control characters: {msg:?}"
+    );
 }
