@@ -31,7 +31,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ErrorKind, IrCode};
+use crate::error::{Error, ErrorKind, IrCode, scrub};
 use crate::model::{PirOutcome, PirRate, PirRequest};
 
 /// The answer for one request, in a form that can be journaled and shared
@@ -163,7 +163,10 @@ pub struct Journal {
 fn journal_err(path: &Path, what: &str, e: impl fmt::Display) -> Error {
     Error::new(
         ErrorKind::Config,
-        format!("batch journal {}: {what}: {e}", path.display()),
+        format!(
+            "batch journal {}: {what}: {e}",
+            scrub(&path.to_string_lossy())
+        ),
     )
 }
 

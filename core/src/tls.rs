@@ -22,7 +22,7 @@ use rustls::sign::CertifiedKey;
 use rustls::{AlertDescription, CertificateError, PeerIncompatible, RootCertStore};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, scrub};
 use crate::pem;
 pub use crate::pem::KeyType;
 use crate::validate::{Clock, SystemClock};
@@ -146,7 +146,7 @@ impl Identity {
             log::warn!(
                 target: "nzpir",
                 "client certificate {} expires in {days_left} days ({})",
-                info.subject,
+                scrub(&info.subject),
                 pem::utc(info.not_after)
             );
         }

@@ -184,3 +184,21 @@ fn paths_and_url_schemes_in_config_errors_are_scrubbed() {
     let e = Config::from_file(&dir).expect_err("no such file");
     assert_loggable(&e);
 }
+
+#[test]
+fn token_store_and_journal_paths_are_scrubbed() {
+    use nzpir::oauth::{FileTokenStore, TokenStore};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let named = dir.path().join("049091850");
+    std::fs::create_dir(&named).expect("folder");
+
+    // A folder where the token file belongs cannot be read as one.
+    let e = FileTokenStore::new(&named).load().expect_err("a folder");
+    assert_eq!(e.kind(), ErrorKind::TokenStore);
+    assert!(e.to_string().contains("[redacted]"), "{e}");
+    assert_loggable(&e);
+
+    let e = nzpir::batch::Journal::open(&named, false).expect_err("a folder");
+    assert!(e.to_string().contains("[redacted]"), "{e}");
+    assert_loggable(&e);
+}

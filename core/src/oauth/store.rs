@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Secret;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, scrub};
 
 /// The tokens of one OAuth grant.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,7 +127,10 @@ impl FileTokenStore {
     fn err(&self, what: &str, e: impl fmt::Display) -> Error {
         Error::new(
             ErrorKind::TokenStore,
-            format!("token store {}: {what}: {e}", self.path.display()),
+            format!(
+                "token store {}: {what}: {e}",
+                scrub(&self.path.to_string_lossy())
+            ),
         )
     }
 }
