@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, parse_error_text};
 
 /// A secret string (token, client secret, inline private key). `Debug` and
 /// `Display` never show it.
@@ -301,14 +301,22 @@ fn resolve(base: &Path, p: &mut Option<PathBuf>) {
 impl Config {
     /// Parses TOML text. Relative paths stay relative (to the current directory).
     pub fn from_toml_str(text: &str) -> Result<Self, Error> {
-        toml::from_str(text)
-            .map_err(|e| Error::new(ErrorKind::Config, format!("config TOML: {}", e.message())))
+        toml::from_str(text).map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!("config TOML: {}", parse_error_text(e.message())),
+            )
+        })
     }
 
     /// Parses JSON text (the C ABI's form; same schema as the TOML file).
     pub fn from_json_str(text: &str) -> Result<Self, Error> {
-        serde_json::from_str(text)
-            .map_err(|e| Error::new(ErrorKind::Config, format!("config JSON: {e}")))
+        serde_json::from_str(text).map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!("config JSON: {}", parse_error_text(&e.to_string())),
+            )
+        })
     }
 
     /// Reads a TOML (or, by extension `.json`, JSON) file. Relative paths inside
@@ -406,6 +414,25 @@ issuer = "Acme Funds"
         assert_eq!(e.kind(), ErrorKind::Config);
         let e = Config::from_json_str(r#"{"environment":"staging"}"#).expect_err("bad env");
         assert_eq!(e.kind(), ErrorKind::Config);
+    }
+
+    #[test]
+    fn parse_errors_do_not_quote_values() {
+        // Found by fuzzing: a string of the wrong type was quoted in the
+        // message, e.g. a token pasted as the whole `auth` setting.
+        let token = "eyJhbGciOiJSUzI1NiJ9.sekrit-token-value";
+        let e = Config::from_toml_str(&format!("auth = \"{token}\"")).expect_err("not a table");
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(!e.to_string().contains("sekrit"), "{e}");
+        assert!(e.to_string().contains("invalid type"), "{e}");
+        let e = Config::from_json_str(&format!(r#"{{"auth":"Bearer {token}"}}"#))
+            .expect_err("not an object");
+        assert!(!e.to_string().contains("sekrit"), "{e}");
+        let e = Config::from_json_str(
+            r#"{"tls":{"client_key_pem":{"pem":"MIIEv"}},"max_retries":"MIIEvQIBADANBg"}"#,
+        )
+        .expect_err("wrong types");
+        assert!(!e.to_string().contains("MIIEv"), "{e}");
     }
 
     #[test]

@@ -497,7 +497,9 @@ fn kind_for_status(status: u16) -> ErrorKind {
 pub fn scrub(text: &str) -> String {
     const MAX: usize = 300;
     let mut out = String::with_capacity(text.len().min(MAX));
-    let chars: Vec<char> = text.chars().take(MAX).collect();
+    // Control characters go first: dropped between two halves of a number,
+    // they would otherwise join them into one after the check.
+    let chars: Vec<char> = text.chars().filter(|c| !c.is_control()).take(MAX).collect();
     let mut i = 0;
     while i < chars.len() {
         if chars[i].is_ascii_digit() {
@@ -517,13 +519,43 @@ pub fn scrub(text: &str) -> String {
                 out.extend(&chars[start..i]);
             }
         } else {
-            if !chars[i].is_control() {
-                out.push(chars[i]);
-            }
+            out.push(chars[i]);
             i += 1;
         }
     }
     out
+}
+
+/// A parser's error message (serde_json, toml) made safe to show: serde words
+/// a value of the wrong type as `string "..."`, and that value may be a name,
+/// an IRD number, a token or a key; it is left out (`invalid type: string,
+/// expected ...`). Field names, positions and the rest stay, through [`scrub`].
+pub(crate) fn parse_error_text(message: &str) -> String {
+    const QUOTED: &str = "string \"";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(QUOTED) {
+        out.push_str(&rest[..at]);
+        out.push_str("string");
+        // The value is in Rust's `Debug` form: skip to its closing quote.
+        let value = &rest[at + QUOTED.len()..];
+        let mut end = value.len();
+        let mut escaped = false;
+        for (i, c) in value.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    scrub(&out)
 }
 
 impl fmt::Display for Error {
@@ -614,6 +646,37 @@ mod tests {
         assert_eq!(scrub("IRD 049091850 bad"), "IRD [redacted] bad");
         assert_eq!(scrub("IRD 49-091-850"), "IRD [redacted]");
         assert_eq!(scrub("code 1234 ok"), "code 1234 ok");
+    }
+
+    #[test]
+    fn parse_errors_do_not_quote_values() {
+        assert_eq!(
+            parse_error_text(
+                r#"invalid type: string "Jane \"JJ\" Investorson", expected struct Name at line 1 column 44"#
+            ),
+            "invalid type: string, expected struct Name at line 1 column 44"
+        );
+        assert_eq!(
+            parse_error_text(r#"a string "x" and string "y\\" then string "unterminated"#),
+            "a string and string then string"
+        );
+        assert_eq!(
+            parse_error_text("unknown field `Nmae`, expected one of `IRD`, `PieIRD`"),
+            "unknown field `Nmae`, expected one of `IRD`, `PieIRD`"
+        );
+        assert_eq!(
+            parse_error_text("invalid type: integer `49091850`, expected a string"),
+            "invalid type: integer `[redacted]`, expected a string"
+        );
+    }
+
+    #[test]
+    fn scrub_sees_numbers_split_by_control_characters() {
+        // Found by fuzzing: the control characters were dropped after the
+        // digit check, so the two halves came out as one IRD number.
+        assert_eq!(scrub("IRD 0490\u{0}91850"), "IRD [redacted]");
+        assert_eq!(scrub("a 4909\n\r1850 b"), "a [redacted] b");
+        assert_eq!(scrub("1234\t567"), "1234567");
     }
 
     #[test]

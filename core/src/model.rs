@@ -275,7 +275,10 @@ impl PirRequest {
         let mut req: PirRequest = serde_json::from_slice(json).map_err(|e| {
             Error::new(
                 ErrorKind::InvalidInput,
-                format!("request JSON: {}", crate::error::scrub(&e.to_string())),
+                format!(
+                    "request JSON: {}",
+                    crate::error::parse_error_text(&e.to_string())
+                ),
             )
         })?;
         req.ird = normalise_ird(std::mem::take(&mut req.ird));
@@ -561,7 +564,7 @@ impl PirResponse {
                 ErrorKind::Server,
                 format!(
                     "the gateway's answer is not a PIR response: {}",
-                    crate::error::scrub(&e.to_string())
+                    crate::error::parse_error_text(&e.to_string())
                 ),
             )
         })

@@ -134,3 +134,18 @@ fn responses_with_neither_or_both_are_errors() {
     }
     assert!(PirResponse::parse(b"{\"IRD\":\"1\",\"SuggestedPirRate\":").is_err());
 }
+
+#[test]
+fn malformed_answers_are_not_quoted_in_errors() {
+    // Found by fuzzing: a value of the wrong type was quoted in the message.
+    for body in [
+        r#""IRD 0490-9185 for Janeaux""#,
+        r#"{"IRD":"049091850","PieIRD":{"Janeaux":1}}"#,
+        r#"{"IRD":"049091850","SuggestedPirRate":"Janeaux 10.5"}"#,
+    ] {
+        let err = PirResponse::parse(body.as_bytes()).expect_err(body);
+        assert_eq!(err.kind(), nzpir::ErrorKind::Server);
+        assert!(!err.to_string().contains("Janeaux"), "{err}");
+        assert!(!err.to_string().contains("0490"), "{err}");
+    }
+}

@@ -433,6 +433,32 @@ fn unknown_request_fields_are_refused() {
 }
 
 #[test]
+fn json_errors_do_not_quote_the_request() {
+    // Found by fuzzing: serde words a value of the wrong type as
+    // `string "..."`, and the message went out with the investor's name.
+    for body in [
+        r#"{"IRD":"049091850","Name":"Janeaux Investorson"}"#,
+        r#"{"IRD":"049091850","Address":"1 Rua Street, Auckland"}"#,
+        r#"{"IRD":"049091850","Dob":"1980-02-29","Name":["Janeaux"]}"#,
+        r#"{"IRD":["049091850"]}"#,
+    ] {
+        let err = PirRequest::from_json(body.as_bytes()).expect_err(body);
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        let shown = format!("{err} {err:?}");
+        for personal in [
+            "Janeaux",
+            "Investorson",
+            "Rua Street",
+            "049091850",
+            "1980-02-29",
+        ] {
+            assert!(!shown.contains(personal), "{personal} leaked: {shown}");
+        }
+        assert!(shown.contains("line 1"), "the position stays: {shown}");
+    }
+}
+
+#[test]
 fn ird_as_number_is_refused() {
     let err = PirRequest::from_json(br#"{"IRD":1234567890123}"#).expect_err("number");
     assert_eq!(err.kind(), ErrorKind::InvalidInput);

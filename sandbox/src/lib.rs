@@ -58,7 +58,7 @@ pub use sandbox::{DEFAULT_IR003_LIMIT, Sandbox, SandboxOptions};
 pub use server::MAX_BODY_BYTES;
 pub use state::Profile;
 pub use stats::Stats;
-pub use tls::{IR_CIPHER_SUITES, ir_crypto_provider};
+pub use tls::ir_crypto_provider;
 
 /// Paths the sandbox serves.
 pub mod paths {

@@ -3,35 +3,15 @@
 
 use std::sync::Arc;
 
-use rustls::crypto::CryptoProvider;
-use rustls::crypto::aws_lc_rs::{self, cipher_suite as cs};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite};
+use rustls::{RootCertStore, ServerConfig};
 
 use crate::error::{Error, ErrorKind};
 use crate::pki::Pki;
 
-/// IR's suites: TLS 1.3 AES-GCM and ChaCha20-Poly1305; TLS 1.2 ECDHE with
-/// AES-GCM or ChaCha20-Poly1305 (no CBC, no static RSA, no DHE).
-pub const IR_CIPHER_SUITES: [SupportedCipherSuite; 9] = [
-    cs::TLS13_AES_256_GCM_SHA384,
-    cs::TLS13_AES_128_GCM_SHA256,
-    cs::TLS13_CHACHA20_POLY1305_SHA256,
-    cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-    cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-    cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-    cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-    cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-    cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-];
-
-/// The aws-lc-rs provider limited to IR's cipher suites.
-pub fn ir_crypto_provider() -> CryptoProvider {
-    CryptoProvider {
-        cipher_suites: IR_CIPHER_SUITES.to_vec(),
-        ..aws_lc_rs::default_provider()
-    }
-}
+/// The client's own policy, served: IR's cipher suites on aws-lc-rs
+/// (`nzpir::tls::crypto_provider`).
+pub use nzpir::tls::crypto_provider as ir_crypto_provider;
 
 fn tls_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Tls, format!("{what}: {e}"))
@@ -40,7 +20,7 @@ fn tls_error(what: &str, e: impl std::fmt::Display) -> Error {
 /// The OAuth listener's TLS: server authentication only, as IR's OAuth host
 /// (port 443) asks for no client certificate.
 pub(crate) fn oauth_server_config(pki: &Pki) -> Result<Arc<ServerConfig>, Error> {
-    let provider = Arc::new(ir_crypto_provider());
+    let provider = ir_crypto_provider();
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| tls_error("TLS versions", e))?
@@ -52,7 +32,7 @@ pub(crate) fn oauth_server_config(pki: &Pki) -> Result<Arc<ServerConfig>, Error>
 }
 
 pub(crate) fn server_config(pki: &Pki) -> Result<Arc<ServerConfig>, Error> {
-    let provider = Arc::new(ir_crypto_provider());
+    let provider = ir_crypto_provider();
     let mut roots = RootCertStore::empty();
     roots
         .add(pki.ca.clone())

@@ -17,7 +17,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::Deserialize;
 
 use crate::config::Secret;
-use crate::error::{Error, ErrorKind, scrub};
+use crate::error::{Error, ErrorKind, parse_error_text, scrub};
 use crate::validate::{Clock, SystemClock};
 
 pub use store::{FileTokenStore, MemoryTokenStore, TokenSet, TokenStore};
@@ -377,7 +377,7 @@ pub fn parse_token_response(status: u16, body: &[u8], now: i64) -> Result<TokenS
             ErrorKind::Server,
             format!(
                 "OAuth token response is malformed: {}",
-                scrub(&e.to_string())
+                parse_error_text(&e.to_string())
             ),
         )
     })?;
@@ -591,7 +591,7 @@ impl OAuthClient {
                 ErrorKind::Server,
                 format!(
                     "OAuth introspection response is malformed: {}",
-                    scrub(&e.to_string())
+                    parse_error_text(&e.to_string())
                 ),
             )
         })

@@ -140,8 +140,12 @@ impl TokenStore for FileTokenStore {
             Err(e) => return Err(self.err("cannot read", e)),
         };
         let form: FileForm = serde_json::from_slice(&bytes).map_err(|e| {
-            // serde_json's message names a line and column, never the content.
-            self.err("is corrupt (not nzpir's token file)", e)
+            // serde_json's message quotes a string of the wrong type, and
+            // here any string may be a token: it is left out.
+            self.err(
+                "is corrupt (not nzpir's token file)",
+                crate::error::parse_error_text(&e.to_string()),
+            )
         })?;
         if form.version != 1 {
             return Err(self.err("has an unknown format version", form.version));
@@ -246,6 +250,20 @@ mod tests {
         assert!(!err.to_string().contains("half"), "{err}");
         // The file is left alone for a person to look at.
         assert_eq!(fs::read(&path).expect("read"), b"{\"access_token\": \"half");
+    }
+
+    #[test]
+    fn corrupt_file_errors_do_not_quote_tokens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokens.json");
+        fs::write(
+            &path,
+            br#"{"version":1,"tokens":"rt-sekrit-refresh-token"}"#,
+        )
+        .expect("write");
+        let err = FileTokenStore::new(&path).load().expect_err("corrupt");
+        assert_eq!(err.kind(), ErrorKind::TokenStore);
+        assert!(!err.to_string().contains("sekrit"), "{err}");
     }
 
     #[test]

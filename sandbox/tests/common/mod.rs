@@ -39,11 +39,10 @@ pub fn client_config(m: &Manifest, identity: Identity) -> Arc<ClientConfig> {
     roots
         .add(CertificateDer::from_pem_file(&m.ca_cert).expect("CA PEM"))
         .expect("CA added");
-    let builder =
-        ClientConfig::builder_with_provider(Arc::new(nzpir_sandbox::ir_crypto_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(roots);
+    let builder = ClientConfig::builder_with_provider(nzpir_sandbox::ir_crypto_provider())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots);
     let load = |cert: &Path, key: &Path| {
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
             .expect("cert PEM")
