@@ -13,6 +13,7 @@
 #include <nzpir.h>
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,8 @@ static int lookup_once(const nzpir_client *client) {
     if (nzpir_client_lookup(client, request, &outcome, &err) != NZPIR_STATUS_OK) {
         return fail("lookup", err);
     }
-    int ok = nzpir_outcome_rate_hundredths(outcome) > 0;
+    uint32_t hundredths = 0;
+    bool ok = nzpir_outcome_rate_hundredths(outcome, &hundredths) && hundredths > 0;
     nzpir_outcome_free(outcome);
     return ok ? 0 : fail("lookup: no rate", NULL);
 }
