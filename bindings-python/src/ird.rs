@@ -46,7 +46,7 @@ pub(crate) fn valid_irds<'py>(
     let check = |i: usize, item: &Bound<'py, PyAny>| -> PyResult<bool> {
         match item.cast::<PyString>() {
             // A lone surrogate has no UTF-8: not an IRD number either.
-            Ok(s) => Ok(utf8(&s).is_some_and(|b| IrdNumber::parse_lenient_bytes(b).is_ok())),
+            Ok(s) => Ok(utf8(s).is_some_and(|b| IrdNumber::parse_lenient_bytes(b).is_ok())),
             Err(_) => Err(type_error(&format!("irds[{i}]"), "str", item)),
         }
     };
