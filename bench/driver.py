@@ -205,6 +205,8 @@ class Servers:
         self.sandbox_config = self.pki / "nzpir.toml"
         self.nginx_config = WORK / "nginx.toml"
         self.nginx_settings = WORK / "nginx.json"
+        self.nginx_fresh_config = WORK / "nginx-fresh.toml"
+        self.nginx_fresh_settings = WORK / "nginx-fresh.json"
 
     def start_sandbox(self) -> None:
         self.pki.mkdir(parents=True, exist_ok=True)
@@ -254,12 +256,15 @@ class Servers:
         toml = self.sandbox_config.read_text().splitlines()
         toml = [f'endpoint = "{endpoint}"' if l.startswith("endpoint =") else l for l in toml]
         self.nginx_config.write_text("\n".join(toml) + "\n")
+        # The same with no idle connections kept: a full handshake per call.
+        self.nginx_fresh_config.write_text(
+            "max_idle_connections = 0\n" + "\n".join(toml) + "\n")
         m = json.loads((self.pki / "manifest.json").read_text())
         issuer = next(
             (l.split("=", 1)[1].strip().strip('"') for l in toml if l.startswith("issuer =")),
             "nzpir bench",
         )
-        self.nginx_settings.write_text(json.dumps({
+        settings = {
             "endpoint": endpoint,
             "config": str(self.nginx_config),
             "client_cert": m["client_cert"],
@@ -268,7 +273,10 @@ class Servers:
             "jwt_cert": m["jwt_rs256_cert"],
             "jwt_key": m["jwt_rs256_key"],
             "issuer": issuer,
-        }, indent=2))
+        }
+        self.nginx_settings.write_text(json.dumps(settings, indent=2))
+        settings["config"] = str(self.nginx_fresh_config)
+        self.nginx_fresh_settings.write_text(json.dumps(settings, indent=2))
         self.nginx_version = subprocess.run(
             [nginx, "-v"], capture_output=True, text=True
         ).stderr.strip()
@@ -555,21 +563,29 @@ class Bench:
     # -- A full handshake per lookup ----------------------------------------
     def fresh(self) -> None:
         cfg, js, secs = str(self.s.nginx_config), str(self.s.nginx_settings), str(self.secs)
+        # `max_idle_connections = 0`: nzpir's clients keep no connection, so
+        # every lookup is a new connection and a full mTLS handshake, with the
+        # client (keys, JWT) built once, as the peers' TLS settings and JWT are.
+        fcfg, fjs = str(self.s.nginx_fresh_config), str(self.s.nginx_fresh_settings)
         peers = [
             Peer("ureq", "hand-written ureq, no pooling",
                  [self.rust, "lookup", "ureq-fresh", cfg, secs]),
             Peer("core", "nzpir core, max_idle_connections(0)",
                  [self.rust, "lookup", "core-fresh", cfg, secs]),
-            Peer("core-new", "nzpir core, a new Client per call",
-                 [self.rust, "lookup", "core-newclient", cfg, secs]),
-            Peer("c", "nzpir C, a new client per call", [self.cbench, "fresh", cfg, secs]),
-            Peer("py", "nzpir Python, a new Client per call",
-                 self.py + ["lookup", "nzpir-fresh", cfg, secs]),
+            Peer("c", "nzpir C, max_idle_connections = 0", [self.cbench, "lookup", fcfg, secs]),
+            Peer("py", "nzpir Python, max_idle_connections = 0",
+                 self.py + ["lookup", "nzpir", fcfg, secs]),
+            Peer("node", "nzpir Node, max_idle_connections = 0",
+                 self.node + ["lookup", "nzpir", fjs, secs]),
             Peer("py-peer", "requests, a new Session per call",
                  self.py + ["lookup", "requests-fresh", cfg, secs]),
-            Peer("node", "nzpir Node, a new Client per call",
-                 self.node + ["lookup", "nzpir-fresh", js, secs]),
             Peer("node-peer", "https, agent: false", self.node + ["lookup", "https-fresh", js, secs]),
+            Peer("core-new", "nzpir core, a new Client per call",
+                 [self.rust, "lookup", "core-newclient", cfg, secs]),
+            Peer("py-new", "nzpir Python, a new Client per call",
+                 self.py + ["lookup", "nzpir-fresh", cfg, secs]),
+            Peer("node-new", "nzpir Node, a new Client per call",
+                 self.node + ["lookup", "nzpir-fresh", js, secs]),
         ]
         log("a full mTLS handshake per lookup (nginx)")
         res = rounds(peers, self.n, self.secs)
@@ -577,27 +593,34 @@ class Bench:
         sec = "Fresh connection per lookup (nginx)"
         rate = {k: r.median() for k, r in res.items()}
         per = lambda a, b: paired(res, a, b, faster)  # noqa: E731
-        self.t.add(sec, "hand-written ureq, no pooling", fmt_rate(rate["ureq"]))
+        py_peer = f"requests, new Session per call {fmt_rate(rate['py-peer'])}"
+        node_peer = f"https, `agent: false` {fmt_rate(rate['node-peer'])}"
+        self.t.add(sec, "hand-written ureq, no pooling (floor)", fmt_rate(rate["ureq"]))
         self.t.add(sec, "nzpir core, `max_idle_connections(0)`", fmt_rate(rate["core"]),
                    "the floor", fmt_pct(per("core", "ureq")))
-        r_py = per("core", "py-peer")
-        r_node = per("core", "node-peer")
-        self.t.add(sec, "", "", f"requests, new Session per call {fmt_rate(rate['py-peer'])}",
-                   fmt_x(r_py), ">= 2x",
-                   self.t.target("core fresh lookup >= 2x Python requests", r_py, 2))
-        self.t.add(sec, "", "", f"https, `agent: false` {fmt_rate(rate['node-peer'])}",
-                   fmt_x(r_node), ">= 2x",
-                   self.t.target("core fresh lookup >= 2x Node https", r_node, 2))
-        self.t.add(sec, "nzpir core, a new `Client` per call", fmt_rate(rate["core-new"]))
-        self.t.add(sec, "nzpir C, a new client per call", fmt_rate(rate["c"]))
+        r = per("core", "py-peer")
+        self.t.add(sec, "", "", py_peer, fmt_x(r), ">= 2x",
+                   self.t.target("core fresh lookup >= 2x Python requests", r, 2))
+        r = per("core", "node-peer")
+        self.t.add(sec, "", "", node_peer, fmt_x(r), ">= 2x",
+                   self.t.target("core fresh lookup >= 2x Node https", r, 2))
+        r = per("c", "py-peer")
+        self.t.add(sec, "nzpir C, `max_idle_connections = 0`", fmt_rate(rate["c"]),
+                   "requests, new Session per call", fmt_x(r))
         r = per("py", "py-peer")
-        self.t.add(sec, "nzpir Python, a new `Client` per call", fmt_rate(rate["py"]),
+        self.t.add(sec, "nzpir Python, `max_idle_connections = 0`", fmt_rate(rate["py"]),
                    "requests, new Session per call", fmt_x(r), ">= 2x",
                    self.t.target("Python fresh lookup >= 2x requests", r, 2))
         r = per("node", "node-peer")
-        self.t.add(sec, "nzpir Node, a new `Client` per call", fmt_rate(rate["node"]),
+        self.t.add(sec, "nzpir Node, `max_idle_connections = 0`", fmt_rate(rate["node"]),
                    "https, `agent: false`", fmt_x(r), ">= 2x",
                    self.t.target("Node fresh lookup >= 2x https", r, 2))
+        # Also loading both keys and minting a JWT per call.
+        self.t.add(sec, "nzpir core, a new `Client` per call", fmt_rate(rate["core-new"]))
+        self.t.add(sec, "nzpir Python, a new `Client` per call", fmt_rate(rate["py-new"]),
+                   "requests, new Session per call", fmt_x(per("py-new", "py-peer")))
+        self.t.add(sec, "nzpir Node, a new `Client` per call", fmt_rate(rate["node-new"]),
+                   "https, `agent: false`", fmt_x(per("node-new", "node-peer")))
 
     # -- JWT minting ---------------------------------------------------------
     def jwt(self) -> None:

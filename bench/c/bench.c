@@ -3,7 +3,8 @@
  *
  *   bench ird CORPUS SECONDS       nzpir_ird_validate_many over the corpus
  *   bench lookup CONFIG SECONDS    lookups on one client (a kept-alive connection)
- *   bench fresh CONFIG SECONDS     a new client per lookup (a full handshake each)
+ *   bench fresh CONFIG SECONDS     a new client per lookup (keys loaded, a JWT minted
+ *                                  and a full handshake each time)
  *   bench rss CONFIG COUNT         COUNT lookups on one client, then peak RSS
  *
  * Each measurement warms up, runs for SECONDS of wall time and prints one
@@ -112,8 +113,6 @@ static int bench_lookup(const char *config, double secs, bool fresh) {
     bool warming = true;
     for (;;) {
         if (fresh) {
-            /* The C ABI has no setting that keeps a client from reusing its
-             * connection: a new client per lookup. */
             if (nzpir_client_new_from_file(config, &client, &err) != NZPIR_STATUS_OK) {
                 return fail("client", err);
             }
