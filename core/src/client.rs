@@ -991,7 +991,12 @@ mod tests {
         let b = ClientBuilder::from_config(&cfg).expect("builder");
         assert_eq!(b.max_idle_connections, 0);
         let cfg = Config::from_json_str(r#"{"max_idle_connections":4}"#).expect("parses");
-        assert_eq!(ClientBuilder::from_config(&cfg).expect("b").max_idle_connections, 4);
+        assert_eq!(
+            ClientBuilder::from_config(&cfg)
+                .expect("b")
+                .max_idle_connections,
+            4
+        );
     }
 
     #[test]
