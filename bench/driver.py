@@ -755,6 +755,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 3)))
     ap.add_argument("--secs", type=float, default=float(os.environ.get("BENCH_SECS", 3)))
+    ap.add_argument("--serve", type=float, metavar="SECONDS",
+                    help="only start the servers, print their settings, and wait SECONDS "
+                         "(to run a peer program by hand)")
     ap.add_argument("sections", nargs="*", metavar="SECTION", help=" ".join(SECTIONS))
     args = ap.parse_args()
     sections = args.sections or SECTIONS
@@ -773,6 +776,11 @@ def main() -> int:
     try:
         servers.start_sandbox()
         servers.start_nginx()
+        if args.serve:
+            print(f"sandbox: {servers.sandbox_config}\nnginx: {servers.nginx_config} "
+                  f"{servers.nginx_fresh_config} {servers.nginx_settings}", flush=True)
+            time.sleep(min(args.serve, 3600))
+            return 0
         b = Bench(args, servers, table)
         b.corpus_valid = corpus_valid
         for s in sections:
