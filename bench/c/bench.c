@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 static const char *IRD = "139276507";
@@ -138,22 +137,25 @@ static int bench_lookup(const char *config, double secs, bool fresh) {
     return 0;
 }
 
-static long vm_rss_kib(void) {
+/* A "Vm...:" line of /proc/self/status, in KiB. */
+static long status_kib(const char *key) {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
     long kib = -1;
+    size_t n = strlen(key);
     while (f && fgets(line, sizeof line, f)) {
-        if (strncmp(line, "VmRSS:", 6) == 0) kib = strtol(line + 6, NULL, 10);
+        if (strncmp(line, key, n) == 0) kib = strtol(line + n, NULL, 10);
     }
     if (f) fclose(f);
     return kib;
 }
 
-static long peak_rss_kib(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
+static long vm_rss_kib(void) { return status_kib("VmRSS:"); }
+
+/* The peak RSS of this program. Not getrusage's ru_maxrss: Linux carries it
+ * across execve, so a program started by a larger one (the Python driver)
+ * reports its parent's peak. VmHWM belongs to this program's memory alone. */
+static long peak_rss_kib(void) { return status_kib("VmHWM:"); }
 
 static int bench_rss(const char *config, long count) {
     long before = vm_rss_kib();
