@@ -777,6 +777,9 @@ def main() -> int:
         servers.start_sandbox()
         servers.start_nginx()
         if args.serve:
+            # SIGTERM (or SIGINT, ignored in a background job) stops the servers.
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: sys.exit(0))
             print(f"sandbox: {servers.sandbox_config}\nnginx: {servers.nginx_config} "
                   f"{servers.nginx_fresh_config} {servers.nginx_settings}", flush=True)
             time.sleep(min(args.serve, 3600))
