@@ -279,12 +279,12 @@ export interface TokenSet {
 }
 
 /**
- * The bulk check over one string of items separated by `\n`, one byte per
- * item (1: valid). `validIrds` in index.js passes a large array of strings
+ * The bulk check over one string of items separated by newlines, one byte
+ * per item (1: valid). `validIrds` in index.js passes a large array of strings
  * this way, joined: one string across the boundary instead of a read per
  * item (V8's element reads from native code cost more than the check).
  * Not exported by the package; index.js falls back to `validIrds` when an
- * item is not a string or holds a `\n` (the count of flags then differs
+ * item is not a string or holds a newline (the count of flags then differs
  * from the array's length).
  */
 export declare function validIrdLines(lines: string): Uint8Array
