@@ -54,12 +54,40 @@ function isNzpirError(e) {
   return e instanceof Error && codes.has(e.code)
 }
 
+/**
+ * One flag per item: whether it is a valid IRD number (as `isValidIrd`).
+ * A large array of strings crosses into the native module as one joined
+ * string, checked there in one pass: reading items one by one from native
+ * code cost more than the check. Anything else, or an item holding a newline,
+ * takes the item-by-item path, which also reports a wrong type.
+ */
+function validIrds(values) {
+  if (Array.isArray(values) && values.length >= 16) {
+    let strings = true
+    for (let i = 0; i < values.length; i++) {
+      if (typeof values[i] !== 'string') {
+        strings = false
+        break
+      }
+    }
+    if (strings) {
+      const flags = native.validIrdLines(values.join('\n'))
+      if (flags.length === values.length) {
+        const out = new Array(flags.length)
+        for (let i = 0; i < flags.length; i++) out[i] = flags[i] === 1
+        return out
+      }
+    }
+  }
+  return native.validIrds(values)
+}
+
 module.exports = {
   Client: native.Client,
   Sandbox: native.Sandbox,
   isValidIrd: native.isValidIrd,
   normalizeIrd: native.normalizeIrd,
-  validIrds: native.validIrds,
+  validIrds,
   mintJwt: native.mintJwt,
   version: native.version,
   ErrorCode,

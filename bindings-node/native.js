@@ -840,5 +840,6 @@ module.exports.Sandbox = nativeBinding.Sandbox
 module.exports.isValidIrd = nativeBinding.isValidIrd
 module.exports.mintJwt = nativeBinding.mintJwt
 module.exports.normalizeIrd = nativeBinding.normalizeIrd
+module.exports.validIrdLines = nativeBinding.validIrdLines
 module.exports.validIrds = nativeBinding.validIrds
 module.exports.version = nativeBinding.version

@@ -57,6 +57,30 @@ test('validIrds equals isValidIrd item by item', () => {
   assert.deepEqual(nzpir.validIrds([]), [])
 })
 
+test('validIrds on a large array agrees with isValidIrd, odd items and all', () => {
+  const inputs = []
+  for (let n = 49091000; n < 49091400; n++) inputs.push(String(n))
+  inputs.push('', '049091850\n', '49-091-850', ' 049 091 850', '049\n091850', '\n')
+  const bulk = nzpir.validIrds(inputs)
+  assert.equal(bulk.length, inputs.length)
+  assert.deepEqual(
+    bulk,
+    inputs.map((s) => nzpir.isValidIrd(s)),
+  )
+  // Long items (past the stack buffer) and non-ASCII ones.
+  const plain = inputs.concat([`${' '.repeat(40)}049091850`, '0490918５0', '\u0130049091850', '049091850'.repeat(5)])
+  assert.deepEqual(
+    nzpir.validIrds(plain),
+    plain.map((s) => nzpir.isValidIrd(s)),
+  )
+  const mixed = plain.slice()
+  mixed[300] = 49091850
+  assert.throws(
+    () => nzpir.validIrds(mixed),
+    (e) => e instanceof TypeError && e.field === 'values[300]',
+  )
+})
+
 test('wrong argument types are TypeErrors naming the argument, never echoing it', () => {
   const cases = [
     [() => nzpir.isValidIrd(49091850), 's'],

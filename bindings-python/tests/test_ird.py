@@ -90,6 +90,14 @@ def test_bulk_takes_any_iterable_of_str() -> None:
     assert nzpir.valid_irds([]) == []
 
 
+def test_bulk_non_ascii_and_lone_surrogates_are_not_valid() -> None:
+    items = ["49091850", "\ud800", "49091850\ud800", "４９０９１８５０", "é49091850", "049 091 850"]
+    assert nzpir.valid_irds(items) == [True, False, False, False, False, True]
+    assert nzpir.valid_irds(iter(items)) == [True, False, False, False, False, True]
+    # The list is unchanged and every item still usable afterwards.
+    assert items[0] == "49091850" and nzpir.is_valid_ird(items[5])
+
+
 def test_bulk_bad_input_names_the_item() -> None:
     with pytest.raises(TypeError, match=r"irds\[1\]: expected str, got int"):
         nzpir.valid_irds(["49091850", 49091850])  # type: ignore[list-item]

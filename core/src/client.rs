@@ -131,6 +131,9 @@ impl ClientBuilder {
         if let Some(v) = cfg.validate_locally {
             b.validate_locally = v;
         }
+        if let Some(n) = cfg.max_idle_connections {
+            b.max_idle_connections = n;
+        }
         b.identity = identity_from_settings(&cfg.tls)?;
         if let Some(path) = &cfg.tls.ca_cert {
             let pem = crate::pem::read_file("tls.ca_cert", path)?;
@@ -977,6 +980,23 @@ mod tests {
     #[test]
     fn client_is_send_sync_clone() {
         assert_send_sync::<Client>();
+    }
+
+    #[test]
+    fn configuration_sets_connection_reuse() {
+        let b = ClientBuilder::from_config(&Config::default()).expect("builder");
+        assert_eq!(b.max_idle_connections, DEFAULT_MAX_IDLE_CONNECTIONS);
+        let cfg = Config::from_toml_str("max_idle_connections = 0").expect("parses");
+        assert_eq!(cfg.max_idle_connections, Some(0));
+        let b = ClientBuilder::from_config(&cfg).expect("builder");
+        assert_eq!(b.max_idle_connections, 0);
+        let cfg = Config::from_json_str(r#"{"max_idle_connections":4}"#).expect("parses");
+        assert_eq!(
+            ClientBuilder::from_config(&cfg)
+                .expect("b")
+                .max_idle_connections,
+            4
+        );
     }
 
     #[test]

@@ -279,6 +279,10 @@ pub struct Config {
     /// Validate requests locally before sending (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validate_locally: Option<bool>,
+    /// Idle connections kept open for reuse (default 32). 0 keeps none: every
+    /// call opens a new connection, with a full TLS handshake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_idle_connections: Option<usize>,
     /// TLS settings.
     #[serde(default, skip_serializing_if = "is_default_tls")]
     pub tls: TlsSettings,

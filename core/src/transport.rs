@@ -3,12 +3,15 @@
 //! [`Error`] that says what happened.
 
 use std::io;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rustls_pki_types::CertificateDer;
 use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use ureq::http::{HeaderValue, Uri};
 use ureq::tls::{TlsConfig, TlsProvider};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::{Agent, Proxy, ProxyProtocol};
 
 use crate::error::{Error, ErrorKind};
@@ -136,6 +139,8 @@ pub(crate) struct Answer {
 /// One agent for all calls: connections are kept alive and shared by threads.
 pub(crate) struct Transport {
     agent: Agent,
+    /// The agent's resolver, to forget its answers after a connection failure.
+    resolver: Arc<CachingResolver>,
     pub endpoint: Endpoint,
     /// Whether a proxy is in use, for `Debug`.
     pub proxied: bool,
@@ -167,8 +172,14 @@ impl Transport {
             .max_idle_connections(o.max_idle_connections)
             .max_idle_connections_per_host(o.max_idle_connections)
             .build();
+        let resolver = Arc::new(CachingResolver::default());
         Ok(Transport {
-            agent: config.new_agent(),
+            agent: Agent::with_parts(
+                config,
+                DefaultConnector::default(),
+                SharedResolver(Arc::clone(&resolver)),
+            ),
+            resolver,
             endpoint: o.endpoint,
             proxied,
             has_identity: o.identity.is_some(),
@@ -221,7 +232,7 @@ impl Transport {
             .header(ACCEPT, ACCEPT_JSON)
             .header(AUTHORIZATION, auth)
             .send(body.as_bytes())
-            .map_err(|e| map_ureq_error(&host, e))?;
+            .map_err(|e| self.forget_on_failure(map_ureq_error(&host, e)))?;
         self.read(resp)
     }
 
@@ -269,8 +280,17 @@ impl Transport {
         })
     }
 
+    /// A connection that failed or timed out may have been to an address
+    /// that no longer serves the host: look it up again next time.
+    fn forget_on_failure(&self, err: Error) -> Error {
+        if matches!(err.kind(), ErrorKind::Transport | ErrorKind::Timeout) {
+            self.resolver.forget();
+        }
+        err
+    }
+
     fn map_error(&self, e: ureq::Error) -> Error {
-        let err = map_ureq_error(&self.endpoint.authority, e);
+        let err = self.forget_on_failure(map_ureq_error(&self.endpoint.authority, e));
         // In TLS 1.3 a server that wants a client certificate says so only after
         // the handshake, and often the client sees just a closed connection.
         if !self.has_identity
@@ -285,6 +305,79 @@ impl Transport {
             return Error::new(ErrorKind::Transport, msg).with_source(err);
         }
         err
+    }
+}
+
+/// How long a resolved address is reused before the host is looked up again.
+const RESOLVE_TTL: Duration = Duration::from_secs(30);
+/// How many hosts the resolver remembers (the gateway and the OAuth host).
+const RESOLVE_CACHE_HOSTS: usize = 4;
+
+/// ureq's resolver, remembering each answer for [`RESOLVE_TTL`].
+///
+/// ureq resolves the host of every request, even one that goes out on a
+/// kept-alive connection, and when a timeout is set (always, here) it does so
+/// on a new thread, so that the lookup can be abandoned: a thread and a DNS
+/// query per call. The first call to a host still goes through ureq's
+/// resolver, with its timeout; later ones within the TTL reuse its answer.
+/// A connection or timeout failure forgets every answer, so that a retry
+/// looks the host up again (a gateway that moved is found at once).
+#[derive(Debug, Default)]
+struct CachingResolver<R = DefaultResolver> {
+    inner: R,
+    cache: Mutex<Vec<(String, Instant, ResolvedSocketAddrs)>>,
+}
+
+impl<R: Resolver> CachingResolver<R> {
+    fn resolve_cached(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let key = match (uri.scheme_str(), uri.authority()) {
+            (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
+            _ => return self.inner.resolve(uri, config, timeout),
+        };
+        let now = Instant::now();
+        {
+            let mut cache = self.lock();
+            cache.retain(|(_, at, _)| now.duration_since(*at) < RESOLVE_TTL);
+            if let Some((_, _, addrs)) = cache.iter().find(|(k, _, _)| *k == key) {
+                return Ok(addrs.clone());
+            }
+        }
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        let mut cache = self.lock();
+        cache.retain(|(k, _, _)| *k != key);
+        if cache.len() >= RESOLVE_CACHE_HOSTS {
+            cache.remove(0);
+        }
+        cache.push((key, now, addrs.clone()));
+        Ok(addrs)
+    }
+
+    fn forget(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, Instant, ResolvedSocketAddrs)>> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The agent's handle on the transport's [`CachingResolver`].
+#[derive(Debug)]
+struct SharedResolver(Arc<CachingResolver>);
+
+impl Resolver for SharedResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        self.0.resolve_cached(uri, config, timeout)
     }
 }
 
@@ -630,5 +723,56 @@ mod tests {
                 .expect("explicit")
                 .is_some()
         );
+    }
+
+    /// Counts the lookups that reach the resolver underneath.
+    #[derive(Debug, Default)]
+    struct Counting(std::sync::atomic::AtomicUsize, DefaultResolver);
+
+    impl Resolver for Counting {
+        fn resolve(
+            &self,
+            uri: &Uri,
+            config: &ureq::config::Config,
+            timeout: NextTimeout,
+        ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.1.resolve(uri, config, timeout)
+        }
+    }
+
+    #[test]
+    fn resolver_remembers_each_host_until_a_failure() {
+        let r = CachingResolver {
+            inner: Counting::default(),
+            cache: Mutex::default(),
+        };
+        let lookups = || r.inner.0.load(std::sync::atomic::Ordering::SeqCst);
+        let config = ureq::config::Config::default();
+        let gateway: Uri = "https://127.0.0.1:4046/gateway/calculators/pir"
+            .parse()
+            .expect("uri");
+        let status: Uri = "https://127.0.0.1:4046/gateway/calculators/status"
+            .parse()
+            .expect("uri");
+        let oauth: Uri = "https://127.0.0.1:4047/gateway3/oauth/token"
+            .parse()
+            .expect("uri");
+        let resolve = |uri: &Uri| -> Vec<std::net::SocketAddr> {
+            r.resolve_cached(uri, &config, NextTimeout::default())
+                .expect("resolve")
+                .to_vec()
+        };
+        let want: std::net::SocketAddr = "127.0.0.1:4046".parse().expect("addr");
+        for _ in 0..3 {
+            assert_eq!(resolve(&gateway), [want]);
+        }
+        assert_eq!(resolve(&status), [want]);
+        assert_eq!(lookups(), 1, "one lookup per host and port");
+        assert_eq!(resolve(&oauth), ["127.0.0.1:4047".parse().expect("addr")]);
+        assert_eq!(lookups(), 2);
+        r.forget();
+        assert_eq!(resolve(&gateway), [want]);
+        assert_eq!(lookups(), 3, "looked up again after a failure");
     }
 }

@@ -2,7 +2,7 @@
 //! status check out.
 
 use std::ffi::{CString, c_char};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use nzpir::oauth::TokenStore;
 use nzpir::{ClientBuilder, Config, PirOutcome, PirRequest};
@@ -199,23 +199,31 @@ pub unsafe extern "C" fn nzpir_client_status(
 #[derive(Debug)]
 pub struct nzpir_outcome {
     outcome: PirOutcome,
-    ird: CString,
-    pie_ird: Option<CString>,
-    rate: Option<CString>,
-    json: CString,
+    // The C strings are made on first use: most callers read only the rate
+    // (`nzpir_outcome_rate_hundredths`), and serialising the answer and four
+    // allocations for every lookup showed in its profile.
+    ird: OnceLock<CString>,
+    pie_ird: OnceLock<Option<CString>>,
+    rate: OnceLock<Option<CString>>,
+    json: OnceLock<CString>,
 }
 
 impl nzpir_outcome {
     fn new(outcome: PirOutcome) -> Self {
-        // A response of plain strings, numbers and booleans always serialises.
-        let json = serde_json::to_string(&outcome.to_response()).unwrap_or_default();
         nzpir_outcome {
-            ird: c_string(outcome.ird()),
-            pie_ird: outcome.pie_ird().map(c_string),
-            rate: outcome.rate().map(|r| c_string(&r.to_string())),
-            json: c_string(&json),
             outcome,
+            ird: OnceLock::new(),
+            pie_ird: OnceLock::new(),
+            rate: OnceLock::new(),
+            json: OnceLock::new(),
         }
+    }
+
+    fn json(&self) -> &CString {
+        self.json.get_or_init(|| {
+            // A response of plain strings, numbers and booleans always serialises.
+            c_string(&serde_json::to_string(&self.outcome.to_response()).unwrap_or_default())
+        })
     }
 }
 
@@ -270,7 +278,10 @@ pub unsafe extern "C" fn nzpir_outcome_rate_hundredths(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nzpir_outcome_rate(outcome: *const nzpir_outcome) -> *const c_char {
     with(outcome, std::ptr::null(), |o| {
-        o.rate.as_ref().map_or(std::ptr::null(), |r| r.as_ptr())
+        o.rate
+            .get_or_init(|| o.outcome.rate().map(|r| c_string(&r.to_string())))
+            .as_ref()
+            .map_or(std::ptr::null(), |r| r.as_ptr())
     })
 }
 
@@ -281,7 +292,9 @@ pub unsafe extern "C" fn nzpir_outcome_rate(outcome: *const nzpir_outcome) -> *c
 /// `outcome` is NULL or a live outcome.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nzpir_outcome_ird(outcome: *const nzpir_outcome) -> *const c_char {
-    with(outcome, std::ptr::null(), |o| o.ird.as_ptr())
+    with(outcome, std::ptr::null(), |o| {
+        o.ird.get_or_init(|| c_string(o.outcome.ird())).as_ptr()
+    })
 }
 
 /// The PIE's IRD number when the request sent one, else NULL. Owned by the
@@ -292,7 +305,10 @@ pub unsafe extern "C" fn nzpir_outcome_ird(outcome: *const nzpir_outcome) -> *co
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nzpir_outcome_pie_ird(outcome: *const nzpir_outcome) -> *const c_char {
     with(outcome, std::ptr::null(), |o| {
-        o.pie_ird.as_ref().map_or(std::ptr::null(), |p| p.as_ptr())
+        o.pie_ird
+            .get_or_init(|| o.outcome.pie_ird().map(c_string))
+            .as_ref()
+            .map_or(std::ptr::null(), |p| p.as_ptr())
     })
 }
 
@@ -305,7 +321,7 @@ pub unsafe extern "C" fn nzpir_outcome_pie_ird(outcome: *const nzpir_outcome) ->
 /// `outcome` is NULL or a live outcome.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nzpir_outcome_json(outcome: *const nzpir_outcome) -> *const c_char {
-    with(outcome, std::ptr::null(), |o| o.json.as_ptr())
+    with(outcome, std::ptr::null(), |o| o.json().as_ptr())
 }
 
 /// Frees an outcome. NULL is allowed and does nothing.
