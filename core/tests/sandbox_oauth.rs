@@ -14,14 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nzpir::oauth::{FileTokenStore, MemoryTokenStore, TokenKind, TokenSet, TokenStore};
-use nzpir::{
-    Auth, AuthSettings, Client, ClientBuilder, Config, Environment, ErrorKind, OAuthSettings,
-    PirRequest, TlsSettings,
-};
+use nzpir::{Auth, AuthSettings, Client, ClientBuilder, Config, ErrorKind, PirRequest};
 use nzpir_sandbox::{Profile, Sandbox, SandboxOptions};
 use support::sandbox::{
-    REDIRECT_URI, assert_error, browser_get, builder, grant, oauth_client, oauth_secret, start,
-    start_with, token_calls, token_source,
+    REDIRECT_URI, assert_error, browser_get, builder, grant, oauth_client, oauth_file_config,
+    start, start_with, token_calls, token_source,
 };
 
 /// A tax preparer's client (`ruru.agent`): asks about its clients without PieIRD.
@@ -47,25 +44,7 @@ fn assert_rate(client: &Client, req: &PirRequest, rate: &str) {
 /// `nzpir.toml` for the sandbox with `[auth] type = "oauth"`; the token store
 /// is given relative to the file.
 fn write_oauth_config(sb: &Sandbox, dir: &Path, client_id: &str) -> PathBuf {
-    let m = sb.manifest();
-    let cfg = Config {
-        environment: Some(Environment::Sandbox),
-        endpoint: Some(sb.url().to_owned()),
-        tls: TlsSettings {
-            client_cert: Some(m.client_cert.clone()),
-            client_key: Some(m.client_key.clone()),
-            ca_cert: Some(m.ca_cert.clone()),
-            ..TlsSettings::default()
-        },
-        auth: Some(AuthSettings::Oauth(OAuthSettings {
-            client_id: Some(client_id.to_owned()),
-            client_secret: Some(oauth_secret(m, client_id).into()),
-            redirect_uri: Some(REDIRECT_URI.to_owned()),
-            endpoint: Some(m.oauth.base_url.clone()),
-            token_store: Some(PathBuf::from("tokens.json")),
-        })),
-        ..Config::default()
-    };
+    let cfg = oauth_file_config(sb, client_id, PathBuf::from("tokens.json"));
     let path = dir.join("nzpir.toml");
     std::fs::write(&path, cfg.to_toml_string().expect("TOML")).expect("write config");
     path

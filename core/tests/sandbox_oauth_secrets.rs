@@ -10,12 +10,10 @@ mod support;
 
 use log::Level;
 use nzpir::oauth::TokenKind;
-use nzpir::{
-    AuthSettings, Client, Config, Environment, OAuthSettings, PirRequest, Secret, TlsSettings,
-};
+use nzpir::{Client, PirRequest};
 use nzpir_sandbox::Profile;
 use support::logs::{Tee, wire_dump_text};
-use support::sandbox::{REDIRECT_URI, browser_get, oauth_secret, start};
+use support::sandbox::{browser_get, oauth_file_config, oauth_secret, start};
 
 static LOGGER: Tee = Tee::new();
 
@@ -28,24 +26,7 @@ fn an_oauth_flow_logs_no_secret_and_no_personal_data() {
     let client_id = "sandbox-app";
     let client_secret = oauth_secret(m, client_id);
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = Config {
-        environment: Some(Environment::Sandbox),
-        endpoint: Some(sb.url().to_owned()),
-        tls: TlsSettings {
-            client_cert: Some(m.client_cert.clone()),
-            client_key: Some(m.client_key.clone()),
-            ca_cert: Some(m.ca_cert.clone()),
-            ..TlsSettings::default()
-        },
-        auth: Some(AuthSettings::Oauth(OAuthSettings {
-            client_id: Some(client_id.to_owned()),
-            client_secret: Some(Secret::new(client_secret.clone())),
-            redirect_uri: Some(REDIRECT_URI.to_owned()),
-            endpoint: Some(m.oauth.base_url.clone()),
-            token_store: Some(dir.path().join("tokens.json")),
-        })),
-        ..Config::default()
-    };
+    let cfg = oauth_file_config(&sb, client_id, dir.path().join("tokens.json"));
     let client = Client::from_config(&cfg).expect("client");
     let source = client.oauth().expect("source").clone();
     let oauth = source.oauth().clone();

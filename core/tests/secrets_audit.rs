@@ -27,14 +27,14 @@ use std::time::Duration;
 use log::Level;
 use nzpir::oauth::{FileTokenStore, MemoryTokenStore, TokenKind, TokenSet, TokenStore};
 use nzpir::{
-    Address, Auth, AuthSettings, Client, Config, Environment, Error, ErrorKind, JwtAlgorithm,
-    JwtSigner, Name, OAuthSettings, PirRequest, Secret, TlsSettings,
+    Address, Auth, AuthSettings, Client, Config, Error, ErrorKind, JwtAlgorithm, JwtSigner, Name,
+    OAuthSettings, PirRequest, Secret,
 };
 use nzpir_sandbox::{Fault, FaultKind, FaultScope, Manifest, Profile, Sandbox, SandboxOptions};
 use support::logs::{Tee, wire_dump_text};
 use support::sandbox::{
-    REDIRECT_URI, browser_get, builder, ec, fast_retries, oauth_client, oauth_secret, pie, rs256,
-    start, start_with,
+    REDIRECT_URI, browser_get, builder, ec, fast_retries, oauth_client, oauth_file_config,
+    oauth_secret, pie, rs256, start, start_with,
 };
 
 static LOGGER: Tee = Tee::new();
@@ -264,24 +264,9 @@ fn no_secret_or_personal_data_in_logs_errors_or_debug() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = Config {
-        environment: Some(Environment::Sandbox),
-        endpoint: Some(sb.url().to_owned()),
-        tls: TlsSettings {
-            client_cert: Some(m.client_cert.clone()),
-            client_key: Some(m.client_key.clone()),
-            ca_cert: Some(m.ca_cert.clone()),
-            ..TlsSettings::default()
-        },
-        auth: Some(AuthSettings::Oauth(OAuthSettings {
-            client_id: Some(client_id.to_owned()),
-            client_secret: Some(Secret::new(client_secret.clone())),
-            redirect_uri: Some(REDIRECT_URI.to_owned()),
-            endpoint: Some(m.oauth.base_url.clone()),
-            token_store: Some(dir.path().join("tokens.json")),
-        })),
         max_retries: Some(1),
         retry_base_delay_secs: Some(0.005),
-        ..Config::default()
+        ..oauth_file_config(&sb, client_id, dir.path().join("tokens.json"))
     };
     a.debug("OAuth config", &cfg);
     a.secret("proxy password", "pr0xy-pa55-QxZv");

@@ -2,12 +2,14 @@
 //! it, JWT signers from its generated credentials, the fixture's parties, and
 //! IR's OAuth flow driven like a browser would (GET authorize, read the 302).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use nzpir::config::{AuthSettings, Environment, OAuthSettings, TlsSettings};
 use nzpir::oauth::{OAuthClient, OAuthClientConfig, OAuthTokenSource, TokenSet, TokenStore};
 use nzpir::{
-    Client, ClientBuilder, Error, ErrorKind, JwtAlgorithm, JwtSigner, RetryPolicy, Secret,
+    Client, ClientBuilder, Config, Error, ErrorKind, JwtAlgorithm, JwtSigner, RetryPolicy, Secret,
 };
 use nzpir_sandbox::{Manifest, Profile, Sandbox, SandboxOptions};
 
@@ -102,6 +104,31 @@ pub fn oauth_config(sb: &Sandbox, client_id: &str) -> OAuthClientConfig {
         client_id: client_id.to_owned(),
         client_secret: Secret::new(oauth_secret(m, client_id)),
         redirect_uri: REDIRECT_URI.to_owned(),
+    }
+}
+
+/// A configuration for the sandbox: mutual TLS with the registered client
+/// certificate, OAuth as the fixture client `client_id`, tokens kept in the
+/// file `token_store`.
+pub fn oauth_file_config(sb: &Sandbox, client_id: &str, token_store: PathBuf) -> Config {
+    let m = sb.manifest();
+    Config {
+        environment: Some(Environment::Sandbox),
+        endpoint: Some(sb.url().to_owned()),
+        tls: TlsSettings {
+            client_cert: Some(m.client_cert.clone()),
+            client_key: Some(m.client_key.clone()),
+            ca_cert: Some(m.ca_cert.clone()),
+            ..TlsSettings::default()
+        },
+        auth: Some(AuthSettings::Oauth(OAuthSettings {
+            client_id: Some(client_id.to_owned()),
+            client_secret: Some(Secret::new(oauth_secret(m, client_id))),
+            redirect_uri: Some(REDIRECT_URI.to_owned()),
+            endpoint: Some(m.oauth.base_url.clone()),
+            token_store: Some(token_store),
+        })),
+        ..Config::default()
     }
 }
 
