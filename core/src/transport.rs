@@ -325,7 +325,16 @@ const RESOLVE_CACHE_HOSTS: usize = 4;
 #[derive(Debug, Default)]
 struct CachingResolver<R = DefaultResolver> {
     inner: R,
-    cache: Mutex<Vec<(String, Instant, ResolvedSocketAddrs)>>,
+    cache: Mutex<Vec<Cached>>,
+}
+
+/// One remembered answer: the scheme and authority it is for, and when.
+#[derive(Debug)]
+struct Cached {
+    scheme: String,
+    authority: String,
+    at: Instant,
+    addrs: ResolvedSocketAddrs,
 }
 
 impl<R: Resolver> CachingResolver<R> {
@@ -335,25 +344,32 @@ impl<R: Resolver> CachingResolver<R> {
         config: &ureq::config::Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let key = match (uri.scheme_str(), uri.authority()) {
-            (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
-            _ => return self.inner.resolve(uri, config, timeout),
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+            return self.inner.resolve(uri, config, timeout);
         };
+        let authority = authority.as_str();
+        // A hit (every call but the first in a TTL) allocates nothing.
+        let is_for = |c: &Cached| c.scheme == scheme && c.authority == authority;
         let now = Instant::now();
         {
             let mut cache = self.lock();
-            cache.retain(|(_, at, _)| now.duration_since(*at) < RESOLVE_TTL);
-            if let Some((_, _, addrs)) = cache.iter().find(|(k, _, _)| *k == key) {
-                return Ok(addrs.clone());
+            cache.retain(|c| now.duration_since(c.at) < RESOLVE_TTL);
+            if let Some(c) = cache.iter().find(|c| is_for(c)) {
+                return Ok(c.addrs.clone());
             }
         }
         let addrs = self.inner.resolve(uri, config, timeout)?;
         let mut cache = self.lock();
-        cache.retain(|(k, _, _)| *k != key);
+        cache.retain(|c| !is_for(c));
         if cache.len() >= RESOLVE_CACHE_HOSTS {
             cache.remove(0);
         }
-        cache.push((key, now, addrs.clone()));
+        cache.push(Cached {
+            scheme: scheme.to_owned(),
+            authority: authority.to_owned(),
+            at: now,
+            addrs: addrs.clone(),
+        });
         Ok(addrs)
     }
 
@@ -361,7 +377,7 @@ impl<R: Resolver> CachingResolver<R> {
         self.lock().clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, Instant, ResolvedSocketAddrs)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Cached>> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
