@@ -183,6 +183,29 @@ static inline char *sandbox_config(const char *endpoint, const char *cert, const
     return b.data;
 }
 
+#ifdef _POSIX_C_SOURCE /* popen: the programs that drive OAuth ask for POSIX */
+/* The person's browser: GET the authorisation URL, which IR (here the
+ * sandbox, whose fixture says who consents) answers with a redirect to the
+ * redirect URI. Returns that URL (free it), or NULL. */
+static inline char *browser(const char *url) {
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "curl -sS -o /dev/null -w '%%{redirect_url}' --cacert '%s' '%s'",
+             env("NZPIR_SANDBOX_CA_CERT"), url);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL) {
+        return NULL;
+    }
+    char *location = calloc(1, 8192);
+    size_t n = location ? fread(location, 1, 8191, p) : 0;
+    int rc = pclose(p);
+    if (location == NULL || rc != 0 || n == 0) {
+        free(location);
+        return NULL;
+    }
+    return location;
+}
+#endif
+
 /*
  * Calls the sandbox's admin API (`method` on `{admin_url}{path}`, with `body`
  * as JSON when not NULL) through curl with the sandbox's client certificate.

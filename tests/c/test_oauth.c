@@ -84,27 +84,6 @@ static nzpir_client *oauth_client(const char *client_id, struct store *store) {
     return client;
 }
 
-/* The person's browser: GET the authorisation URL, which IR (here the
- * sandbox, whose fixture says who consents) answers with a redirect to the
- * redirect URI. Returns that URL (free it), or NULL. */
-static char *browser(const char *url) {
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "curl -sS -o /dev/null -w '%%{redirect_url}' --cacert '%s' '%s'",
-             env("NZPIR_SANDBOX_CA_CERT"), url);
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) {
-        return NULL;
-    }
-    char *location = calloc(1, 8192);
-    size_t n = location ? fread(location, 1, 8191, p) : 0;
-    int rc = pclose(p);
-    if (location == NULL || rc != 0 || n == 0) {
-        free(location);
-        return NULL;
-    }
-    return location;
-}
-
 struct authorisation {
     char *url;
     char *state;

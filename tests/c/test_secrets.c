@@ -242,25 +242,6 @@ static nzpir_client *oauth_client(const char *client_id, struct store *store) {
     return client;
 }
 
-/* The browser's trip to IR's authorize URL: where it is redirected. */
-static char *browser(const char *url) {
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "curl -sS -o /dev/null -w '%%{redirect_url}' --cacert '%s' '%s'",
-             env("NZPIR_SANDBOX_CA_CERT"), url);
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) {
-        return NULL;
-    }
-    char *location = calloc(1, 8192);
-    size_t n = location ? fread(location, 1, 8191, p) : 0;
-    int rc = pclose(p);
-    if (location == NULL || rc != 0 || n == 0) {
-        free(location);
-        return NULL;
-    }
-    return location;
-}
-
 /* Authorises `client` (its store gets the tokens); returns 1 on success. */
 static int authorise(nzpir_client *client) {
     char *url = NULL, *state = NULL, *verifier = NULL;
