@@ -70,10 +70,45 @@ fn usage_error(e: &clap::Error) -> ! {
             text = text.replace(&format!("'{v}'"), "(a value, not repeated here)");
             // A value parser's own words may quote it too ("... is not in 1..=64").
             if v.len() >= 3 {
-                text = text.replace(v.as_str(), "it");
+                text = replace_word(&text, v, "it");
             }
         }
     }
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
     std::process::exit(e.exit_code());
+}
+
+/// `text` with every occurrence of `word` that stands alone (not inside a
+/// longer word or flag: `ird` in `--ird`) replaced by `with`.
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    let part_of_word = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(word) {
+        let (before, after) = (&rest[..i], &rest[i + word.len()..]);
+        let alone = !before.chars().next_back().is_some_and(part_of_word)
+            && !after.chars().next().is_some_and(part_of_word);
+        out.push_str(before);
+        out.push_str(if alone { with } else { word });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_word;
+
+    #[test]
+    fn replace_word_leaves_flags_and_longer_words_alone() {
+        assert_eq!(
+            replace_word("nzpir lookup --ird <IRD>: ird is not ird-like", "ird", "it"),
+            "nzpir lookup --ird <IRD>: it is not ird-like"
+        );
+        assert_eq!(
+            replace_word("700 is not in 1..=64", "700", "it"),
+            "it is not in 1..=64"
+        );
+    }
 }

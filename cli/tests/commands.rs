@@ -149,6 +149,12 @@ fn usage_errors_exit_2() {
             r.stderr
         );
     }
+    // The stray value is left out of the message; the flags it names are not
+    // touched, even where the value is part of one (`ird` in `--ird`).
+    let r = run(nzpir().args(["lookup", "ird"]));
+    r.expect_code(2);
+    assert!(r.stderr.contains("--ird <IRD>"), "{}", r.stderr);
+    assert!(!r.stderr.contains("'ird'"), "{}", r.stderr);
     let r = run(nzpir().arg("--help"));
     r.expect_code(0);
     assert!(r.stdout.contains("Examples:"));
