@@ -151,7 +151,7 @@ enum nzpir_ird_reason
     NZPIR_IRD_REASON_NOT_DIGITS = 1,
     // Not 8 or 9 digits.
     NZPIR_IRD_REASON_WRONG_LENGTH = 2,
-    // Below 10,000,000 or above 150,000,000.
+    // Below 10,000,000 or above 200,000,000 (IR's range since 1 April 2026).
     NZPIR_IRD_REASON_OUT_OF_RANGE = 3,
     // The check digit does not match IR's modulus-11 rule.
     NZPIR_IRD_REASON_CHECK_DIGIT = 4,

@@ -4,10 +4,13 @@ const assert = require('node:assert/strict')
 const { nzpir } = require('./helpers')
 
 test('isValidIrd: IR worked examples, typed forms and the reasons it refuses', () => {
-  for (const ok of ['49091850', '049091850', '35901981', '49098576', '136410132', '49-091-850', '049 091 850']) {
+  // IR raised the ceiling from 150,000,000 to 200,000,000 on 1 April 2026.
+  for (const ok of ['49091850', '049091850', '35901981', '49098576', '136410132', '49-091-850', '049 091 850',
+    '150000009', '172345603', '199999990']) {
     assert.equal(nzpir.isValidIrd(ok), true, ok)
   }
-  for (const bad of ['136410133', '9125568', 'abc', '', '49--091-850', '1500000001']) {
+  assert.deepEqual(nzpir.validIrds(['172345603', '200000005']), [true, false])
+  for (const bad of ['136410133', '9125568', 'abc', '', '49--091-850', '1500000001', '200000005']) {
     assert.equal(nzpir.isValidIrd(bad), false, bad)
   }
 })

@@ -9,9 +9,14 @@ import pytest
 import nzpir
 
 # IR's worked examples (valid) and numbers that break each rule.
-VALID = ["49091850", "35901981", "49098576", "136410132", "049091850", "49-091-850", " 049 091 850 "]
+# Numbers above 150,000,000 are valid since IR raised the ceiling to
+# 200,000,000 on 1 April 2026.
+VALID = ["49091850", "35901981", "49098576", "136410132", "049091850", "49-091-850", " 049 091 850 ",
+         "150000009", "172345603", "199999990", "172-345-603"]
 INVALID = {
     "136410133": "ird_check_digit",
+    "200000005": "ird_range",
+    "150000010": "ird_check_digit",
     "12345": "ird_length",
     "1234567890": "ird_length",
     "999999999": "ird_range",
@@ -29,6 +34,13 @@ def test_valid_numbers(s: str) -> None:
     normal = nzpir.normalize_ird(s)
     assert len(normal) == 9 and normal.isdigit()
     assert nzpir.is_valid_ird(normal)
+
+
+def test_the_range_message_names_the_new_ceiling() -> None:
+    with pytest.raises(nzpir.InvalidIrdError) as info:
+        nzpir.normalize_ird("200000005")
+    assert "between 10,000,000 and 200,000,000" in str(info.value)
+    assert nzpir.valid_irds(["172345603", "200000005"]) == [True, False]
 
 
 def test_normalize_pads_and_strips_separators() -> None:

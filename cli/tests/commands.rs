@@ -53,11 +53,18 @@ fn validate_arguments_in_order_with_exit_codes() {
          9125568 invalid: must be 8 or 9 digits\n\
          12x45678 invalid: must contain only digits\n"
     );
-    let r = run(nzpir().args(["validate", "160000007"]));
+    // IR's range since 1 April 2026 runs to 200,000,000.
+    let r = run(nzpir().args(["validate", "160000007", "172345603", "199999990"]));
+    r.expect_code(0);
+    assert_eq!(
+        r.stdout,
+        "160000007 valid\n172345603 valid\n199999990 valid\n"
+    );
+    let r = run(nzpir().args(["validate", "200000005"]));
     r.expect_code(2);
     assert_eq!(
         r.stdout,
-        "160000007 invalid: must be between 10,000,000 and 150,000,000\n"
+        "200000005 invalid: must be between 10,000,000 and 200,000,000\n"
     );
 }
 

@@ -6,7 +6,9 @@
 //! `049 091 850`, surrounding white space.
 //!
 //! The check follows IR's published rule:
-//! 1. a number below 10,000,000 or above 150,000,000 is invalid;
+//! 1. a number below 10,000,000 or above 200,000,000 is invalid (IR raised the
+//!    ceiling from 150,000,000 on 1 April 2026; [`MIN_IRD`] and [`MAX_IRD`] are
+//!    the one place the range lives);
 //! 2. drop the check digit and left-pad the base to 8 digits;
 //! 3. weights 3,2,7,6,5,4,3,2; remainder 0 gives check 0, else 11 - remainder;
 //! 4. if that is 10, weights 7,4,3,2,5,2,7,6 the same way; 10 again is invalid;
@@ -17,8 +19,75 @@ use std::str::FromStr;
 
 /// The lowest IRD number IR issues.
 pub const MIN_IRD: u32 = 10_000_000;
-/// The highest IRD number IR's rule accepts.
-pub const MAX_IRD: u32 = 150_000_000;
+/// The highest IRD number IR's rule accepts: 200,000,000 since 1 April 2026
+/// (it was 150,000,000 before; numbers above that are issued from then on).
+pub const MAX_IRD: u32 = 200_000_000;
+
+/// `"must be between 10,000,000 and 200,000,000"` and its NUL, built at
+/// compile time from [`MIN_IRD`] and [`MAX_IRD`], so the limits are written
+/// down once.
+const RANGE_MESSAGE_NUL: [u8; RANGE_MESSAGE_LEN + 1] = range_message();
+const RANGE_PREFIX: &[u8] = b"must be between ";
+const RANGE_AND: &[u8] = b" and ";
+const RANGE_MESSAGE_LEN: usize =
+    RANGE_PREFIX.len() + grouped_len(MIN_IRD) + RANGE_AND.len() + grouped_len(MAX_IRD);
+const RANGE_MESSAGE_C: &std::ffi::CStr =
+    match std::ffi::CStr::from_bytes_with_nul(&RANGE_MESSAGE_NUL) {
+        Ok(s) => s,
+        Err(_) => panic!("the range message has one NUL, at its end"),
+    };
+
+/// Digits of `n` with a comma between groups of three (`200,000,000` is 11).
+const fn grouped_len(n: u32) -> usize {
+    let mut digits = 1;
+    let mut v = n / 10;
+    while v > 0 {
+        digits += 1;
+        v /= 10;
+    }
+    digits + (digits - 1) / 3
+}
+
+/// Writes `n` with commas into `out` at `at`; returns the position after it.
+const fn write_grouped(out: &mut [u8; RANGE_MESSAGE_LEN + 1], at: usize, n: u32) -> usize {
+    let len = grouped_len(n);
+    let mut i = len;
+    let mut v = n;
+    let mut written = 0;
+    loop {
+        i -= 1;
+        out[at + i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        written += 1;
+        if v == 0 {
+            break;
+        }
+        if written % 3 == 0 {
+            i -= 1;
+            out[at + i] = b',';
+        }
+    }
+    at + len
+}
+
+const fn write_bytes(out: &mut [u8; RANGE_MESSAGE_LEN + 1], at: usize, b: &[u8]) -> usize {
+    let mut i = 0;
+    while i < b.len() {
+        out[at + i] = b[i];
+        i += 1;
+    }
+    at + b.len()
+}
+
+const fn range_message() -> [u8; RANGE_MESSAGE_LEN + 1] {
+    let mut out = [0u8; RANGE_MESSAGE_LEN + 1];
+    let at = write_bytes(&mut out, 0, RANGE_PREFIX);
+    let at = write_grouped(&mut out, at, MIN_IRD);
+    let at = write_bytes(&mut out, at, RANGE_AND);
+    let at = write_grouped(&mut out, at, MAX_IRD);
+    assert!(at == RANGE_MESSAGE_LEN);
+    out
+}
 
 const PRIMARY_WEIGHTS: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
 const SECONDARY_WEIGHTS: [u32; 8] = [7, 4, 3, 2, 5, 2, 7, 6];
@@ -31,7 +100,7 @@ pub enum IrdError {
     NotDigits,
     /// Not 8 or 9 digits.
     WrongLength,
-    /// Below 10,000,000 or above 150,000,000.
+    /// Below [`MIN_IRD`] or above [`MAX_IRD`] (10,000,000 to 200,000,000).
     OutOfRange,
     /// The check digit does not match IR's modulus-11 rule.
     CheckDigit,
@@ -50,11 +119,20 @@ impl IrdError {
 
     /// The reason in words; it never repeats the input.
     pub const fn message(self) -> &'static str {
+        match std::str::from_utf8(self.c_message().to_bytes()) {
+            Ok(s) => s,
+            Err(_) => "not a valid IRD number",
+        }
+    }
+
+    /// [`message`](Self::message) as a NUL-terminated static string, for the
+    /// C ABI and other foreign callers that need one.
+    pub const fn c_message(self) -> &'static std::ffi::CStr {
         match self {
-            IrdError::NotDigits => "must contain only digits",
-            IrdError::WrongLength => "must be 8 or 9 digits",
-            IrdError::OutOfRange => "must be between 10,000,000 and 150,000,000",
-            IrdError::CheckDigit => "fails the modulus-11 check digit",
+            IrdError::NotDigits => c"must contain only digits",
+            IrdError::WrongLength => c"must be 8 or 9 digits",
+            IrdError::OutOfRange => RANGE_MESSAGE_C,
+            IrdError::CheckDigit => c"fails the modulus-11 check digit",
         }
     }
 
@@ -398,7 +476,18 @@ mod tests {
             Err(IrdError::WrongLength)
         );
         assert_eq!(IrdNumber::parse("009999999"), Err(IrdError::OutOfRange));
-        assert_eq!(IrdNumber::parse("150000001"), Err(IrdError::OutOfRange));
+        assert_eq!(IrdNumber::parse("200000001"), Err(IrdError::OutOfRange));
+        assert_eq!(IrdNumber::parse("200000010"), Err(IrdError::OutOfRange));
+        // Valid since 1 April 2026, when IR raised the ceiling.
+        assert_eq!(
+            IrdNumber::parse("150000009").map(IrdNumber::get),
+            Ok(150_000_009)
+        );
+        assert_eq!(
+            IrdNumber::parse("199999990").map(IrdNumber::get),
+            Ok(199_999_990)
+        );
+        assert_eq!(IrdNumber::parse("150000010"), Err(IrdError::CheckDigit));
         assert_eq!(IrdNumber::parse("999999999"), Err(IrdError::OutOfRange));
     }
 
@@ -409,6 +498,26 @@ mod tests {
         assert_ne!(IrdNumber::from_u32(MAX_IRD), Err(IrdError::OutOfRange));
         assert_eq!(IrdNumber::from_u32(MIN_IRD - 1), Err(IrdError::OutOfRange));
         assert_eq!(IrdNumber::from_u32(MAX_IRD + 1), Err(IrdError::OutOfRange));
+    }
+
+    #[test]
+    fn the_range_message_is_built_from_the_limits() {
+        assert_eq!(
+            IrdError::OutOfRange.message(),
+            "must be between 10,000,000 and 200,000,000"
+        );
+        assert_eq!(
+            IrdError::OutOfRange.c_message().to_str(),
+            Ok(IrdError::OutOfRange.message())
+        );
+        for e in [
+            IrdError::NotDigits,
+            IrdError::WrongLength,
+            IrdError::OutOfRange,
+            IrdError::CheckDigit,
+        ] {
+            assert_eq!(e.c_message().to_str(), Ok(e.message()));
+        }
     }
 
     #[test]

@@ -12,6 +12,100 @@ fn valid_number() -> impl Strategy<Value = u32> {
     })
 }
 
+/// IR's rule restated from its published text, independently of the core:
+/// the number in words of digits, not the core's tables or constants.
+fn ir_rule(n: u64) -> bool {
+    // 1. Range: below 10,000,000 or above 200,000,000 is invalid (since 1 April 2026).
+    if !(10_000_000..=200_000_000).contains(&n) {
+        return false;
+    }
+    // 2. Drop the check digit; left-pad the base to 8 digits.
+    let text = format!("{:08}", n / 10);
+    let base: Vec<u64> = text
+        .chars()
+        .map(|c| u64::from(c.to_digit(10).unwrap_or(0)))
+        .collect();
+    let check = n % 10;
+    // 3 and 4. Two sets of weights; 10 from both is invalid.
+    for weights in [[3, 2, 7, 6, 5, 4, 3, 2], [7, 4, 3, 2, 5, 2, 7, 6]] {
+        let sum: u64 = base.iter().zip(weights).map(|(d, w)| d * w).sum();
+        let remainder = sum % 11;
+        let digit = if remainder == 0 { 0 } else { 11 - remainder };
+        if digit != 10 {
+            // 5. Valid when it equals the last digit.
+            return digit == check;
+        }
+    }
+    false
+}
+
+fn agrees_with_ir(n: u64) -> Result<(), TestCaseError> {
+    let expected = ir_rule(n);
+    let nine = format!("{n:09}");
+    if let Ok(small) = u32::try_from(n) {
+        prop_assert_eq!(
+            IrdNumber::from_u32(small).is_ok(),
+            expected,
+            "from_u32 on {}",
+            n
+        );
+    }
+    if nine.len() == 9 {
+        prop_assert_eq!(IrdNumber::parse(&nine).is_ok(), expected, "parse on {}", n);
+        prop_assert_eq!(IrdNumber::is_valid(&nine), expected, "is_valid on {}", n);
+    }
+    Ok(())
+}
+
+#[test]
+fn ir_rule_near_both_ceilings_and_the_floor() {
+    // Every number around the old ceiling, the new one and the floor.
+    for centre in [10_000_000u64, 150_000_000, 200_000_000] {
+        for n in centre - 5_000..=centre + 5_000 {
+            agrees_with_ir(n).expect("agrees");
+        }
+    }
+    // IR's worked examples, and numbers that only the new range admits.
+    for (n, valid) in [
+        (49_091_850, true),
+        (35_901_981, true),
+        (49_098_576, true),
+        (136_410_132, true),
+        (136_410_133, false),
+        (9_125_568, false),
+        (150_000_009, true),
+        (172_345_603, true),
+        (199_999_990, true),
+    ] {
+        assert_eq!(ir_rule(n), valid, "{n}");
+        agrees_with_ir(n).expect("agrees");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// The core against the restatement across the whole new range and past both ends.
+    #[test]
+    fn the_core_agrees_with_irs_rule(n in 0u64..=999_999_999) {
+        agrees_with_ir(n)?;
+    }
+
+    #[test]
+    fn the_core_agrees_with_irs_rule_in_range(n in 10_000_000u64..=200_000_000) {
+        agrees_with_ir(n)?;
+    }
+
+    #[test]
+    fn valid_numbers_above_the_old_ceiling_pass(base in 15_000_000u32..=19_999_999) {
+        if let Some(c) = check_digit(base) {
+            let n = base * 10 + c;
+            prop_assert!(IrdNumber::from_u32(n).is_ok());
+            prop_assert!(ir_rule(u64::from(n)));
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 

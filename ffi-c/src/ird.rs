@@ -23,7 +23,7 @@ pub enum nzpir_ird_reason {
     NotDigits = 1,
     /// Not 8 or 9 digits.
     WrongLength = 2,
-    /// Below 10,000,000 or above 150,000,000.
+    /// Below 10,000,000 or above 200,000,000 (IR's range since 1 April 2026).
     OutOfRange = 3,
     /// The check digit does not match IR's modulus-11 rule.
     CheckDigit = 4,
@@ -95,10 +95,10 @@ pub extern "C" fn nzpir_ird_reason_message(reason: u32) -> *const c_char {
     boundary::catch(c"not a valid IRD number".as_ptr(), || {
         let text: &'static CStr = match reason {
             0 => c"is a valid IRD number",
-            1 => c"must contain only digits",
-            2 => c"must be 8 or 9 digits",
-            3 => c"must be between 10,000,000 and 150,000,000",
-            4 => c"fails the modulus-11 check digit",
+            1 => IrdError::NotDigits.c_message(),
+            2 => IrdError::WrongLength.c_message(),
+            3 => IrdError::OutOfRange.c_message(),
+            4 => IrdError::CheckDigit.c_message(),
             5 => c"is NULL",
             _ => c"not a valid IRD number",
         };

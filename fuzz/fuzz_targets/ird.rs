@@ -8,7 +8,7 @@ use nzpir::{IrdError, IrdNumber};
 
 /// IR's rule, step by step, on a number.
 fn reference_check(value: u64) -> Result<u32, IrdError> {
-    if !(10_000_000..=150_000_000).contains(&value) {
+    if !(10_000_000..=200_000_000).contains(&value) {
         return Err(IrdError::OutOfRange);
     }
     let check = value % 10;

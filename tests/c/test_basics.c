@@ -42,6 +42,12 @@ static void ird_single(void) {
     CHECK(reason == NZPIR_IRD_REASON_NOT_DIGITS);
     CHECK(!nzpir_ird_validate("009999999", &reason));
     CHECK(reason == NZPIR_IRD_REASON_OUT_OF_RANGE);
+    /* IR's range runs to 200,000,000 since 1 April 2026. */
+    CHECK(nzpir_ird_validate("172345603", &reason));
+    CHECK(nzpir_ird_validate("199999990", &reason));
+    CHECK(!nzpir_ird_validate("200000005", &reason));
+    CHECK(reason == NZPIR_IRD_REASON_OUT_OF_RANGE);
+    CHECK_STR(nzpir_ird_reason_message(reason), "must be between 10,000,000 and 200,000,000");
     CHECK(!nzpir_ird_validate("", &reason));
     CHECK(reason == NZPIR_IRD_REASON_WRONG_LENGTH);
     /* Invalid UTF-8 is just not digits. */
