@@ -71,7 +71,8 @@ fn fault_from(v: Unknown<'_>) -> std::result::Result<Fault, ArgError> {
         ArgError::new(
             "fault",
             "must be {kind: 'delay', ms} | {kind: 'status', status} | {kind: 'drop_before_read' | \
-             'drop_after_read' | 'truncated_body' | 'malformed_body' | 'pir150'}, with optional \
+             'drop_after_read' | 'truncated_body' | 'malformed_body' | 'pir150' | \
+             'other_investor'}, with optional \
              times and scope ('pir' or 'token')",
         )
     })?;

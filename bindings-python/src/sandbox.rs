@@ -335,7 +335,7 @@ impl Sandbox {
     /// Makes the next requests go wrong, replacing any fault already set.
     /// `kind`: `"delay"` (with `ms`), `"drop_before_read"`, `"drop_after_read"`,
     /// `"status"` (with `status`, 500-599), `"truncated_body"`,
-    /// `"malformed_body"` or `"pir150"`; `times`: how many requests (default:
+    /// `"malformed_body"`, `"pir150"` or `"other_investor"`; `times`: how many requests (default:
     /// every one until cleared); `scope`: `"pir"` or `"token"`.
     #[pyo3(signature = (kind, *, times = None, ms = None, status = None, scope = "pir"))]
     fn set_fault(

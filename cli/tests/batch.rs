@@ -254,6 +254,46 @@ fn transient_failures_keep_the_journal_and_resume_retries_only_them() {
     assert!(!journal.exists(), "every row final now");
 }
 
+#[test]
+fn an_answer_about_another_investor_is_never_written_as_a_rate() {
+    let sb = strict();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in.csv");
+    let out = dir.path().join("out.csv");
+    std::fs::write(
+        &input,
+        "IRD,PieIRD\n139276507,125000002\n139276310,125000002\n139439976,125000002\n",
+    )
+    .expect("write");
+    // The second request to arrive is answered for someone else.
+    sb.add_fault(Fault::delay(Duration::from_millis(1)).times(1));
+    sb.add_fault(Fault::new(FaultKind::OtherInvestor).times(1));
+    let r = batch(&sb, &input, &out, &["--concurrency", "1"]);
+    // IR server error class: exit 6.
+    r.expect_code(6);
+    let written = read(&out);
+    let rows = rows(&written);
+    assert_eq!(rows[0]["SuggestedPirRate"], "28");
+    assert_eq!(rows[1]["IRD"], "139276310");
+    assert_eq!(
+        rows[1]["SuggestedPirRate"], "",
+        "no rate for the row that asked"
+    );
+    assert_eq!(rows[1]["PirRateNotFound"], "");
+    assert_eq!(rows[1]["ErrorCode"], "SERVER");
+    assert!(
+        rows[1]["ErrorMessage"].contains("another investor"),
+        "{}",
+        rows[1]["ErrorMessage"]
+    );
+    assert_eq!(rows[2]["SuggestedPirRate"], "10.5");
+    // The other investor's numbers appear nowhere in the output or on stderr.
+    for n in ["049091850", "136410132"] {
+        assert!(!written.contains(n), "{written}");
+        assert!(!r.stderr.contains(n), "{}", r.stderr);
+    }
+}
+
 /// The request the CLI makes for a row with IRD and PieIRD only.
 fn request(ird: &str) -> nzpir::PirRequest {
     nzpir::PirRequest::builder(ird).pie_ird(SCHEME).build()

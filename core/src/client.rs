@@ -725,7 +725,9 @@ impl Client {
             request.validate_with(&*self.inner.clock)?;
         }
         let body = request.to_json();
-        self.run(Op::Lookup, Some(&body), trace, map_lookup)
+        self.run(Op::Lookup, Some(&body), trace, |status, answer| {
+            map_lookup(request, status, answer)
+        })
     }
 
     /// Checks the gateway's status endpoint (`GET .../status` answers `OK`):
@@ -781,7 +783,7 @@ impl Client {
         op: Op,
         body: Option<&[u8]>,
         trace: &mut Trace,
-        map: fn(u16, &[u8]) -> Result<T, Error>,
+        map: impl Fn(u16, &[u8]) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let inner = &*self.inner;
         let mut retries = 0u32;
@@ -924,10 +926,15 @@ fn error_for(status: u16, body: &[u8]) -> Error {
     Error::from_status(status, what)
 }
 
-fn map_lookup(status: u16, body: &[u8]) -> Result<PirOutcome, Error> {
+/// A 200 is IR's answer only when it is about the investor and PIE the
+/// request named; anything else is an error.
+fn map_lookup(request: &PirRequest, status: u16, body: &[u8]) -> Result<PirOutcome, Error> {
     if status == 200 {
         PirResponse::parse(body)
-            .and_then(PirResponse::into_outcome)
+            .and_then(|answer| {
+                answer.check_answers(request)?;
+                answer.into_outcome()
+            })
             .map_err(|e| e.with_http_status(200))
     } else {
         Err(error_for(status, body))
@@ -1000,7 +1007,57 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_about_someone_else_is_never_a_rate() {
+        let with_pie = PirRequest::builder("49-091-850")
+            .pie_ird("136410132")
+            .build();
+        let without = PirRequest::builder("049091850").build();
+        // The 8-digit form of the same number is the same investor.
+        super::map_lookup(
+            &without,
+            200,
+            br#"{"IRD":"49091850","SuggestedPirRate":28}"#,
+        )
+        .expect("same number");
+        super::map_lookup(
+            &with_pie,
+            200,
+            br#"{"IRD":"049091850","PieIRD":"136410132","SuggestedPirRate":28}"#,
+        )
+        .expect("same investor and PIE");
+        for (req, body) in [
+            (
+                &without,
+                &br#"{"IRD":"035901981","SuggestedPirRate":28}"#[..],
+            ),
+            (&without, br#"{"IRD":"035901981","PirRateNotFound":true}"#),
+            (
+                &with_pie,
+                br#"{"IRD":"049091850","PieIRD":"035901981","SuggestedPirRate":10.5}"#,
+            ),
+            (
+                &without,
+                br#"{"IRD":"049091850","PieIRD":"035901981","SuggestedPirRate":10.5}"#,
+            ),
+            (&with_pie, br#"{"IRD":"","SuggestedPirRate":10.5}"#),
+        ] {
+            let e = super::map_lookup(req, 200, body).expect_err("another investor");
+            assert_eq!(e.kind(), ErrorKind::Server);
+            assert_eq!(e.http_status(), Some(200));
+            assert!(!e.is_retryable());
+            let text = e.to_string();
+            assert!(text.contains("another investor"), "{text}");
+            for n in ["049091850", "49091850", "035901981", "136410132"] {
+                assert!(!text.contains(n), "{text}");
+                assert!(!format!("{e:?}").contains(n));
+            }
+        }
+    }
+
+    #[test]
     fn answers_map_to_outcomes_and_errors() {
+        let req = PirRequest::builder("49091850").build();
+        let map_lookup = |status, body: &[u8]| super::map_lookup(&req, status, body);
         let ok = map_lookup(200, br#"{"IRD":"049091850","SuggestedPirRate":10.5}"#).expect("ok");
         assert_eq!(ok.rate().map(|r| r.to_string()).as_deref(), Some("10.5"));
         let nf = map_lookup(200, br#"{"IRD":"049091850","PirRateNotFound":true}"#).expect("nf");

@@ -242,6 +242,28 @@ pub struct PirRequest {
     address: Option<Address>,
 }
 
+/// Whether two IRD numbers as text are the same number: 8 and 9 digit forms of
+/// one number are (`49091850`, `049091850`); anything else must match exactly.
+fn same_number(sent: &str, got: &str) -> bool {
+    fn nine(s: &str) -> Option<[u8; 9]> {
+        let b = s.as_bytes();
+        if !b.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let mut out = [b'0'; 9];
+        match b.len() {
+            9 => out.copy_from_slice(b),
+            8 => out[1..].copy_from_slice(b),
+            _ => return None,
+        }
+        Some(out)
+    }
+    match (nine(sent), nine(got)) {
+        (Some(a), Some(b)) => a == b,
+        _ => sent == got,
+    }
+}
+
 /// A valid lenient IRD number becomes its 9-digit wire form; anything else is
 /// kept as given, for validation to report.
 fn normalise_ird(s: String) -> String {
@@ -568,6 +590,28 @@ impl PirResponse {
                 ),
             )
         })
+    }
+
+    /// Checks that this answer is about the investor (and PIE) the request
+    /// asked about: `IRD` is the requested IRD number in its 9-digit form, and
+    /// `PieIRD`, when the answer has one, is the one sent. An answer about
+    /// anyone else is a [`ErrorKind::Server`] error that names neither number,
+    /// never a rate to use.
+    pub fn check_answers(&self, request: &PirRequest) -> Result<(), Error> {
+        let same_pie = match (&self.pie_ird, &request.pie_ird) {
+            (None, _) => true,
+            (Some(got), Some(sent)) => same_number(sent, got),
+            (Some(_), None) => false,
+        };
+        if same_number(&request.ird, &self.ird) && same_pie {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::Server,
+                "IR answered for another investor than the one asked about (its IRD or PieIRD \
+                 differs from the request's); the answer was not used",
+            ))
+        }
     }
 
     /// The outcome: exactly one of a suggested rate or "not found".

@@ -153,6 +153,30 @@ fn truncated_or_malformed_200_bodies_are_not_retried() {
 }
 
 #[test]
+fn an_answer_about_another_investor_is_an_error_not_a_rate() {
+    let sb = sandbox();
+    let client = client(&sb, 3);
+    let req = request(&sb);
+
+    sb.set_fault(Fault::new(FaultKind::OtherInvestor).times(1));
+    let e = client.lookup(&req).expect_err("someone else's answer");
+    assert_error(&e, ErrorKind::Server, None, Some(200));
+    assert!(e.to_string().contains("another investor"), "{e}");
+    for n in [IRD, "049091850", "136410132", "125000002"] {
+        assert!(!e.to_string().contains(n), "{e}");
+        assert!(!format!("{e:?}").contains(n), "{e:?}");
+    }
+    // IR answered (the query counts), so it is reported once, not retried.
+    assert_eq!(e.attempts(), 1);
+    assert_eq!(seen(&sb), (1, 1));
+
+    // The next answer is about the investor asked about, and is used.
+    let o = client.lookup(&req).expect("answer");
+    assert_eq!(o.ird(), IRD);
+    assert_eq!(o.rate().map(|r| r.to_string()).as_deref(), Some("28"));
+}
+
+#[test]
 fn a_slow_answer_is_a_timeout_and_is_retried() {
     let sb = sandbox();
     let req = request(&sb);

@@ -180,6 +180,28 @@ pub(crate) fn truncate(r: Resp) -> Resp {
 }
 
 /// The same answer with its JSON broken (its end cut off, the length consistent).
+/// A 200 answer rewritten to be about other IRD numbers: the `IRD` and any
+/// `PieIRD` become different valid numbers. Anything else is left as it is.
+pub(crate) fn other_investor(r: Resp) -> Resp {
+    let (parts, body) = r.into_parts();
+    let whole = body.bytes().cloned().unwrap_or_default();
+    let Ok(mut answer) = serde_json::from_slice::<PirResponse>(&whole) else {
+        return Response::from_parts(parts, Body::full(whole.to_vec()));
+    };
+    let other = |n: &str| {
+        if n == "049091850" {
+            "136410132"
+        } else {
+            "049091850"
+        }
+        .to_owned()
+    };
+    answer.ird = other(&answer.ird);
+    answer.pie_ird = answer.pie_ird.as_deref().map(other);
+    let bytes = serde_json::to_vec(&answer).unwrap_or_default();
+    Response::from_parts(parts, Body::full(bytes))
+}
+
 pub(crate) fn malform(r: Resp) -> Resp {
     let (mut parts, body) = r.into_parts();
     let whole = body.bytes().cloned().unwrap_or_default();

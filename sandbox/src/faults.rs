@@ -34,6 +34,10 @@ pub enum FaultKind {
     MalformedBody,
     /// Answer IR's `PIR150` (HTTP 500, unknown error while processing).
     Pir150,
+    /// Answer a PIR request as usual, but for another investor: the answer's
+    /// `IRD` (and its `PieIRD`, when there is one) is not the one asked about,
+    /// as a gateway that mixed up two callers' answers would send.
+    OtherInvestor,
 }
 
 /// Which requests a fault applies to.

@@ -297,6 +297,7 @@ enum Corrupt {
     None,
     Truncate,
     Malform,
+    OtherInvestor,
 }
 
 impl Corrupt {
@@ -305,6 +306,7 @@ impl Corrupt {
             Corrupt::None => r,
             Corrupt::Truncate => body::truncate(r),
             Corrupt::Malform => body::malform(r),
+            Corrupt::OtherInvestor => body::other_investor(r),
         }
     }
 }
@@ -399,6 +401,7 @@ async fn faulted(
     let corrupt = match fault {
         Some(FaultKind::TruncatedBody) => Corrupt::Truncate,
         Some(FaultKind::MalformedBody) => Corrupt::Malform,
+        Some(FaultKind::OtherInvestor) => Corrupt::OtherInvestor,
         _ => Corrupt::None,
     };
     Ok((handle(&parts, &bytes), corrupt))
