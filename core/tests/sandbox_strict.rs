@@ -496,3 +496,68 @@ fn connections_are_kept_alive_unless_no_idle_ones_are_kept() {
     assert_eq!(sb.stats().connections, 6, "a new connection for each call");
     assert_eq!(sb.stats().tls_handshake_failures, 0);
 }
+
+/// IR's JWT rules as they stand: ES512 (P-521) credentials, lifetimes up to
+/// 8 hours, and `startLogon` as `null` (default) or `""` (on request) are all
+/// accepted by the sandbox's gateway, which verifies them as IR does.
+#[test]
+fn es512_eight_hour_tokens_and_both_unset_start_logons_are_accepted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("P-521 key");
+    let mut params =
+        rcgen::CertificateParams::new(vec!["m2m.example.test".to_owned()]).expect("params");
+    params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2028, 12, 31);
+    let cert = params.self_signed(&key).expect("self-signed");
+    let cert_path = dir.path().join("jwt-p521.pem");
+    let key_path = dir.path().join("jwt-p521.key");
+    std::fs::write(&cert_path, cert.pem()).expect("write cert");
+    std::fs::write(&key_path, key.serialize_pem()).expect("write key");
+
+    let mut fixture = nzpir_sandbox::Fixture::default_fixture();
+    fixture.jwt_credentials.push(nzpir_sandbox::JwtCredential {
+        cert: nzpir_sandbox::CertRef::File {
+            file: cert_path.clone(),
+        },
+        alg: "ES512".to_owned(),
+        party: "kowhai-kiwisaver".to_owned(),
+    });
+    let sb = start_with(
+        SandboxOptions::default()
+            .profile(Profile::Strict)
+            .fixture(fixture),
+    );
+    let scheme = pie(sb.manifest(), "kowhai-scheme");
+    let req = lookup("139276507", Some(&scheme));
+    for (ttl, unset) in [
+        (540, nzpir::UnsetStartLogon::Null),
+        (8 * 3600, nzpir::UnsetStartLogon::Null),
+        (8 * 3600, nzpir::UnsetStartLogon::Empty),
+    ] {
+        let signer = JwtSigner::builder_from_files(&cert_path, &key_path)
+            .issuer("Kowhai KiwiSaver Limited")
+            .ttl(std::time::Duration::from_secs(ttl))
+            .unset_start_logon(unset)
+            .build()
+            .expect("ES512 signer");
+        assert_eq!(signer.algorithm(), JwtAlgorithm::ES512);
+        let jwt = signer.token().expect("jwt");
+        assert_eq!(jwt.expires_at() - jwt.issued_at(), ttl as i64);
+        let client = builder(&sb)
+            .auth(Auth::Jwt(signer))
+            .build()
+            .expect("client");
+        assert_eq!(
+            rate_of(&client, &req).as_deref(),
+            Some("28"),
+            "{ttl} {unset:?}"
+        );
+    }
+    // The same key announced as ES384 is the wrong algorithm for it.
+    let e = JwtSigner::builder_from_files(&cert_path, &key_path)
+        .issuer("x")
+        .algorithm(JwtAlgorithm::ES384)
+        .build()
+        .expect_err("ES384 does not fit a P-521 key");
+    assert!(e.to_string().contains("auth.alg"), "{e}");
+}

@@ -214,7 +214,7 @@ impl Registry {
             let der = cert_der(&c.cert, &format!("{at}.cert"))?;
             let alg = JwtAlg::parse(&c.alg).ok_or_else(|| {
                 Error::fixture(format!(
-                    "{at}.alg: `{}` is not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384",
+                    "{at}.alg: `{}` is not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512",
                     c.alg
                 ))
             })?;
@@ -222,7 +222,7 @@ impl Registry {
                 .map_err(|e| Error::fixture(format!("{at}.cert: not a certificate: {e}")))?;
             let key = JwtKey::from_spki(x509.public_key()).ok_or_else(|| {
                 Error::fixture(format!(
-                    "{at}.cert: the key is neither RSA nor ECDSA P-256/P-384"
+                    "{at}.cert: the key is neither RSA nor ECDSA P-256/P-384/P-521"
                 ))
             })?;
             if !alg.fits(&key) {
@@ -233,7 +233,15 @@ impl Registry {
             }
             let party = find(&c.party, &[], format!("{at}.party"))?;
             if jwt
-                .insert(thumbprint(&der), Credential { alg, key, party })
+                .insert(
+                    thumbprint(&der),
+                    Credential {
+                        alg,
+                        key,
+                        party,
+                        not_before: x509.validity().not_before.timestamp(),
+                    },
+                )
                 .is_some()
             {
                 return Err(Error::fixture(format!(

@@ -151,13 +151,23 @@ fn tls_and_token_errors() {
         jsonwebtoken::encode(&h, &claims_json, &EncodingKey::from_secret(b"guess")).expect("signs");
     expect(&pir(m, Some(&hs), &ok), 401, "EV1029");
 
-    // EV1026: expired, issued in the future, living too long, exp before iat,
-    // no iat.
+    // EV1026: expired, issued in the future, living longer than IR's 8 hours,
+    // exp before iat, issued before the signing certificate's notBefore.
     let t = now();
+    let not_before = {
+        let pem = std::fs::read(&m.jwt_rs256_cert).expect("cert");
+        let (_, block) = x509_parser::pem::parse_x509_pem(&pem).expect("pem");
+        block
+            .parse_x509()
+            .expect("x509")
+            .validity()
+            .not_before
+            .timestamp()
+    };
     for (iat, exp) in [
         (t - 900, t - 300),
         (t + 600, t + 900),
-        (t, t + 7200),
+        (t, t + 8 * 3600 + 1),
         (t, t - 1),
     ] {
         let mut c = Claims::for_cred(m, &Signer::Rs256);
@@ -170,6 +180,32 @@ fn tls_and_token_errors() {
             "{iat} {exp}"
         );
     }
+    // Lifetimes up to IR's 8 hours are accepted.
+    for (iat, exp) in [(t, t + 8 * 3600), (t, t + 7200)] {
+        let mut c = Claims::for_cred(m, &Signer::Rs256);
+        c.iat = iat;
+        c.exp = exp;
+        let r = pir(m, Some(&sign(m, &Signer::Rs256, Algorithm::RS256, &c)), &ok);
+        assert_eq!(r.status, 200, "{iat} {exp}: {}", r.text());
+    }
+    // `iat` must not precede the certificate's notBefore: with the sandbox's
+    // clock ten minutes after it, a token otherwise in time is refused when
+    // issued a second before it and accepted when issued at it.
+    sb.set_clock_offset(not_before + 600 - t);
+    for (iat, status) in [(not_before - 1, 401), (not_before, 200)] {
+        let mut c = Claims::for_cred(m, &Signer::Rs256);
+        c.iat = iat;
+        c.exp = not_before + 900;
+        let r = pir(m, Some(&sign(m, &Signer::Rs256, Algorithm::RS256, &c)), &ok);
+        assert_eq!(r.status, status, "{iat}: {}", r.text());
+        if status == 401 {
+            assert_eq!(
+                r.json(),
+                sample("response_EV1026_AuthenticationErrorInvalidDate.json")
+            );
+        }
+    }
+    sb.set_clock_offset(0);
     // Within the allowed skew it is fine.
     let mut c = Claims::for_cred(m, &Signer::Rs256);
     c.iat = t + 30;
