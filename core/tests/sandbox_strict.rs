@@ -561,3 +561,58 @@ fn es512_eight_hour_tokens_and_both_unset_start_logons_are_accepted() {
         .expect_err("ES384 does not fit a P-521 key");
     assert!(e.to_string().contains("auth.alg"), "{e}");
 }
+
+/// IR trusts TLS client certificates by CN (since 2021): a renewed
+/// certificate (new key, same CN, same CA) works without registering it
+/// again, while another CA-issued certificate with another CN is EV1023.
+#[test]
+fn a_renewed_client_certificate_with_the_same_cn_is_accepted() {
+    let sb = start(Profile::Strict);
+    let m = sb.manifest();
+    let cn = |path: &std::path::Path| {
+        let pem = std::fs::read(path).expect("cert");
+        let (_, block) = x509_parser::pem::parse_x509_pem(&pem).expect("pem");
+        let cert = block.parse_x509().expect("x509");
+        let cn = cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|c| c.as_str().ok())
+            .map(str::to_owned);
+        (cn, block.contents.clone())
+    };
+    let (client_cn, client_der) = cn(&m.client_cert);
+    let (renewed_cn, renewed_der) = cn(&m.renewed_client_cert);
+    let (other_cn, _) = cn(&m.unregistered_client_cert);
+    assert_eq!(client_cn, renewed_cn);
+    assert_ne!(client_cn, other_cn);
+    assert_ne!(client_der, renewed_der, "a different certificate");
+    assert!(
+        client_cn
+            .as_deref()
+            .is_some_and(|c| c.contains(".irdgws.")),
+        "IR's CN form"
+    );
+
+    let scheme = pie(m, "kowhai-scheme");
+    let req = lookup("139276507", Some(&scheme));
+    let renewed = Client::builder()
+        .endpoint(sb.url())
+        .identity_files(&m.renewed_client_cert, &m.renewed_client_key)
+        .add_root_certificate_file(&m.ca_cert)
+        .no_proxy()
+        .auth(Auth::Jwt(rs256(m, None)))
+        .build()
+        .expect("client");
+    assert_eq!(rate_of(&renewed, &req).as_deref(), Some("28"));
+    let other = Client::builder()
+        .endpoint(sb.url())
+        .identity_files(&m.unregistered_client_cert, &m.unregistered_client_key)
+        .add_root_certificate_file(&m.ca_cert)
+        .no_proxy()
+        .auth(Auth::Jwt(rs256(m, None)))
+        .build()
+        .expect("client");
+    let e = other.lookup(&req).expect_err("not registered");
+    assert_eq!(e.ir_code().map(|c| c.as_str()), Some("EV1023"));
+}

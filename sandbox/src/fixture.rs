@@ -157,7 +157,7 @@ pub struct Logon {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum CertRef {
-    /// `"client"`, `"unregistered_client"`, `"jwt_rs256"` or `"jwt_ec"`.
+    /// `"client"`, `"renewed_client"`, `"unregistered_client"`, `"jwt_rs256"` or `"jwt_ec"`.
     Named(String),
     /// `{"file": "/path/cert.pem"}`: the first certificate of a PEM file.
     File {

@@ -201,10 +201,18 @@ impl Registry {
             }
         };
 
+        // IR registers TLS clients by the CN its portal assigned (and trusts
+        // any certificate with that CN from an approved CA): the registry
+        // keeps CNs, so a renewed certificate is accepted as it is at IR.
         let mut tls_clients = HashSet::new();
         for (i, t) in fixture.tls_clients.iter().enumerate() {
-            let der = cert_der(&t.cert, &format!("tls_clients[{i}].cert"))?;
-            tls_clients.insert(thumbprint(&der));
+            let at = format!("tls_clients[{i}].cert");
+            let der = cert_der(&t.cert, &at)?;
+            let (_, x509) = X509Certificate::from_der(der.as_ref())
+                .map_err(|e| Error::fixture(format!("{at}: not a certificate: {e}")))?;
+            let cn = crate::pki::common_name(&x509)
+                .ok_or_else(|| Error::fixture(format!("{at}: the certificate has no CN")))?;
+            tls_clients.insert(cn);
         }
 
         let mut jwt = HashMap::new();
@@ -331,8 +339,9 @@ impl Registry {
         })
     }
 
-    pub fn tls_client_registered(&self, thumbprint: &str) -> bool {
-        self.tls_clients.contains(thumbprint)
+    /// Whether a client certificate's CN is registered.
+    pub fn tls_client_registered(&self, common_name: &str) -> bool {
+        self.tls_clients.contains(common_name)
     }
 
     pub fn credential(&self, sub: &str) -> Option<&Credential> {

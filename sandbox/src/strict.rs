@@ -66,7 +66,7 @@ pub(crate) fn answer(
 ) -> Resp {
     let reg = &shared.registry;
     if !conn
-        .thumbprint
+        .common_name
         .as_deref()
         .is_some_and(|t| reg.tls_client_registered(t))
     {
