@@ -196,6 +196,9 @@ export interface SandboxManifest {
   client_key: string
   unregistered_client_cert: string
   unregistered_client_key: string
+  /** A renewal of `client_cert`: another certificate with the same CN, accepted (registration is by CN). */
+  renewed_client_cert: string
+  renewed_client_key: string
   jwt_rs256_cert: string
   jwt_rs256_key: string
   jwt_ec_cert: string

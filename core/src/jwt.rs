@@ -1046,6 +1046,60 @@ mod tests {
     }
 
     #[test]
+    fn unset_start_logon_from_toml_and_json() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let dir = tempfile::tempdir().expect("dir");
+        let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(&c, cert_for(&key)).expect("write");
+        std::fs::write(&k, key.serialize_pem()).expect("write");
+        let toml = |unset: &str| {
+            format!(
+                "[auth]\ntype = \"jwt\"\ncert = {:?}\nkey = {:?}\nissuer = \"Acme\"\nttl_secs = 28800\n{unset}",
+                c.display().to_string(),
+                k.display().to_string()
+            )
+        };
+        let signer_of = |cfg: crate::Config| match cfg.auth {
+            Some(crate::AuthSettings::Jwt(j)) => {
+                JwtSigner::from_settings(&j, Arc::new(SystemClock))
+            }
+            other => panic!("JWT auth expected: {other:?}"),
+        };
+        let start_logon = |s: &JwtSigner| -> serde_json::Value {
+            let jwt = s.mint().expect("jwt");
+            let claims: serde_json::Value =
+                serde_json::from_slice(&b64(jwt.expose().split('.').nth(1).expect("claims")))
+                    .expect("json");
+            assert_eq!(
+                claims["exp"].as_i64().unwrap_or(0) - claims["iat"].as_i64().unwrap_or(0),
+                28_800
+            );
+            claims["startLogon"].clone()
+        };
+        let default =
+            signer_of(crate::Config::from_toml_str(&toml("")).expect("toml")).expect("signer");
+        assert_eq!(start_logon(&default), serde_json::Value::Null);
+        let empty = signer_of(
+            crate::Config::from_toml_str(&toml("unset_start_logon = \"empty\"")).expect("toml"),
+        )
+        .expect("signer");
+        assert_eq!(start_logon(&empty), "");
+        assert_eq!(empty.unset_start_logon(), UnsetStartLogon::Empty);
+        // The C ABI's JSON is the same schema.
+        let json = serde_json::json!({"auth": {"type": "jwt", "cert": c, "key": k, "issuer": "Acme",
+            "unset_start_logon": "empty"}});
+        let from_json = signer_of(crate::Config::from_json_str(&json.to_string()).expect("json"))
+            .expect("signer");
+        assert_eq!(from_json.unset_start_logon(), UnsetStartLogon::Empty);
+        let e = signer_of(
+            crate::Config::from_toml_str(&toml("unset_start_logon = \"nothing\"")).expect("toml"),
+        )
+        .expect_err("bad value");
+        assert!(e.to_string().contains("auth.unset_start_logon"), "{e}");
+        assert!(e.to_string().contains("`null`"), "{e}");
+    }
+
+    #[test]
     fn one_token_is_shared_until_it_is_due() {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
         let cert = cert_for(&key);

@@ -588,9 +588,7 @@ fn a_renewed_client_certificate_with_the_same_cn_is_accepted() {
     assert_ne!(client_cn, other_cn);
     assert_ne!(client_der, renewed_der, "a different certificate");
     assert!(
-        client_cn
-            .as_deref()
-            .is_some_and(|c| c.contains(".irdgws.")),
+        client_cn.as_deref().is_some_and(|c| c.contains(".irdgws.")),
         "IR's CN form"
     );
 

@@ -133,16 +133,14 @@ impl Pki {
             }
         }
 
-        let mut leaf = |kind: Leaf<'_>,
-                        cert: &Path,
-                        key: &Path|
-         -> Result<CertificateDer<'static>, Error> {
-            if !ca_fresh && let Some(der) = reusable(kind, cert, key, &ca_x509, &ips)? {
-                return Ok(der);
-            }
-            generated += 2;
-            make_leaf(kind, cert, key, &issuer, &ips)
-        };
+        let mut leaf =
+            |kind: Leaf<'_>, cert: &Path, key: &Path| -> Result<CertificateDer<'static>, Error> {
+                if !ca_fresh && let Some(der) = reusable(kind, cert, key, &ca_x509, &ips)? {
+                    return Ok(der);
+                }
+                generated += 2;
+                make_leaf(kind, cert, key, &issuer, &ips)
+            };
 
         let server = leaf(Leaf::Server, &files.server_cert, &files.server_key)?;
         let client = leaf(Leaf::Client(None), &files.client_cert, &files.client_key)?;

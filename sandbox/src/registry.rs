@@ -33,6 +33,18 @@ pub(crate) struct InvestorEntry {
     pub name: Option<InvestorName>,
     pub dob: Option<String>,
     pub address: Option<InvestorAddress>,
+    /// Years (ending 31 March) with an income tax period; `None`: all.
+    pub income_tax_periods: Option<Vec<i32>>,
+}
+
+impl InvestorEntry {
+    /// Whether the investor has an income tax period for the year ending 31
+    /// March `year`.
+    pub fn has_income_tax_period(&self, year: i32) -> bool {
+        self.income_tax_periods
+            .as_ref()
+            .is_none_or(|years| years.contains(&year))
+    }
 }
 
 #[derive(Debug)]
@@ -319,6 +331,7 @@ impl Registry {
                 name: inv.name.clone(),
                 dob: inv.dob.clone(),
                 address: inv.address.clone(),
+                income_tax_periods: inv.income_tax_periods.clone(),
             };
             if investors.insert(inv.ird.clone(), entry).is_some() {
                 return Err(Error::fixture(format!(

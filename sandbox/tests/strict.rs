@@ -586,3 +586,46 @@ fn ir003_after_the_limit_in_a_rolling_day() {
     sb.reset_quotas();
     assert_eq!(sb.stats().ir_codes.get("IR003"), Some(&1));
 }
+
+/// PER100 also means the investor has no income tax period for the filing
+/// period (REFERENCE: "What IR's answers mean in production"): a fixture
+/// investor lists the years it has, and other periods are PER100.
+#[test]
+fn per100_for_a_period_without_an_income_tax_period() {
+    let mut f = nzpir_sandbox::Fixture::default_fixture();
+    let inv = f
+        .investors
+        .iter_mut()
+        .find(|i| i.ird == "139276507")
+        .expect("investor");
+    let current = nzpir::FilingPeriod::current(&nzpir::SystemClock).year();
+    inv.income_tax_periods = Some(vec![current - 2, current - 1]);
+    let sb = Sandbox::start(SandboxOptions::default().fixture(f)).expect("starts");
+    let m = sb.manifest();
+    let scheme = pie(m, SCHEME);
+    let jwt = rs256(m, None);
+    let with_period = |year: i32| {
+        format!(r#"{{"IRD":"139276507","PieIRD":"{scheme}","FilingPeriod":"{year}-03-31"}}"#)
+    };
+    for year in [current - 2, current - 1] {
+        let r = pir(m, Some(&jwt), &with_period(year));
+        assert_eq!(r.status, 200, "{year}: {}", r.text());
+    }
+    for year in [current - 4, current - 3] {
+        let r = pir(m, Some(&jwt), &with_period(year));
+        assert_eq!(
+            r.json(),
+            sample("response_PER100_InvalidFilingPeriod.json"),
+            "{year}"
+        );
+    }
+    // No FilingPeriod: the current period, which it has none for.
+    expect(
+        &pir(m, Some(&jwt), &body("139276507", Some(&scheme))),
+        400,
+        "PER100",
+    );
+    // Investors without the field have every period.
+    let r = pir(m, Some(&jwt), &body("139276310", Some(&scheme)));
+    assert_eq!(r.status, 200, "{}", r.text());
+}
