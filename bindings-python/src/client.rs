@@ -258,6 +258,15 @@ fn seconds(argument: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f6
 }
 
 fn count(argument: &str, obj: Option<&Bound<'_, PyAny>>, max: i64) -> PyResult<Option<i64>> {
+    count_in(argument, obj, 0, max)
+}
+
+fn count_in(
+    argument: &str,
+    obj: Option<&Bound<'_, PyAny>>,
+    min: i64,
+    max: i64,
+) -> PyResult<Option<i64>> {
     match obj.filter(|o| !o.is_none()) {
         None => Ok(None),
         Some(o) => {
@@ -265,11 +274,11 @@ fn count(argument: &str, obj: Option<&Bound<'_, PyAny>>, max: i64) -> PyResult<O
                 return Err(type_error(argument, "int", o));
             }
             let v: i64 = o.extract().map_err(|_| type_error(argument, "int", o))?;
-            if (0..=max).contains(&v) {
+            if (min..=max).contains(&v) {
                 Ok(Some(v))
             } else {
                 Err(PyValueError::new_err(format!(
-                    "{argument}: must be between 0 and {max}"
+                    "{argument}: must be between {min} and {max}"
                 )))
             }
         }
@@ -476,8 +485,13 @@ impl Client {
             issuer: convert::opt_str("issuer", issuer)?,
             start_logon: convert::opt_str("start_logon", start_logon)?,
             unset_start_logon: convert::opt_str("unset_start_logon", unset_start_logon)?,
-            ttl_secs: count("jwt_ttl", jwt_ttl, nzpir::jwt::MAX_TTL.as_secs() as i64)?
-                .map(|n| n as u64),
+            ttl_secs: count_in(
+                "jwt_ttl",
+                jwt_ttl,
+                nzpir::jwt::MIN_TTL.as_secs() as i64,
+                nzpir::jwt::MAX_TTL.as_secs() as i64,
+            )?
+            .map(|n| n as u64),
             ..JwtSettings::default()
         };
         let (cert_path, cert_pem) = pem_into("jwt_cert", jwt_cert)?;
