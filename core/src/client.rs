@@ -834,7 +834,9 @@ impl Client {
                 std::thread::sleep(delay);
                 continue;
             }
-            return Err(err.with_attempts(trace.attempts));
+            return Err(err
+                .with_attempts(trace.attempts)
+                .with_retry_after(retry_after));
         }
     }
 
