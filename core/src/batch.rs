@@ -70,6 +70,8 @@ use crate::model::{PirOutcome, PirRate, PirRequest};
 
 /// The highest `max_rps` accepted.
 pub const MAX_RPS: f64 = 10_000.0;
+/// The lowest `max_rps` accepted (one lookup every 1,000 s).
+pub const MIN_RPS: f64 = 0.001;
 /// The highest `concurrency` accepted.
 pub const MAX_CONCURRENCY: usize = 256;
 /// The largest window accepted.
@@ -222,10 +224,10 @@ impl BatchAnswer {
 // Options, cancellation, progress
 // ---------------------------------------------------------------------------
 
-/// Checks a start-rate cap: a finite number of lookups per second above 0 and
-/// at most [`MAX_RPS`].
+/// Checks a start-rate cap: a number of lookups per second from [`MIN_RPS`]
+/// to [`MAX_RPS`] (not NaN, not infinite, not 0 or below).
 pub fn check_max_rps(rps: f64) -> Result<f64, Error> {
-    if rps.is_finite() && rps > 0.0 && rps <= MAX_RPS {
+    if rps.is_finite() && (MIN_RPS..=MAX_RPS).contains(&rps) {
         Ok(rps)
     } else {
         Err(Error::config(
@@ -920,7 +922,7 @@ fn parse_line(key: &aws_lc_rs::hmac::Key, text: &[u8]) -> Option<(Vec<u8>, Batch
     let body_json = serde_json::to_vec(&line.body).ok()?;
     let m = STANDARD.decode(&line.m).ok()?;
     let want = mac16(key, &[b"line\0", &body_json]);
-    if m.len() != 16 || !aws_lc_rs::constant_time::verify_slices_are_equal(&m, &want).is_ok() {
+    if m.len() != 16 || aws_lc_rs::constant_time::verify_slices_are_equal(&m, &want).is_err() {
         return None;
     }
     let k = STANDARD.decode(&line.body.k).ok()?;
@@ -1249,7 +1251,8 @@ where
         pacer: Pacer {
             interval: options
                 .max_rps
-                .map_or(Duration::ZERO, |r| Duration::from_secs_f64(1.0 / r)),
+                .and_then(|r| Duration::try_from_secs_f64(1.0 / r).ok())
+                .unwrap_or(Duration::ZERO),
             next: Mutex::new(Instant::now()),
         },
         journal: journal.clone(),
