@@ -741,6 +741,11 @@ impl Client {
         result
     }
 
+    /// Whether requests are checked locally before they are sent.
+    pub fn validates_locally(&self) -> bool {
+        self.inner.validate_locally
+    }
+
     /// The gateway's base URL.
     pub fn endpoint(&self) -> &str {
         &self.inner.transport.endpoint.base
