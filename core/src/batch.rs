@@ -262,6 +262,10 @@ pub struct BatchOptions {
     pub progress_interval: Duration,
     /// The number of items, when the caller knows it (for progress only).
     pub total_hint: Option<usize>,
+    /// On cancellation, wait for the lookups already on the wire before
+    /// returning (no thread of the run outlives it), rather than return at
+    /// once and let them finish on their own.
+    pub wait_on_cancel: bool,
 }
 
 impl Default for BatchOptions {
@@ -276,6 +280,7 @@ impl Default for BatchOptions {
             retry_after_cap: Duration::from_secs(60),
             progress_interval: Duration::from_millis(100),
             total_hint: None,
+            wait_on_cancel: false,
         }
     }
 }
@@ -1389,12 +1394,12 @@ where
                     state: slot_state,
                 });
                 // Hand out what is ready at the front at once.
-                emit(&mut window, &mut base, &mut state, &mut on_answer)?;
+                emit(&mut window, &mut base, &mut state, &mut on_answer, cancel)?;
                 if cancel.is_cancelled() {
                     return Ok(());
                 }
             }
-            emit(&mut window, &mut base, &mut state, &mut on_answer)?;
+            emit(&mut window, &mut base, &mut state, &mut on_answer, cancel)?;
             if input_done && window.is_empty() {
                 return Ok(());
             }
@@ -1458,6 +1463,11 @@ where
     let cancelled = cancel.is_cancelled();
     if result.is_err() || cancelled {
         cancel_workers(&shared);
+        if options.wait_on_cancel {
+            for w in workers {
+                let _ = w.join();
+            }
+        }
     } else {
         // Every job is answered and the queue is closed: the workers end.
         for w in workers {
@@ -1492,11 +1502,16 @@ fn emit<T, A>(
     base: &mut u64,
     state: &mut Progress,
     on_answer: &mut A,
+    cancel: &CancelToken,
 ) -> Result<(), Error>
 where
     A: FnMut(Answered<T>) -> Result<(), Error>,
 {
-    while matches!(window.front(), Some(s) if matches!(s.state, SlotState::Ready { .. })) {
+    // Nothing more is handed out once the run is cancelled (also from
+    // `on_answer` itself).
+    while !cancel.is_cancelled()
+        && matches!(window.front(), Some(s) if matches!(s.state, SlotState::Ready { .. }))
+    {
         let Some(slot) = window.pop_front() else {
             break;
         };
