@@ -384,6 +384,13 @@ impl Run {
             let Some(stream) = guard.as_mut() else {
                 return Ok(None);
             };
+            // Signals first, also while results flow without a pause:
+            // Ctrl-C stops the run even when no wait ever times out.
+            if let Err(e) = py.check_signals() {
+                stream.cancel();
+                *guard = None;
+                return Err(e);
+            }
             let event = match stream.try_next() {
                 Some(a) => StreamEvent::Item(a),
                 None => py.detach(|| stream.next_timeout(SLICE)),
@@ -396,11 +403,6 @@ impl Run {
                     return Ok(Some(out));
                 }
                 StreamEvent::Pending => {
-                    if let Err(e) = py.check_signals() {
-                        stream.cancel();
-                        *guard = None;
-                        return Err(e);
-                    }
                     let p = stream.progress();
                     self.report(py, p, false)?;
                 }
