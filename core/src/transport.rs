@@ -14,7 +14,10 @@ use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::{Agent, Proxy, ProxyProtocol};
 
+use arc_swap::ArcSwap;
+
 use crate::error::{Error, ErrorKind};
+use crate::fork::Owner;
 use crate::tls::{self, Identity};
 
 /// The PIR operation's path under the gateway's base URL.
@@ -136,11 +139,38 @@ pub(crate) struct Answer {
     pub retry_after: Option<Duration>,
 }
 
-/// One agent for all calls: connections are kept alive and shared by threads.
-pub(crate) struct Transport {
+/// The agent of one process: its kept-alive connections and resolver.
+struct Live {
+    owner: Owner,
     agent: Agent,
     /// The agent's resolver, to forget its answers after a connection failure.
     resolver: Arc<CachingResolver>,
+}
+
+impl Live {
+    fn new(config: ureq::config::Config) -> Live {
+        let resolver = Arc::new(CachingResolver::default());
+        Live {
+            owner: Owner::current(),
+            agent: Agent::with_parts(
+                config,
+                DefaultConnector::default(),
+                SharedResolver(Arc::clone(&resolver)),
+            ),
+            resolver,
+        }
+    }
+}
+
+/// One agent for all calls: connections are kept alive and shared by threads
+/// of one process. In a forked child the agent is replaced before its first
+/// use there (see [`crate::fork`]).
+pub(crate) struct Transport {
+    live: ArcSwap<Live>,
+    /// The agent's settings, to build a new one after a fork.
+    config: ureq::config::Config,
+    /// Held while a forked child replaces the agent.
+    rebuild: Mutex<()>,
     pub endpoint: Endpoint,
     /// Whether a proxy is in use, for `Debug`.
     pub proxied: bool,
@@ -172,18 +202,33 @@ impl Transport {
             .max_idle_connections(o.max_idle_connections)
             .max_idle_connections_per_host(o.max_idle_connections)
             .build();
-        let resolver = Arc::new(CachingResolver::default());
         Ok(Transport {
-            agent: Agent::with_parts(
-                config,
-                DefaultConnector::default(),
-                SharedResolver(Arc::clone(&resolver)),
-            ),
-            resolver,
+            live: ArcSwap::from_pointee(Live::new(config.clone())),
+            config,
+            rebuild: Mutex::new(()),
             endpoint: o.endpoint,
             proxied,
             has_identity: o.identity.is_some(),
         })
+    }
+
+    /// This process's agent. After a fork the child builds its own: the
+    /// inherited one is dropped, which closes the child's copies of the
+    /// connections without writing on them.
+    fn live(&self) -> Arc<Live> {
+        let live = self.live.load_full();
+        if live.owner.is_current() {
+            return live;
+        }
+        let _g = self.rebuild.lock().unwrap_or_else(|p| p.into_inner());
+        let live = self.live.load_full();
+        if live.owner.is_current() {
+            return live;
+        }
+        log::debug!(target: "nzpir", "new process (fork): opening new connections");
+        let fresh = Arc::new(Live::new(self.config.clone()));
+        self.live.store(Arc::clone(&fresh));
+        fresh
     }
 
     /// POSTs IR's JSON to the PIR operation.
@@ -192,7 +237,8 @@ impl Transport {
         body: &[u8],
         auth: Option<&HeaderValue>,
     ) -> Result<Answer, Error> {
-        let mut req = self
+        let live = self.live();
+        let mut req = live
             .agent
             .post(self.endpoint.pir.clone())
             .header(CONTENT_TYPE, JSON_UTF8)
@@ -226,6 +272,7 @@ impl Transport {
         })?;
         auth.set_sensitive(true);
         let resp = self
+            .live()
             .agent
             .post(uri)
             .header(CONTENT_TYPE, FORM)
@@ -239,6 +286,7 @@ impl Transport {
     /// GETs the status endpoint.
     pub(crate) fn get_status(&self) -> Result<Answer, Error> {
         let resp = self
+            .live()
             .agent
             .get(self.endpoint.status.clone())
             .call()
@@ -284,7 +332,7 @@ impl Transport {
     /// that no longer serves the host: look it up again next time.
     fn forget_on_failure(&self, err: Error) -> Error {
         if matches!(err.kind(), ErrorKind::Transport | ErrorKind::Timeout) {
-            self.resolver.forget();
+            self.live.load().resolver.forget();
         }
         err
     }
