@@ -514,6 +514,8 @@ pub struct OauthExchangeArgs {
 #[derive(Debug, Args)]
 pub struct OauthTokensArgs {
     /// Also print the new tokens (access and refresh) as JSON on standard output.
+    /// If IR rotated the grant but the token store could not save it, they are
+    /// printed on standard error instead, so that the live refresh token is not lost.
     #[arg(long)]
     pub show_tokens: bool,
     /// The connection and OAuth settings.
