@@ -46,7 +46,9 @@ static int lookups(const nzpir_client *client) {
         nzpir_outcome *outcome = NULL;
         nzpir_error *err = NULL;
         nzpir_status s = nzpir_client_lookup(client, REQUEST, &outcome, &err);
-        if (s == NZPIR_STATUS_OK && nzpir_outcome_rate_hundredths(outcome) == 2800) {
+        uint32_t hundredths = 0;
+        if (s == NZPIR_STATUS_OK && nzpir_outcome_rate_hundredths(outcome, &hundredths) &&
+            hundredths == 2800) {
             ok++;
         } else {
             fprintf(stderr, "pid %d: lookup failed: %s\n", (int)getpid(),
