@@ -2,6 +2,7 @@
 //! policy, timeouts, proxy) and the mapping of every transport failure to an
 //! [`Error`] that says what happened.
 
+use std::fmt;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,7 +12,10 @@ use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use ureq::http::{HeaderValue, Uri};
 use ureq::tls::{TlsConfig, TlsProvider};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use ureq::unversioned::transport::{
+    ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, RustlsConnector,
+    TcpConnector, Transport as UreqTransport,
+};
 use ureq::{Agent, Proxy, ProxyProtocol};
 
 use arc_swap::ArcSwap;
@@ -148,16 +152,70 @@ struct Live {
 }
 
 impl Live {
-    fn new(config: ureq::config::Config) -> Live {
+    fn new(config: ureq::config::Config, proxy_hop: Option<ureq::config::Config>) -> Live {
         let resolver = Arc::new(CachingResolver::default());
+        // ureq's default chain without SOCKS (refused when configured):
+        // CONNECT through an HTTP(S) proxy, TCP, then TLS.
+        let connector =
+            ().chain(ConnectProxyConnector::default())
+                .chain(TcpConnector::default())
+                .chain(IdentityOnlyForIr {
+                    ir: RustlsConnector::default(),
+                    proxy: RustlsConnector::default(),
+                    proxy_hop,
+                });
         Live {
             owner: Owner::current(),
-            agent: Agent::with_parts(
-                config,
-                DefaultConnector::default(),
-                SharedResolver(Arc::clone(&resolver)),
-            ),
+            agent: Agent::with_parts(config, connector, SharedResolver(Arc::clone(&resolver))),
             resolver,
+        }
+    }
+}
+
+/// TLS for every connection, with the client certificate only on the
+/// connections to IR's hosts: the hop to an HTTPS proxy (made with a copy of
+/// the settings that has no proxy) gets settings without it, so a proxy that
+/// asks for a client certificate is sent none.
+struct IdentityOnlyForIr {
+    ir: RustlsConnector,
+    proxy: RustlsConnector,
+    /// The proxy hop's settings, when a proxy is in use.
+    proxy_hop: Option<ureq::config::Config>,
+}
+
+impl fmt::Debug for IdentityOnlyForIr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdentityOnlyForIr")
+            .field("proxied", &self.proxy_hop.is_some())
+            .finish()
+    }
+}
+
+impl<In: UreqTransport> Connector<In> for IdentityOnlyForIr {
+    type Out = <RustlsConnector as Connector<In>>::Out;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails<'_>,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        match &self.proxy_hop {
+            Some(hop) if details.config.proxy().is_none() => {
+                let to_proxy = ConnectionDetails {
+                    uri: details.uri,
+                    addrs: details.addrs.clone(),
+                    config: hop,
+                    request_level: details.request_level,
+                    resolver: details.resolver,
+                    now: details.now,
+                    timeout: details.timeout,
+                    current_time: Arc::clone(&details.current_time),
+                    run_connector: Arc::clone(&details.run_connector),
+                    register_shutdown: Arc::clone(&details.register_shutdown),
+                };
+                self.proxy.connect(&to_proxy, chained)
+            }
+            _ => self.ir.connect(details, chained),
         }
     }
 }
@@ -169,6 +227,8 @@ pub(crate) struct Transport {
     live: ArcSwap<Live>,
     /// The agent's settings, to build a new one after a fork.
     config: ureq::config::Config,
+    /// The settings of the hop to an HTTPS proxy (no client certificate).
+    proxy_hop: Option<ureq::config::Config>,
     /// Held while a forked child replaces the agent.
     rebuild: Mutex<()>,
     pub endpoint: Endpoint,
@@ -180,31 +240,38 @@ pub(crate) struct Transport {
 impl Transport {
     pub(crate) fn new(o: TransportOptions<'_>) -> Result<Transport, Error> {
         let client_cert = o.identity.map(Identity::to_ureq).transpose()?;
-        let tls = TlsConfig::builder()
-            .provider(TlsProvider::Rustls)
-            .unversioned_rustls_crypto_provider(tls::crypto_provider())
-            .root_certs(tls::root_certs(o.extra_roots))
-            .client_cert(client_cert)
-            .use_sni(true)
-            .build();
         let proxy = resolve_proxy(&o.proxy, &o.endpoint.host)?;
         let proxied = proxy.is_some();
-        let config = Agent::config_builder()
-            .tls_config(tls)
-            .https_only(true)
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .proxy(proxy)
-            .timeout_global(Some(o.timeout))
-            .timeout_connect(Some(o.connect_timeout))
-            .user_agent(o.user_agent.as_str())
-            .max_idle_connections(o.max_idle_connections)
-            .max_idle_connections_per_host(o.max_idle_connections)
-            .build();
+        let settings = |client_cert, proxy| {
+            let tls = TlsConfig::builder()
+                .provider(TlsProvider::Rustls)
+                .unversioned_rustls_crypto_provider(tls::crypto_provider())
+                .root_certs(tls::root_certs(o.extra_roots))
+                .client_cert(client_cert)
+                .use_sni(true)
+                .build();
+            Agent::config_builder()
+                .tls_config(tls)
+                .https_only(true)
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .max_redirects_will_error(false)
+                .proxy(proxy)
+                .timeout_global(Some(o.timeout))
+                .timeout_connect(Some(o.connect_timeout))
+                .user_agent(o.user_agent.as_str())
+                .max_idle_connections(o.max_idle_connections)
+                .max_idle_connections_per_host(o.max_idle_connections)
+                .build()
+        };
+        // The TLS settings of the hop to an HTTPS proxy: the same roots and
+        // policy, and never the client certificate (it is for IR alone).
+        let proxy_hop = proxied.then(|| settings(None, None));
+        let config = settings(client_cert, proxy);
         Ok(Transport {
-            live: ArcSwap::from_pointee(Live::new(config.clone())),
+            live: ArcSwap::from_pointee(Live::new(config.clone(), proxy_hop.clone())),
             config,
+            proxy_hop,
             rebuild: Mutex::new(()),
             endpoint: o.endpoint,
             proxied,
@@ -226,7 +293,7 @@ impl Transport {
             return live;
         }
         log::debug!(target: "nzpir", "new process (fork): opening new connections");
-        let fresh = Arc::new(Live::new(self.config.clone()));
+        let fresh = Arc::new(Live::new(self.config.clone(), self.proxy_hop.clone()));
         self.live.store(Arc::clone(&fresh));
         fresh
     }
@@ -593,6 +660,29 @@ fn resolve_proxy_with(
     }
 }
 
+/// A URL's user name or password as the person wrote it: `%XX` decoded, and
+/// nothing else (a `+` is a plus sign in a URL's userinfo, not a space as in
+/// a form).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// A ureq proxy from a URL; messages never echo the URL (it may hold a password).
 fn build_proxy(setting: &str, text: &str) -> Result<Proxy, Error> {
     let text = text.trim();
@@ -627,16 +717,10 @@ fn build_proxy(setting: &str, text: &str) -> Result<Proxy, Error> {
     if let Some(port) = url.port_or_known_default() {
         b = b.port(port);
     }
-    let decode = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
     if !url.username().is_empty() {
-        b = b.username(&decode(url.username()));
+        b = b.username(&percent_decode(url.username()));
         if let Some(p) = url.password() {
-            b = b.password(&decode(p));
+            b = b.password(&percent_decode(p));
         }
     }
     b.build()
@@ -771,6 +855,11 @@ mod tests {
         assert_eq!(p.port(), 3128);
         assert_eq!(p.username(), Some("user"));
         assert_eq!(p.password(), Some("s@cret"));
+        // Percent-decoding, not form-decoding: `+` stays `+`.
+        let p =
+            build_proxy("proxy", "http://us+er:pa+ss%2Bw%20rd@proxy.example:3128").expect("proxy");
+        assert_eq!(p.username(), Some("us+er"));
+        assert_eq!(p.password(), Some("pa+ss+w rd"));
         let p = build_proxy("proxy", "proxy.example:8080").expect("no scheme");
         assert_eq!(p.protocol(), ProxyProtocol::Http);
         let e = build_proxy("proxy", "socks5://u:hunter2@p.example:1080").expect_err("socks");

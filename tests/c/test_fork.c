@@ -24,7 +24,7 @@
  * opens one connection, which the count includes. */
 static long connections(void) {
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "curl -sS -f --cert '%s' --key '%s' --cacert '%s' '%s/__sandbox/stats'",
+    snprintf(cmd, sizeof cmd, "curl -sS -f --cert '%s' --key '%s' --cacert '%s' '%s/stats'",
              env("NZPIR_SANDBOX_CLIENT_CERT"), env("NZPIR_SANDBOX_CLIENT_KEY"),
              env("NZPIR_SANDBOX_CA_CERT"), env("NZPIR_SANDBOX_ADMIN_URL"));
     FILE *p = popen(cmd, "r");
@@ -62,7 +62,7 @@ static int lookups(const nzpir_client *client) {
 
 int main(void) {
     char *json = sandbox_config(env("NZPIR_SANDBOX_URL"), env("NZPIR_SANDBOX_CLIENT_CERT"),
-                                env("NZPIR_SANDBOX_CLIENT_KEY"), 1, NULL, NULL);
+                                env("NZPIR_SANDBOX_CLIENT_KEY"), 1, NULL, "");
     nzpir_client *client = NULL;
     nzpir_error *err = NULL;
     CHECK_STATUS(nzpir_client_new_from_json(json, &client, &err), err, NZPIR_STATUS_OK);
