@@ -219,7 +219,7 @@ pub struct ConnArgs {
     /// OAuth: the file that keeps the tokens (written atomically, mode 0600).
     #[arg(long, value_name = "FILE", env = "NZPIR_TOKEN_STORE")]
     pub token_store: Option<PathBuf>,
-    /// Seconds one attempt may take (default 60, IR's gateway timeout).
+    /// Seconds one attempt may take (default 65: IR's gateway times out at 60).
     #[arg(long, value_name = "SECONDS", env = "NZPIR_TIMEOUT")]
     pub timeout: Option<f64>,
     /// Retries after the first attempt, for transient faults only (default 2).

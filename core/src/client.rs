@@ -18,7 +18,7 @@ use crate::config::{
     AuthSettings, Config, Connection, Environment, OAuthSettings, Secret, TlsSettings,
 };
 use crate::error::{Error, ErrorKind, IrCode, IrErrorBody};
-use crate::jwt::JwtSigner;
+use crate::jwt::{Jwt, JwtSigner};
 use crate::model::{PirOutcome, PirRequest, PirResponse};
 use crate::oauth::{
     FileTokenStore, FormPost, OAuthClient, OAuthClientConfig, OAuthTokenSource, TokenStore,
@@ -28,8 +28,10 @@ use crate::tls::{self, Identity};
 use crate::transport::{Answer, Endpoint, ProxySetting, Transport, TransportOptions};
 use crate::validate::{Clock, SystemClock};
 
-/// IR's gateway times out at about 60 s; so does each attempt by default.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// IR's gateway times out at about 60 s; each attempt waits a little longer
+/// (65 s), so that IR's own timeout answer arrives rather than the client
+/// giving up on a request IR may still be processing (and counting).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(65);
 /// Default time to open a connection (TCP, proxy and TLS handshake).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default number of idle connections kept open for reuse.
@@ -82,7 +84,7 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// A builder with the defaults: 60 s per attempt, 10 s to connect, two
+    /// A builder with the defaults: 65 s per attempt, 10 s to connect, two
     /// retries, proxy from the environment, local validation on, no auth.
     pub fn new() -> Self {
         ClientBuilder {
@@ -260,7 +262,7 @@ impl ClientBuilder {
     }
 
     /// The overall time one attempt may take, from connecting to the last byte
-    /// of the answer (default 60 s, IR's gateway timeout).
+    /// of the answer (default 65 s: IR's gateway times out at 60 s).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -407,6 +409,16 @@ impl ClientBuilder {
         let mut roots: Vec<CertificateDer<'static>> = Vec::new();
         for (setting, pem) in &self.extra_roots {
             roots.extend(tls::extra_roots(setting, pem)?);
+        }
+        if !roots.is_empty() && self.environment == Some(Environment::Production) {
+            // IR's production gateway has a public certificate: an extra
+            // trusted CA there is either a TLS-inspecting proxy or a mistake,
+            // and either way it can read every IRD number and token.
+            log::warn!(
+                target: "nzpir",
+                "environment production with {} extra trusted CA certificate(s) (tls.ca_cert): IR's production gateway needs none; every certificate they sign is trusted for IR's hosts",
+                roots.len()
+            );
         }
         for (name, d) in [
             ("timeout_secs", self.timeout),
@@ -789,9 +801,9 @@ impl Client {
         let mut retries = 0u32;
         let mut refreshed = false;
         loop {
-            let (header, token) = match op {
+            let (header, token, jwt) = match op {
                 Op::Lookup => self.auth_header()?,
-                Op::Status => (None, None),
+                Op::Status => (None, None, None),
             };
             trace.attempts += 1;
             let answer = match body {
@@ -822,7 +834,22 @@ impl Client {
                     continue;
                 }
             }
-            if err.is_retryable() && retries < inner.retry.max_retries() {
+            if !refreshed
+                && let (Some(jwt), AuthState::Jwt(signer)) = (&jwt, &inner.auth)
+                && err.ir_code() == Some(&IrCode::EV1026)
+            {
+                // IR found the JWT's times wrong (its clock may be ahead of
+                // this one's): one retry with a newly minted token.
+                refreshed = true;
+                signer.replace(jwt)?;
+                log::debug!(target: "nzpir", "{}: EV1026, retrying once with a new JWT", op.as_str());
+                continue;
+            }
+            let may_retry = match op {
+                Op::Lookup => may_retry_lookup(&err),
+                Op::Status => err.is_retryable(),
+            };
+            if may_retry && retries < inner.retry.max_retries() {
                 retries += 1;
                 let delay = inner.retry.delay(retries, retry_after);
                 log::debug!(
@@ -842,17 +869,23 @@ impl Client {
 
     /// The `Authorization` header for the next attempt, and the OAuth token it
     /// carries (to report a rejection).
-    fn auth_header(&self) -> Result<(Option<HeaderValue>, Option<AccessToken>), Error> {
+    #[allow(clippy::type_complexity)]
+    fn auth_header(
+        &self,
+    ) -> Result<(Option<HeaderValue>, Option<AccessToken>, Option<Jwt>), Error> {
         match &self.inner.auth {
-            AuthState::None => Ok((None, None)),
-            AuthState::Jwt(signer) => Ok((Some(signer.token()?.header_value().clone()), None)),
-            AuthState::Bearer(hv) => Ok((Some(hv.clone()), None)),
+            AuthState::None => Ok((None, None, None)),
+            AuthState::Jwt(signer) => {
+                let jwt = signer.token()?;
+                Ok((Some(jwt.header_value().clone()), None, Some(jwt)))
+            }
+            AuthState::Bearer(hv) => Ok((Some(hv.clone()), None, None)),
             AuthState::Source { source, cached } => {
                 let token = source.access_token()?;
                 if let Some(c) = &*cached.load()
                     && c.0.same_as(&token)
                 {
-                    return Ok((Some(c.1.clone()), Some(token)));
+                    return Ok((Some(c.1.clone()), Some(token), None));
                 }
                 let mut hv =
                     HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
@@ -863,7 +896,7 @@ impl Client {
                     })?;
                 hv.set_sensitive(true);
                 cached.store(Some(Arc::new((token.clone(), hv.clone()))));
-                Ok((Some(hv), Some(token)))
+                Ok((Some(hv), Some(token), None))
             }
         }
     }
@@ -898,6 +931,18 @@ fn outcome_name(o: &PirOutcome) -> &'static str {
     } else {
         "suggested"
     }
+}
+
+/// Whether a failed lookup (a POST that IR counts towards IR003) may be sent
+/// again: only when it cannot have reached IR (no connection was made) or was
+/// refused before any processing (HTTP 429, or 503 from a load balancer
+/// without IR's error body). Never after a read timeout, a connection lost
+/// after sending, a 502 or 504 (the gateway may have passed it on), or
+/// PIR150 (IR processed it).
+fn may_retry_lookup(e: &Error) -> bool {
+    e.request_not_sent()
+        || e.http_status() == Some(429)
+        || (e.http_status() == Some(503) && e.ir_code().is_none())
 }
 
 /// A 401 whose cause a new OAuth token could cure: not a certificate problem,

@@ -260,7 +260,7 @@ pub struct Config {
     /// `/gateway/calculators/pir`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
-    /// Overall timeout per attempt, in seconds (default 60, IR's gateway timeout).
+    /// Overall timeout per attempt, in seconds (default 65: IR's gateway times out at 60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<f64>,
     /// Connect timeout, in seconds (default 10).

@@ -379,6 +379,8 @@ struct Inner {
     field_errors: Vec<FieldError>,
     source: Option<BoxError>,
     attempts: u32,
+    /// The request certainly never reached the server (no connection).
+    not_sent: bool,
 }
 
 /// The error of every fallible nzpir call.
@@ -403,6 +405,7 @@ impl Error {
                 field_errors: Vec::new(),
                 source: None,
                 attempts: 0,
+                not_sent: false,
             }),
         }
     }
@@ -517,6 +520,21 @@ impl Error {
     /// For [`ErrorKind::InvalidInput`]: every violated rule, naming field and rule.
     pub fn field_errors(&self) -> &[FieldError] {
         &self.inner.field_errors
+    }
+
+    /// Whether the request certainly never reached the server: no
+    /// connection could be made (DNS, refused, unreachable, a connect
+    /// timeout, a proxy that refused the tunnel). Only then is a retried
+    /// lookup sure not to be counted twice by IR.
+    pub fn request_not_sent(&self) -> bool {
+        self.inner.not_sent
+    }
+
+    /// Marks the error as one where the request never left (see
+    /// [`Error::request_not_sent`]).
+    pub(crate) fn not_sent(mut self) -> Self {
+        self.inner.not_sent = true;
+        self
     }
 
     /// How many times the gateway was called before this error (0 when nothing

@@ -509,6 +509,22 @@ impl JwtSigner {
         self.renew(now).map(Jwt)
     }
 
+    /// Replaces `rejected` (a token the gateway refused, e.g. EV1026) in the
+    /// cache with a newly minted one, unless another thread already did, and
+    /// returns the token to use now.
+    pub fn replace(&self, rejected: &Jwt) -> Result<Jwt, Error> {
+        let inner = &*self.inner;
+        let _guard = inner.mint_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = inner.current.load_full()
+            && !Arc::ptr_eq(&t, &rejected.0)
+        {
+            return Ok(Jwt(t));
+        }
+        let minted = Arc::new(inner.mint_at(inner.clock.now_unix())?);
+        inner.current.store(Some(Arc::clone(&minted)));
+        Ok(Jwt(minted))
+    }
+
     /// A new token, bypassing (and not updating) the cache.
     pub fn mint(&self) -> Result<Jwt, Error> {
         self.inner

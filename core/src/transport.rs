@@ -417,7 +417,9 @@ impl Transport {
                 "{} (no client certificate is configured: if this gateway uses mutual TLS, set tls.client_cert and tls.client_key)",
                 err.message()
             );
-            return Error::new(ErrorKind::Transport, msg).with_source(err);
+            let not_sent = err.request_not_sent();
+            let e = Error::new(ErrorKind::Transport, msg).with_source(err);
+            return if not_sent { e.not_sent() } else { e };
         }
         err
     }
@@ -516,6 +518,11 @@ impl Resolver for SharedResolver {
 pub(crate) fn map_ureq_error(host: &str, e: ureq::Error) -> Error {
     use ureq::Error as U;
     match e {
+        U::Timeout(t @ (ureq::Timeout::Connect | ureq::Timeout::Resolve)) => Error::new(
+            ErrorKind::Timeout,
+            format!("could not connect to {host} in time ({t} timeout)"),
+        )
+        .not_sent(),
         U::Timeout(t) => Error::new(
             ErrorKind::Timeout,
             format!("no answer from {host} in time ({t} timeout)"),
@@ -526,9 +533,10 @@ pub(crate) fn map_ureq_error(host: &str, e: ureq::Error) -> Error {
         U::HostNotFound => Error::new(
             ErrorKind::Transport,
             format!("host not found: {host} (DNS)"),
-        ),
+        )
+        .not_sent(),
         U::ConnectionFailed => {
-            Error::new(ErrorKind::Transport, format!("could not connect to {host}"))
+            Error::new(ErrorKind::Transport, format!("could not connect to {host}")).not_sent()
         }
         U::ConnectProxyFailed(why) => Error::new(
             ErrorKind::Transport,
@@ -536,7 +544,8 @@ pub(crate) fn map_ureq_error(host: &str, e: ureq::Error) -> Error {
                 "the proxy refused to connect to {host}: {}",
                 crate::error::scrub(&why)
             ),
-        ),
+        )
+        .not_sent(),
         U::Protocol(p) => Error::new(
             ErrorKind::Server,
             format!("{host} did not answer with valid HTTP/1.1 ({p})"),
@@ -590,7 +599,15 @@ fn map_io(host: &str, io: io::Error) -> Error {
         }
         _ => (ErrorKind::Transport, crate::error::scrub(&io.to_string())),
     };
-    Error::new(kind, format!("{host}: {what}")).with_source(io)
+    let never_connected = matches!(
+        io.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::AddrNotAvailable
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::HostUnreachable
+    );
+    let e = Error::new(kind, format!("{host}: {what}")).with_source(io);
+    if never_connected { e.not_sent() } else { e }
 }
 
 fn is_loopback(host: &str) -> bool {

@@ -683,6 +683,30 @@ impl OAuthClient {
     }
 }
 
+thread_local! {
+    /// The token sources whose refresh lock this thread holds: a store
+    /// callback (which runs on the thread that holds it) calling back into
+    /// one of them is refused rather than left to wait for itself.
+    static INSIDE_STORE_CALL: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The held refresh lock; the thread is marked as inside it until dropped.
+struct RefreshGuard<'a> {
+    _guard: std::sync::MutexGuard<'a, ()>,
+    me: usize,
+}
+
+impl Drop for RefreshGuard<'_> {
+    fn drop(&mut self) {
+        INSIDE_STORE_CALL.with(|inside| {
+            let mut inside = inside.borrow_mut();
+            if let Some(i) = inside.iter().rposition(|&m| m == self.me) {
+                inside.remove(i);
+            }
+        });
+    }
+}
+
 struct Current {
     /// The process these tokens were read or obtained in: a forked child
     /// starts again from the store (under its lock), never from a copy.
@@ -789,9 +813,25 @@ impl OAuthTokenSource {
         &self.store
     }
 
+    /// Takes the refresh lock. A token store whose `load` or `save` calls
+    /// back into the same token source on the same thread (a lookup, a
+    /// refresh) would wait for itself for ever: that is an error instead.
+    fn lock_refresh(&self) -> Result<RefreshGuard<'_>, Error> {
+        let me = std::ptr::from_ref(self) as usize;
+        if INSIDE_STORE_CALL.with(|inside| inside.borrow().contains(&me)) {
+            return Err(Error::new(
+                ErrorKind::TokenStore,
+                "the token store called back into the same client from its load or save (a lookup or an OAuth call): it must not, as that call waits for the store to return",
+            ));
+        }
+        let guard = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
+        INSIDE_STORE_CALL.with(|inside| inside.borrow_mut().push(me));
+        Ok(RefreshGuard { _guard: guard, me })
+    }
+
     /// Stores a new grant (after [`OAuthClient::exchange_code`]) and uses it.
     pub fn install(&self, tokens: TokenSet) -> Result<(), Error> {
-        let _g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _g = self.lock_refresh()?;
         let _held = self.store.lock()?;
         self.store.save(&tokens)?;
         let now = self.oauth.clock.now_unix();
@@ -834,7 +874,7 @@ impl OAuthTokenSource {
     /// nothing was stored yet). It holds secrets: hand it only to the store's
     /// owner.
     pub fn tokens(&self) -> Result<Option<TokenSet>, Error> {
-        let _g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _g = self.lock_refresh()?;
         let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
         cur.claim();
         if cur.tokens.is_none() {
@@ -902,7 +942,7 @@ impl OAuthTokenSource {
         seen: Option<u64>,
         needs_refresh: impl Fn(&Current) -> bool,
     ) -> Result<Secret, Error> {
-        let _g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _g = self.lock_refresh()?;
         let _held = self.store.lock()?;
         let now = self.oauth.clock.now_unix();
         {
