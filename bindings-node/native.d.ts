@@ -224,7 +224,10 @@ export interface MintedJwt {
   subject: string
   /** `iss`. */
   issuer: string
-  /** `startLogon` (empty: authorised by the certificate). */
+  /**
+   * `startLogon` (empty: none, authorised by the certificate; the token
+   * carries `null` then, or `""` with `unsetStartLogon: 'empty'`).
+   */
   startLogon: string
   /** `iat`, seconds since the Unix epoch. */
   issuedAt: number

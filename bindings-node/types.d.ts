@@ -35,7 +35,7 @@ export interface OAuthOptions {
 export interface ClientOptions {
   /** IR's environment; its gateway URL unless `endpoint` is given. */
   environment?: 'production' | 'test' | 'mock' | 'sandbox'
-  /** `cloud` (mutual TLS, the default) or `desktop`. */
+  /** `cloud` (mutual TLS, the default). `desktop` is refused: IR has no desktop PIR endpoint. */
   connection?: 'cloud' | 'desktop'
   /** The gateway's base URL (`https://host:port`). */
   endpoint?: string
@@ -49,13 +49,22 @@ export interface ClientOptions {
   jwtCert?: PemSource
   /** M2M JWT: the signing key. */
   jwtKey?: PemSource
-  /** M2M JWT: the algorithm configured at IR (default: RS256 for RSA, ES256/ES384 for EC keys). */
-  jwtAlg?: 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'ES256' | 'ES384'
+  /**
+   * M2M JWT: the algorithm configured at IR (default: RS256 for RSA, ES256/ES384/ES512 for
+   * EC P-256/P-384/P-521 keys). IR lists RS256/384/512 and ES256/384/512; PS256 is not on
+   * IR's list and is kept for a credential deliberately configured with it.
+   */
+  jwtAlg?: 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'ES256' | 'ES384' | 'ES512'
   /** M2M JWT: `iss`, the provider's name as registered with IR. */
   issuer?: string
   /** M2M JWT: `startLogon`, a myIR logon to act as (empty: authorised by the certificate). */
   startLogon?: string
-  /** M2M JWT: token lifetime in milliseconds (default 540 000). */
+  /**
+   * M2M JWT: what `startLogon` carries when no logon is set: `'null'` (the default, IR's
+   * build packs) or `'empty'` (`""`, as IR's sample script sends) for a gateway that wants it.
+   */
+  unsetStartLogon?: 'null' | 'empty'
+  /** M2M JWT: token lifetime in milliseconds (default 540 000; 60 000 to 28 800 000, IR's 8 hours). */
   jwtTtl?: number
   /** A static bearer token. */
   bearerToken?: string
@@ -111,7 +120,8 @@ export interface JwtOptions {
   alg?: ClientOptions['jwtAlg']
   issuer?: string
   startLogon?: string
-  /** Lifetime in milliseconds (default 540 000). */
+  unsetStartLogon?: ClientOptions['unsetStartLogon']
+  /** Lifetime in milliseconds (default 540 000; at most 28 800 000, IR's 8 hours). */
   ttl?: number
 }
 
@@ -186,6 +196,9 @@ export interface SandboxManifest {
   client_key: string
   unregistered_client_cert: string
   unregistered_client_key: string
+  /** A renewal of `client_cert`: another certificate with the same CN, accepted (registration is by CN). */
+  renewed_client_cert: string
+  renewed_client_key: string
   jwt_rs256_cert: string
   jwt_rs256_key: string
   jwt_ec_cert: string

@@ -33,6 +33,7 @@ const OPTION_KEYS: &[&str] = &[
     "jwtAlg",
     "issuer",
     "startLogon",
+    "unsetStartLogon",
     "jwtTtl",
     "bearerToken",
     "oauth",
@@ -50,6 +51,7 @@ const JWT_KEYS: &[&str] = &[
     "jwtAlg",
     "issuer",
     "startLogon",
+    "unsetStartLogon",
     "jwtTtl",
 ];
 
@@ -203,6 +205,7 @@ fn config_from(
         j.alg = f.string("jwtAlg")?;
         j.issuer = f.string("issuer")?;
         j.start_logon = f.string("startLogon")?;
+        j.unset_start_logon = f.string("unsetStartLogon")?;
         j.ttl_secs = ms(&f, "jwtTtl")?.map(|s| s.round() as u64);
         Some(AuthSettings::Jwt(j))
     } else if let Some(token) = bearer {

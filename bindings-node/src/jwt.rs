@@ -17,7 +17,8 @@ pub struct MintedJwt {
     pub subject: String,
     /// `iss`.
     pub issuer: String,
-    /// `startLogon` (empty: authorised by the certificate).
+    /// `startLogon` (empty: none, authorised by the certificate; the token
+    /// carries `null` then, or `""` with `unsetStartLogon: 'empty'`).
     pub start_logon: String,
     /// `iat`, seconds since the Unix epoch.
     pub issued_at: i64,
@@ -27,7 +28,15 @@ pub struct MintedJwt {
 
 fn settings(options: Unknown<'_>) -> std::result::Result<JwtSettings, ArgError> {
     let f = Fields::new(options, "options")?;
-    f.only(&["cert", "key", "alg", "issuer", "startLogon", "ttl"])?;
+    f.only(&[
+        "cert",
+        "key",
+        "alg",
+        "issuer",
+        "startLogon",
+        "unsetStartLogon",
+        "ttl",
+    ])?;
     let mut s = JwtSettings::default();
     match f.pem("cert")? {
         Some(Pem::Path(p)) => s.cert = Some(p),
@@ -42,6 +51,7 @@ fn settings(options: Unknown<'_>) -> std::result::Result<JwtSettings, ArgError> 
     s.alg = f.string("alg")?;
     s.issuer = f.string("issuer")?;
     s.start_logon = f.string("startLogon")?;
+    s.unset_start_logon = f.string("unsetStartLogon")?;
     s.ttl_secs = f.seconds("ttl")?.map(|ms| (ms / 1000.0).round() as u64);
     Ok(s)
 }

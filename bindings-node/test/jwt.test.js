@@ -80,3 +80,48 @@ test('mintJwt arguments are checked', () => {
   assert.throws(() => nzpir.mintJwt({ key: m.jwt_rs256_key }), { code: 'NZPIR_INVALID_ARG', field: 'options.cert' })
   assert.throws(() => nzpir.mintJwt({ cert: m.jwt_rs256_cert, key: m.jwt_ec_key }), { code: 'NZPIR_CONFIG' })
 })
+
+test('IR 2026: startLogon null by default, "" on request, lifetimes up to 8 hours', async () => {
+  const issuer = m.parties.find((p) => p.id === 'kowhai-kiwisaver').name
+  const certPem = fs.readFileSync(m.jwt_rs256_cert, 'utf8')
+  const long = nzpir.mintJwt({ cert: m.jwt_rs256_cert, key: m.jwt_rs256_key, issuer, ttl: 8 * 3600_000 })
+  const claims = jsonwebtoken.verify(long.token, certPem, { algorithms: ['RS256'] })
+  assert.equal(claims.startLogon, null)
+  assert.equal(claims.exp - claims.iat, 28800)
+  assert.equal((await sendAsIs(long.token)).status, 200)
+  const empty = nzpir.mintJwt({ cert: m.jwt_rs256_cert, key: m.jwt_rs256_key, issuer, unsetStartLogon: 'empty' })
+  assert.equal(jsonwebtoken.verify(empty.token, certPem, { algorithms: ['RS256'] }).startLogon, '')
+  assert.equal((await sendAsIs(empty.token)).status, 200)
+  const client = new nzpir.Client(jwtOptions(m, { jwtTtl: 8 * 3600_000, unsetStartLogon: 'empty' }))
+  assert.equal((await client.lookup({ ird: MEMBER_28, pieIrd: SCHEME })).rate, '28')
+  assert.throws(
+    () => nzpir.mintJwt({ cert: m.jwt_rs256_cert, key: m.jwt_rs256_key, issuer, ttl: 8 * 3600_000 + 1000 }),
+    { code: 'NZPIR_CONFIG' },
+  )
+  assert.throws(
+    () => nzpir.mintJwt({ cert: m.jwt_rs256_cert, key: m.jwt_rs256_key, issuer, unsetStartLogon: 'none' }),
+    { code: 'NZPIR_CONFIG' },
+  )
+})
+
+test('ES512 (P-521): jsonwebtoken verifies it', () => {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-521' })
+  // Node has no certificate builder: openssl self-signs one for the key.
+  const os = require('node:os')
+  const path = require('node:path')
+  const { execFileSync } = require('node:child_process')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nzpir-p521-'))
+  try {
+    const keyPath = path.join(dir, 'k.pem')
+    const certPath = path.join(dir, 'c.pem')
+    fs.writeFileSync(keyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }))
+    execFileSync('openssl', ['req', '-x509', '-new', '-key', keyPath, '-subj', '/CN=m2m.example.test',
+      '-days', '30', '-sha512', '-out', certPath])
+    const minted = nzpir.mintJwt({ cert: certPath, key: keyPath, issuer: 'Acme' })
+    assert.equal(minted.algorithm, 'ES512')
+    const claims = jsonwebtoken.verify(minted.token, publicKey, { algorithms: ['ES512'] })
+    assert.equal(claims.iss, 'Acme')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -391,6 +391,7 @@ impl Client {
         jwt_alg = None,
         issuer = None,
         start_logon = None,
+        unset_start_logon = None,
         jwt_ttl = None,
         bearer_token = None,
         oauth_client_id = None,
@@ -419,6 +420,7 @@ impl Client {
         jwt_alg: Option<&Bound<'_, PyAny>>,
         issuer: Option<&Bound<'_, PyAny>>,
         start_logon: Option<&Bound<'_, PyAny>>,
+        unset_start_logon: Option<&Bound<'_, PyAny>>,
         jwt_ttl: Option<&Bound<'_, PyAny>>,
         bearer_token: Option<&Bound<'_, PyAny>>,
         oauth_client_id: Option<&Bound<'_, PyAny>>,
@@ -473,7 +475,9 @@ impl Client {
             alg: convert::opt_str("jwt_alg", jwt_alg)?,
             issuer: convert::opt_str("issuer", issuer)?,
             start_logon: convert::opt_str("start_logon", start_logon)?,
-            ttl_secs: count("jwt_ttl", jwt_ttl, 3600)?.map(|n| n as u64),
+            unset_start_logon: convert::opt_str("unset_start_logon", unset_start_logon)?,
+            ttl_secs: count("jwt_ttl", jwt_ttl, nzpir::jwt::MAX_TTL.as_secs() as i64)?
+                .map(|n| n as u64),
             ..JwtSettings::default()
         };
         let (cert_path, cert_pem) = pem_into("jwt_cert", jwt_cert)?;

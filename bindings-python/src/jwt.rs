@@ -1,5 +1,6 @@
 //! `nzpir.mint_jwt`: the M2M JWT a client with the same settings sends.
 
+use nzpir::jwt::UnsetStartLogon;
 use nzpir::{JwtAlgorithm, JwtSigner};
 use pyo3::prelude::*;
 use std::time::Duration;
@@ -13,7 +14,8 @@ use crate::errors::{self, type_error};
 /// inspect it or to call the gateway with another HTTP stack. The result is a
 /// credential: send it only to IR.
 #[pyfunction]
-#[pyo3(signature = (cert, key, *, issuer, alg = None, start_logon = None, ttl = None))]
+#[pyo3(signature = (cert, key, *, issuer, alg = None, start_logon = None, ttl = None, unset_start_logon = None))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn mint_jwt(
     py: Python<'_>,
     cert: &Bound<'_, PyAny>,
@@ -22,7 +24,12 @@ pub(crate) fn mint_jwt(
     alg: Option<&str>,
     start_logon: Option<&str>,
     ttl: Option<&Bound<'_, PyAny>>,
+    unset_start_logon: Option<&str>,
 ) -> PyResult<String> {
+    let unset: Option<UnsetStartLogon> = unset_start_logon
+        .map(str::parse)
+        .transpose()
+        .map_err(errors::to_py)?;
     let cert = convert::pem_arg("cert", cert)?;
     let key = convert::pem_arg("key", key)?;
     let alg: Option<JwtAlgorithm> = alg.map(str::parse).transpose().map_err(errors::to_py)?;
@@ -61,6 +68,9 @@ pub(crate) fn mint_jwt(
         }
         if let Some(t) = ttl {
             b = b.ttl(Duration::from_secs(t));
+        }
+        if let Some(u) = unset {
+            b = b.unset_start_logon(u);
         }
         let signer = b.build()?;
         signer.mint().map(|jwt| jwt.expose().to_owned())

@@ -321,7 +321,10 @@ impl Sandbox {
             other_auth |= overrides.contains(key)?;
         }
         if other_auth {
-            for key in JWT_KEYS.iter().chain(["jwt_ttl"].iter()) {
+            for key in JWT_KEYS
+                .iter()
+                .chain(["jwt_ttl", "unset_start_logon"].iter())
+            {
                 if kwargs.contains(key)? {
                     kwargs.del_item(key)?;
                 }

@@ -41,7 +41,8 @@ def test_rs256_jwt_verifies_and_the_sandbox_accepts_it(strict: nzpir.Sandbox) ->
     manifest = strict.manifest
     assert claims["iss"] == kw["issuer"]
     assert claims["sub"] == manifest["thumbprints"]["jwt_rs256"]
-    assert claims["startLogon"] == ""
+    # No logon: `null`, as IR's build packs say.
+    assert claims["startLogon"] is None
     assert claims["exp"] - claims["iat"] == kw["jwt_ttl"] == 300
     assert claims["iat"] <= time.time() < claims["exp"]
 
@@ -67,6 +68,62 @@ def test_es256_jwt_with_a_start_logon(strict: nzpir.Sandbox) -> None:
     assert claims["exp"] - claims["iat"] == 540  # IR's example lifetime, the default
     status, body = post_pir(strict, {"IRD": RATE_28, "PieIRD": SCHEME}, token)
     assert (status, body.get("SuggestedPirRate")) == (200, 28), body
+
+
+def test_eight_hour_tokens_and_an_empty_start_logon(strict: nzpir.Sandbox) -> None:
+    kw = strict.client_kwargs()
+    token = nzpir.mint_jwt(kw["jwt_cert"], kw["jwt_key"], issuer=kw["issuer"], ttl=28800)
+    claims = verify(token, strict.jwt_rs256_cert, "RS256")
+    assert claims["exp"] - claims["iat"] == 28800  # IR's 8-hour limit
+    assert claims["startLogon"] is None
+    status, body = post_pir(strict, {"IRD": RATE_28, "PieIRD": SCHEME}, token)
+    assert (status, body.get("SuggestedPirRate")) == (200, 28), body
+
+    token = nzpir.mint_jwt(
+        kw["jwt_cert"], kw["jwt_key"], issuer=kw["issuer"], unset_start_logon="empty"
+    )
+    assert verify(token, strict.jwt_rs256_cert, "RS256")["startLogon"] == ""
+    status, body = post_pir(strict, {"IRD": RATE_28, "PieIRD": SCHEME}, token)
+    assert (status, body.get("SuggestedPirRate")) == (200, 28), body
+
+    # A client sends the same.
+    client = strict.client(jwt_ttl=28800, unset_start_logon="empty")
+    assert client.lookup(RATE_28, pie_ird=SCHEME).rate == 28
+
+    with pytest.raises(nzpir.ConfigError, match="unset_start_logon"):
+        nzpir.mint_jwt(kw["jwt_cert"], kw["jwt_key"], issuer="x", unset_start_logon="none")
+    with pytest.raises(ValueError, match="jwt_ttl"):
+        strict.client(jwt_ttl=28801)
+
+
+def test_es512_verifies_with_pyjwt(tmp_path: Any) -> None:
+    import datetime
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP521R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "m2m.example.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .sign(key, hashes.SHA512())
+    )
+    cert_path = tmp_path / "p521.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    token = nzpir.mint_jwt(str(cert_path), key_pem, issuer="Acme")
+    claims = verify(token, str(cert_path), "ES512")
+    assert claims["iss"] == "Acme"
 
 
 def test_mint_errors(strict: nzpir.Sandbox) -> None:

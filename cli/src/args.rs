@@ -181,7 +181,8 @@ pub struct ConnArgs {
     /// M2M JWT: the signing key (PEM).
     #[arg(long, value_name = "PEM", env = "NZPIR_JWT_KEY")]
     pub jwt_key: Option<PathBuf>,
-    /// M2M JWT: the algorithm configured at IR (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384).
+    /// M2M JWT: the algorithm configured at IR (IR lists RS256, RS384, RS512, ES256, ES384,
+    /// ES512; PS256 is accepted for a credential deliberately configured with it).
     #[arg(long, value_name = "ALG", env = "NZPIR_JWT_ALG")]
     pub jwt_alg: Option<String>,
     /// M2M JWT: `iss`, the provider's name registered with IR.
@@ -190,6 +191,10 @@ pub struct ConnArgs {
     /// M2M JWT: `startLogon`, a myIR logon to act as (empty: the certificate's party).
     #[arg(long, value_name = "LOGON", env = "NZPIR_START_LOGON")]
     pub start_logon: Option<String>,
+    /// M2M JWT: what `startLogon` carries when no logon is set: `null` (IR's build packs,
+    /// the default) or `empty` (`""`, as IR's sample script sends).
+    #[arg(long, value_name = "null|empty", env = "NZPIR_UNSET_START_LOGON", value_parser = ["null", "empty"])]
+    pub unset_start_logon: Option<String>,
     /// A bearer token (an OAuth access token) to send as is. Prefer NZPIR_BEARER:
     /// command lines are visible to other users.
     #[arg(
@@ -376,6 +381,7 @@ Examples:
   nzpir jwt --cert jwt.pem --key jwt.key --issuer 'My Fund Admin Ltd'
   nzpir jwt --cert jwt-ec.pem --key jwt-ec.key --alg ES256 --issuer Acme \\
       --start-logon ops.user --ttl 300
+  nzpir jwt --cert jwt.pem --key jwt.key --issuer Acme --ttl 28800   # 8 hours, IR's limit
 
 Exit codes: 0 printed; 2 unreadable or mismatched certificate/key, bad option.";
 
@@ -388,17 +394,28 @@ pub struct JwtArgs {
     /// The signing key (PEM: PKCS#8, SEC1 or PKCS#1).
     #[arg(long, value_name = "PEM", env = "NZPIR_JWT_KEY")]
     pub key: PathBuf,
-    /// The algorithm (default: RS256 for RSA keys, ES256/ES384 for P-256/P-384).
+    /// The algorithm (default: RS256 for RSA keys, ES256/ES384/ES512 for P-256/P-384/P-521).
+    /// IR lists RS256, RS384, RS512, ES256, ES384, ES512; PS256 is not on IR's list.
     #[arg(long, value_name = "ALG", env = "NZPIR_JWT_ALG")]
     pub alg: Option<String>,
     /// `iss`: the provider's name registered with IR.
     #[arg(long, value_name = "NAME", env = "NZPIR_ISSUER")]
     pub issuer: Option<String>,
-    /// `startLogon`: a myIR logon (default empty: authorised by the certificate).
+    /// `startLogon`: a myIR logon (default none: authorised by the certificate).
     #[arg(long, value_name = "LOGON", env = "NZPIR_START_LOGON")]
     pub start_logon: Option<String>,
-    /// Lifetime in seconds, 60 to 3600 (default 540).
-    #[arg(long, value_name = "SECONDS")]
+    /// What `startLogon` carries when no logon is set: `null` (the default, IR's build
+    /// packs) or `empty` (`""`, IR's sample script).
+    #[arg(long, value_name = "null|empty", env = "NZPIR_UNSET_START_LOGON", value_parser = ["null", "empty"])]
+    pub unset_start_logon: Option<String>,
+    /// Lifetime in seconds, 60 to 28800 (8 hours, IR's limit; default 540).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(
+            nzpir::jwt::MIN_TTL.as_secs()..=nzpir::jwt::MAX_TTL.as_secs()
+        )
+    )]
     pub ttl: Option<u64>,
 }
 

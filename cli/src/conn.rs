@@ -178,6 +178,9 @@ fn jwt_settings(a: &ConnArgs, mut j: JwtSettings) -> JwtSettings {
     if let Some(logon) = &a.start_logon {
         j.start_logon = Some(logon.clone());
     }
+    if let Some(unset) = &a.unset_start_logon {
+        j.unset_start_logon = Some(unset.clone());
+    }
     j
 }
 

@@ -23,6 +23,9 @@ pub fn jwt(args: &JwtArgs) -> Result<u8, Failure> {
     if let Some(logon) = &args.start_logon {
         b = b.start_logon(logon.clone());
     }
+    if let Some(unset) = &args.unset_start_logon {
+        b = b.unset_start_logon(unset.parse().map_err(Failure::from)?);
+    }
     if let Some(ttl) = args.ttl {
         b = b.ttl(Duration::from_secs(ttl));
     }

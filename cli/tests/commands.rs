@@ -336,7 +336,7 @@ fn jwt_is_signed_as_ir_expects_and_accepted_by_the_sandbox() {
         "--issuer",
         "Kowhai KiwiSaver Limited",
         "--ttl",
-        "300",
+        "28800",
     ]));
     r.expect_code(0);
     let token = r.stdout.trim().to_owned();
@@ -348,10 +348,12 @@ fn jwt_is_signed_as_ir_expects_and_accepted_by_the_sandbox() {
     );
     assert_eq!(body["sub"], m.thumbprints["jwt_rs256"].as_str());
     assert_eq!(body["iss"], "Kowhai KiwiSaver Limited");
-    assert_eq!(body["startLogon"], "");
+    // No logon: `null`, as IR's build packs say.
+    assert_eq!(body["startLogon"], serde_json::Value::Null);
+    // 8 hours, IR's longest lifetime.
     assert_eq!(
         body["exp"].as_i64().expect("exp") - body["iat"].as_i64().expect("iat"),
-        300
+        28_800
     );
     verify_with_openssl(&token, &m.jwt_rs256_cert, false);
 
@@ -400,14 +402,37 @@ fn jwt_is_signed_as_ir_expects_and_accepted_by_the_sandbox() {
     assert_eq!(body["sub"], m.thumbprints["jwt_ec"].as_str());
     verify_with_openssl(token, &m.jwt_ec_cert, true);
 
+    // `""` on request, as IR's sample script sends it.
+    let r = run(nzpir().args([
+        "jwt",
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--issuer",
+        "x",
+        "--unset-start-logon",
+        "empty",
+    ]));
+    r.expect_code(0);
+    assert_eq!(claims(r.stdout.trim()).1["startLogon"], "");
+
+    // Lifetimes past IR's 8 hours are a usage error naming the flag.
+    for ttl in ["28801", "59", "5"] {
+        let r = run(nzpir().args([
+            "jwt", "--cert", &cert, "--key", &key, "--issuer", "x", "--ttl", ttl,
+        ]));
+        r.expect_code(2);
+        assert!(r.stderr.contains("--ttl"), "{}", r.stderr);
+        assert!(r.stderr.contains("60..=28800"), "{}", r.stderr);
+        assert!(r.stdout.is_empty());
+    }
+
     // Problems are exit 2 and never print a token.
     for args in [
         vec!["jwt", "--cert", &cert, "--key", &key],
         vec![
             "jwt", "--cert", &cert, "--key", &key, "--issuer", "x", "--alg", "ES256",
-        ],
-        vec![
-            "jwt", "--cert", &cert, "--key", &key, "--issuer", "x", "--ttl", "5",
         ],
         vec![
             "jwt",

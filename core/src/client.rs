@@ -343,6 +343,13 @@ impl ClientBuilder {
         if let Some(e) = self.error {
             return Err(e);
         }
+        if self.connection == Connection::Desktop {
+            return Err(Error::config(
+                "connection",
+                "PIR is offered on IR's cloud gateway only (mutual TLS, port 4046); IR has no \
+                 desktop PIR endpoint: use connection `cloud`",
+            ));
+        }
         let endpoint = match (&self.endpoint, self.environment) {
             (Some(url), _) => Endpoint::parse("endpoint", url)?,
             (None, Some(env)) => match env.gateway_base(self.connection) {
@@ -1345,7 +1352,43 @@ mod tests {
     }
 
     #[test]
+    fn a_desktop_connection_is_refused_for_pir() {
+        for env in [
+            Environment::Production,
+            Environment::Test,
+            Environment::Mock,
+            Environment::Sandbox,
+        ] {
+            let e = Client::builder()
+                .environment(env)
+                .endpoint("https://gateway.example.test")
+                .connection(Connection::Desktop)
+                .build()
+                .expect_err("desktop");
+            assert_eq!(e.kind(), ErrorKind::Config);
+            let text = e.to_string();
+            assert!(text.contains("`connection`"), "{text}");
+            assert!(text.contains("no desktop PIR endpoint"), "{text}");
+            assert_eq!(
+                env.gateway_base(Connection::Desktop).is_some(),
+                env == Environment::Mock
+            );
+        }
+        let cfg = Config::from_toml_str("environment = \"production\"\nconnection = \"desktop\"")
+            .expect("parses");
+        let e = ClientBuilder::from_config(&cfg)
+            .and_then(ClientBuilder::build)
+            .expect_err("desktop from a file");
+        assert!(e.to_string().contains("no desktop PIR endpoint"), "{e}");
+    }
+
+    #[test]
     fn oauth_host_per_environment_and_a_host_store() {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let mut p = rcgen::CertificateParams::new(vec!["c.example.test".to_owned()]).expect("p");
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2099, 1, 1);
+        let cert = p.self_signed(&key).expect("cert").pem();
         for (env, host) in [
             (Environment::Production, "https://services.ird.govt.nz"),
             (Environment::Test, "https://test5.services.ird.govt.nz"),
@@ -1354,7 +1397,7 @@ mod tests {
             let store = Arc::new(crate::oauth::MemoryTokenStore::new());
             let c = Client::builder()
                 .environment(env)
-                .connection(Connection::Desktop)
+                .identity_pem(cert.clone(), key.serialize_pem())
                 .oauth(OAuthSettings {
                     client_id: Some("app".into()),
                     client_secret: Some(Secret::new("sekrit-client")),

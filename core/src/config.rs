@@ -77,8 +77,10 @@ pub enum Environment {
     Sandbox,
 }
 
-/// Cloud connections use mutual TLS on port 4046; desktop ones one-way TLS on 443
-/// (IR offers PIR on cloud endpoints only).
+/// Cloud connections use mutual TLS on port 4046; desktop ones one-way TLS on 443.
+/// IR offers PIR on cloud endpoints only: a client configured for a desktop
+/// connection is refused with a configuration error (there is no desktop PIR
+/// URL to guess). The setting stays for IR's other services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Connection {
@@ -90,17 +92,18 @@ pub enum Connection {
 }
 
 impl Environment {
-    /// The gateway's base URL (scheme, host and port), if the environment has a fixed one.
+    /// The PIR gateway's base URL (scheme, host and port), if the environment
+    /// has a fixed one for that connection (none for desktop: PIR is cloud-only).
     pub fn gateway_base(self, connection: Connection) -> Option<&'static str> {
         match (self, connection) {
             (Environment::Production, Connection::Cloud) => {
                 Some("https://services.ird.govt.nz:4046")
             }
-            (Environment::Production, Connection::Desktop) => Some("https://services.ird.govt.nz"),
             (Environment::Test, Connection::Cloud) => {
                 Some("https://test5.services.ird.govt.nz:4046")
             }
-            (Environment::Test, Connection::Desktop) => Some("https://test5.services.ird.govt.nz"),
+            // IR has no desktop PIR endpoint.
+            (Environment::Production | Environment::Test, Connection::Desktop) => None,
             (Environment::Mock, _) => Some("https://pir.test.services.ird.govt.nz"),
             (Environment::Sandbox, _) => None,
         }
@@ -193,7 +196,9 @@ pub struct JwtSettings {
     /// The signing key as PEM text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_pem: Option<Secret>,
-    /// RS256 (default), RS384, RS512, PS256, ES256 or ES384: the one configured at IR.
+    /// The algorithm configured for the credential at IR: RS256 (default for
+    /// RSA), RS384, RS512, ES256, ES384 or ES512 (IR's list), or PS256 (not on
+    /// IR's list; for a credential deliberately configured with it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alg: Option<String>,
     /// `iss`: the provider's name.
@@ -202,7 +207,13 @@ pub struct JwtSettings {
     /// `startLogon`: a myIR logon, or empty to be authorised by the certificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_logon: Option<String>,
-    /// Token lifetime in seconds (IR's example: 540).
+    /// What `startLogon` carries when no logon is set: `null` (the default, as
+    /// IR's build packs say) or `empty` (`""`, as IR's sample script sends),
+    /// for a gateway that wants the empty string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unset_start_logon: Option<String>,
+    /// Token lifetime in seconds (default 540, IR's example; 60 to 28800,
+    /// IR's 8-hour limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_secs: Option<u64>,
 }

@@ -2,7 +2,10 @@
 //!
 //! Header `{"alg":"RS256","typ":"JWT","kid":"M2M"}`; claims `iss` (the provider's
 //! name), `sub` (the SHA-256 thumbprint of the signing certificate, upper-case
-//! hex), `startLogon` (a myIR logon, empty by default), `iat` and `exp`.
+//! hex), `startLogon` (a myIR logon, or `null` when none is used: IR's build
+//! packs; [`UnsetStartLogon::Empty`] sends `""` as IR's sample script does),
+//! `iat` and `exp` (at most 8 hours apart, IR's limit; `iat` never before the
+//! signing certificate's notBefore).
 //!
 //! A [`JwtSigner`] parses its key once and mints a token that every thread
 //! reuses until shortly before it expires: the read path is one atomic load,
@@ -41,8 +44,52 @@ use crate::validate::{Clock, SystemClock};
 pub const DEFAULT_TTL: Duration = Duration::from_secs(540);
 /// How far `iat` is set in the past, to absorb small clock differences.
 pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(30);
+/// The shortest token lifetime the signer accepts.
+pub const MIN_TTL: Duration = Duration::from_secs(MIN_TTL_SECS);
+/// The longest token lifetime IR accepts: `exp` "must not exceed 8 hours from
+/// the iat issue time value".
+pub const MAX_TTL: Duration = Duration::from_secs(MAX_TTL_SECS);
 const MIN_TTL_SECS: u64 = 60;
-const MAX_TTL_SECS: u64 = 3600;
+const MAX_TTL_SECS: u64 = 8 * 3600;
+
+/// What `startLogon` carries when no logon is configured.
+///
+/// IR's build packs say an unused `startLogon` is included with a value of
+/// `null`; IR's own sample script sends `""`. Which of the two every IR
+/// service treats as "no logon" is not confirmed, so `null` is the default
+/// and a gateway that wants the empty string can be given it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum UnsetStartLogon {
+    /// `"startLogon": null` (IR's build packs; the default).
+    #[default]
+    Null,
+    /// `"startLogon": ""` (IR's sample script).
+    Empty,
+}
+
+impl UnsetStartLogon {
+    /// The setting's spelling: `null` or `empty`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UnsetStartLogon::Null => "null",
+            UnsetStartLogon::Empty => "empty",
+        }
+    }
+}
+
+impl FromStr for UnsetStartLogon {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "null" => Ok(UnsetStartLogon::Null),
+            "empty" | "\"\"" => Ok(UnsetStartLogon::Empty),
+            _ => Err(Error::config(
+                "auth.unset_start_logon",
+                "must be `null` (the default) or `empty`",
+            )),
+        }
+    }
+}
 
 /// A JWS algorithm IR can be configured with for a credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,12 +100,15 @@ pub enum JwtAlgorithm {
     RS384,
     /// RSASSA-PKCS1-v1_5 with SHA-512.
     RS512,
-    /// RSASSA-PSS with SHA-256.
+    /// RSASSA-PSS with SHA-256. Not on IR's list of algorithms (RS256/384/512,
+    /// ES256/384/512): kept for a credential deliberately configured with it.
     PS256,
     /// ECDSA P-256 with SHA-256.
     ES256,
     /// ECDSA P-384 with SHA-384.
     ES384,
+    /// ECDSA P-521 with SHA-512.
+    ES512,
 }
 
 impl JwtAlgorithm {
@@ -71,16 +121,18 @@ impl JwtAlgorithm {
             JwtAlgorithm::PS256 => "PS256",
             JwtAlgorithm::ES256 => "ES256",
             JwtAlgorithm::ES384 => "ES384",
+            JwtAlgorithm::ES512 => "ES512",
         }
     }
 
     /// The algorithm that fits a key when none is configured: RS256 for RSA,
-    /// ES256 for P-256, ES384 for P-384.
+    /// ES256 for P-256, ES384 for P-384, ES512 for P-521.
     pub fn default_for(key: KeyType) -> Option<JwtAlgorithm> {
         match key {
             KeyType::Rsa(_) => Some(JwtAlgorithm::RS256),
             KeyType::EcP256 => Some(JwtAlgorithm::ES256),
             KeyType::EcP384 => Some(JwtAlgorithm::ES384),
+            KeyType::EcP521 => Some(JwtAlgorithm::ES512),
             KeyType::Other => None,
         }
     }
@@ -93,6 +145,7 @@ impl JwtAlgorithm {
             | JwtAlgorithm::PS256 => matches!(key, KeyType::Rsa(_)),
             JwtAlgorithm::ES256 => key == KeyType::EcP256,
             JwtAlgorithm::ES384 => key == KeyType::EcP384,
+            JwtAlgorithm::ES512 => key == KeyType::EcP521,
         }
     }
 }
@@ -113,9 +166,10 @@ impl FromStr for JwtAlgorithm {
             "PS256" => Ok(JwtAlgorithm::PS256),
             "ES256" => Ok(JwtAlgorithm::ES256),
             "ES384" => Ok(JwtAlgorithm::ES384),
+            "ES512" => Ok(JwtAlgorithm::ES512),
             _ => Err(Error::config(
                 "auth.alg",
-                "must be one of RS256, RS384, RS512, PS256, ES256, ES384",
+                "must be one of RS256, RS384, RS512, ES256, ES384, ES512 (IR's list), or PS256",
             )),
         }
     }
@@ -149,6 +203,7 @@ impl Key {
             JwtAlgorithm::PS256 => rsa(&sig::RSA_PSS_SHA256),
             JwtAlgorithm::ES256 => ec(&sig::ECDSA_P256_SHA256_FIXED_SIGNING),
             JwtAlgorithm::ES384 => ec(&sig::ECDSA_P384_SHA384_FIXED_SIGNING),
+            JwtAlgorithm::ES512 => ec(&sig::ECDSA_P521_SHA512_FIXED_SIGNING),
         }
     }
 
@@ -225,7 +280,7 @@ struct Claims<'a> {
     iss: &'a str,
     sub: &'a str,
     #[serde(rename = "startLogon")]
-    start_logon: &'a str,
+    start_logon: Option<&'a str>,
     iat: i64,
     exp: i64,
 }
@@ -245,6 +300,8 @@ struct SignerInner {
     issuer: String,
     subject: String,
     start_logon: String,
+    unset_start_logon: UnsetStartLogon,
+    not_before: i64,
     ttl: i64,
     skew: i64,
     refresh_margin: i64,
@@ -275,8 +332,9 @@ pub struct JwtSignerBuilder {
     alg: Option<JwtAlgorithm>,
     issuer: String,
     start_logon: String,
+    unset_start_logon: UnsetStartLogon,
     ttl: Duration,
-    skew: Duration,
+    skew: Option<Duration>,
     clock: Arc<dyn Clock>,
 }
 
@@ -306,25 +364,36 @@ impl JwtSignerBuilder {
         self
     }
 
-    /// `startLogon`: a myIR logon to be authorised as; empty (the default)
-    /// authorises by the certificate.
+    /// `startLogon`: a myIR logon to be authorised as; none (the default, or an
+    /// empty string) authorises by the certificate's `sub`.
     #[must_use]
     pub fn start_logon(mut self, logon: impl Into<String>) -> Self {
         self.start_logon = logon.into();
         self
     }
 
-    /// Lifetime of each token, `exp - iat` (default 540 s; 60 s to 3600 s).
+    /// What `startLogon` carries when no logon is set: `null` (the default,
+    /// IR's build packs) or `""` (IR's sample script), for a gateway that
+    /// wants the empty string.
+    #[must_use]
+    pub fn unset_start_logon(mut self, unset: UnsetStartLogon) -> Self {
+        self.unset_start_logon = unset;
+        self
+    }
+
+    /// Lifetime of each token, `exp - iat` (default 540 s, IR's example; 60 s
+    /// to 8 hours, IR's limit).
     #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
         self
     }
 
-    /// How far `iat` is set in the past (default 30 s; at most a quarter of the lifetime).
+    /// How far `iat` is set in the past (default 30 s, or a quarter of a
+    /// shorter lifetime; at most a quarter of the lifetime).
     #[must_use]
     pub fn clock_skew(mut self, skew: Duration) -> Self {
-        self.skew = skew;
+        self.skew = Some(skew);
         self
     }
 
@@ -381,13 +450,19 @@ impl JwtSignerBuilder {
             ));
         }
         let ttl = self.ttl.as_secs();
-        if !(MIN_TTL_SECS..=MAX_TTL_SECS).contains(&ttl) {
+        if !(MIN_TTL_SECS..=MAX_TTL_SECS).contains(&ttl) || self.ttl.subsec_nanos() != 0 {
             return Err(Error::config(
                 "auth.ttl_secs",
-                format!("must be between {MIN_TTL_SECS} and {MAX_TTL_SECS} seconds"),
+                format!(
+                    "must be a whole number of seconds from {MIN_TTL_SECS} to {MAX_TTL_SECS} (8 hours, IR's limit)"
+                ),
             ));
         }
-        let skew = self.skew.as_secs();
+        // The default margin shrinks to fit a short lifetime; one set on
+        // purpose must fit as it is.
+        let skew = self
+            .skew
+            .map_or(DEFAULT_CLOCK_SKEW.as_secs().min(ttl / 4), |s| s.as_secs());
         if skew > ttl / 4 {
             return Err(Error::config(
                 "auth.clock_skew",
@@ -405,6 +480,8 @@ impl JwtSignerBuilder {
                 issuer: self.issuer,
                 subject: thumbprint(&chain[0]),
                 start_logon: self.start_logon,
+                unset_start_logon: self.unset_start_logon,
+                not_before: info.not_before,
                 ttl,
                 skew,
                 refresh_margin: 60.min((ttl - skew) / 2),
@@ -441,8 +518,9 @@ impl JwtSigner {
             alg: None,
             issuer: String::new(),
             start_logon: String::new(),
+            unset_start_logon: UnsetStartLogon::Null,
             ttl: DEFAULT_TTL,
-            skew: DEFAULT_CLOCK_SKEW,
+            skew: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -490,6 +568,9 @@ impl JwtSigner {
         }
         if let Some(logon) = &s.start_logon {
             b = b.start_logon(logon.clone());
+        }
+        if let Some(unset) = &s.unset_start_logon {
+            b = b.unset_start_logon(unset.parse()?);
         }
         if let Some(ttl) = s.ttl_secs {
             b = b.ttl(Duration::from_secs(ttl));
@@ -575,9 +656,14 @@ impl JwtSigner {
         &self.inner.issuer
     }
 
-    /// `startLogon`.
+    /// `startLogon` (empty when none is set).
     pub fn start_logon(&self) -> &str {
         &self.inner.start_logon
+    }
+
+    /// What `startLogon` carries when none is set.
+    pub fn unset_start_logon(&self) -> UnsetStartLogon {
+        self.inner.unset_start_logon
     }
 
     /// Token lifetime (`exp - iat`).
@@ -599,12 +685,19 @@ impl SignerInner {
     }
 
     fn mint_at(&self, now: i64) -> Result<Minted, Error> {
-        let iat = now - self.skew;
+        // IR refuses (EV1026) an `iat` before the certificate's issue date, so
+        // the clock-skew margin never reaches back past it.
+        let iat = (now - self.skew).max(self.not_before);
         let exp = iat + self.ttl;
+        let start_logon = match (self.start_logon.is_empty(), self.unset_start_logon) {
+            (false, _) => Some(self.start_logon.as_str()),
+            (true, UnsetStartLogon::Null) => None,
+            (true, UnsetStartLogon::Empty) => Some(""),
+        };
         let claims = Claims {
             iss: &self.issuer,
             sub: &self.subject,
-            start_logon: &self.start_logon,
+            start_logon,
             iat,
             exp,
         };
@@ -727,14 +820,17 @@ mod tests {
         let data = dir.path().join("data");
         std::fs::write(&data, signing_input).expect("write");
         let mut sig = b64(sig_b64);
-        if matches!(alg, JwtAlgorithm::ES256 | JwtAlgorithm::ES384) {
+        if matches!(
+            alg,
+            JwtAlgorithm::ES256 | JwtAlgorithm::ES384 | JwtAlgorithm::ES512
+        ) {
             sig = ecdsa_raw_to_der(&sig);
         }
         let sig_path = dir.path().join("sig");
         std::fs::write(&sig_path, sig).expect("write");
         let digest = match alg {
             JwtAlgorithm::RS384 | JwtAlgorithm::ES384 => "-sha384",
-            JwtAlgorithm::RS512 => "-sha512",
+            JwtAlgorithm::RS512 | JwtAlgorithm::ES512 => "-sha512",
             _ => "-sha256",
         };
         let mut cmd = Command::new("openssl");
@@ -803,7 +899,7 @@ mod tests {
         assert_eq!(b64(parts[0]), br#"{"alg":"RS256","typ":"JWT","kid":"M2M"}"#);
         let claims = String::from_utf8(b64(parts[1])).expect("utf8");
         let want = format!(
-            r#"{{"iss":"Acme Funds \"NZ\"","sub":"{}","startLogon":"","iat":{},"exp":{}}}"#,
+            r#"{{"iss":"Acme Funds \"NZ\"","sub":"{}","startLogon":null,"iat":{},"exp":{}}}"#,
             crate::tls::thumbprint(&pem::cert_chain("c", cert.as_bytes()).expect("chain")[0]),
             NOW - 30,
             NOW - 30 + 540
@@ -844,6 +940,8 @@ mod tests {
         let p256_cert = cert_for(&p256);
         let p384 = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("p384");
         let p384_cert = cert_for(&p384);
+        let p521 = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("p521");
+        let p521_cert = cert_for(&p521);
         let cases = [
             (JwtAlgorithm::RS256, &rsa, &rsa_cert),
             (JwtAlgorithm::RS384, &rsa, &rsa_cert),
@@ -851,6 +949,7 @@ mod tests {
             (JwtAlgorithm::PS256, &rsa, &rsa_cert),
             (JwtAlgorithm::ES256, &p256, &p256_cert),
             (JwtAlgorithm::ES384, &p384, &p384_cert),
+            (JwtAlgorithm::ES512, &p521, &p521_cert),
         ];
         for (alg, key, cert) in cases {
             let jwt = signer(cert, key, Some(alg)).mint().expect("mint");
@@ -963,6 +1062,60 @@ mod tests {
     }
 
     #[test]
+    fn unset_start_logon_from_toml_and_json() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let dir = tempfile::tempdir().expect("dir");
+        let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(&c, cert_for(&key)).expect("write");
+        std::fs::write(&k, key.serialize_pem()).expect("write");
+        let toml = |unset: &str| {
+            format!(
+                "[auth]\ntype = \"jwt\"\ncert = {:?}\nkey = {:?}\nissuer = \"Acme\"\nttl_secs = 28800\n{unset}",
+                c.display().to_string(),
+                k.display().to_string()
+            )
+        };
+        let signer_of = |cfg: crate::Config| match cfg.auth {
+            Some(crate::AuthSettings::Jwt(j)) => {
+                JwtSigner::from_settings(&j, Arc::new(SystemClock))
+            }
+            other => panic!("JWT auth expected: {other:?}"),
+        };
+        let start_logon = |s: &JwtSigner| -> serde_json::Value {
+            let jwt = s.mint().expect("jwt");
+            let claims: serde_json::Value =
+                serde_json::from_slice(&b64(jwt.expose().split('.').nth(1).expect("claims")))
+                    .expect("json");
+            assert_eq!(
+                claims["exp"].as_i64().unwrap_or(0) - claims["iat"].as_i64().unwrap_or(0),
+                28_800
+            );
+            claims["startLogon"].clone()
+        };
+        let default =
+            signer_of(crate::Config::from_toml_str(&toml("")).expect("toml")).expect("signer");
+        assert_eq!(start_logon(&default), serde_json::Value::Null);
+        let empty = signer_of(
+            crate::Config::from_toml_str(&toml("unset_start_logon = \"empty\"")).expect("toml"),
+        )
+        .expect("signer");
+        assert_eq!(start_logon(&empty), "");
+        assert_eq!(empty.unset_start_logon(), UnsetStartLogon::Empty);
+        // The C ABI's JSON is the same schema.
+        let json = serde_json::json!({"auth": {"type": "jwt", "cert": c, "key": k, "issuer": "Acme",
+            "unset_start_logon": "empty"}});
+        let from_json = signer_of(crate::Config::from_json_str(&json.to_string()).expect("json"))
+            .expect("signer");
+        assert_eq!(from_json.unset_start_logon(), UnsetStartLogon::Empty);
+        let e = signer_of(
+            crate::Config::from_toml_str(&toml("unset_start_logon = \"nothing\"")).expect("toml"),
+        )
+        .expect_err("bad value");
+        assert!(e.to_string().contains("auth.unset_start_logon"), "{e}");
+        assert!(e.to_string().contains("`null`"), "{e}");
+    }
+
+    #[test]
     fn one_token_is_shared_until_it_is_due() {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
         let cert = cert_for(&key);
@@ -1045,6 +1198,101 @@ mod tests {
         let data = jsonwebtoken::decode::<serde_json::Value>(jwt.expose(), &dk, &v)
             .expect("jsonwebtoken accepts it");
         assert_eq!(data.header.kid.as_deref(), Some("M2M"));
-        assert_eq!(data.claims["startLogon"], "");
+        assert_eq!(data.claims["startLogon"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn start_logon_is_null_unless_set_or_asked_for_as_empty() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("p256");
+        let cert = cert_for(&key);
+        let claims = |b: JwtSignerBuilder| -> serde_json::Value {
+            let jwt = b
+                .issuer("Acme")
+                .build()
+                .expect("signer")
+                .mint()
+                .expect("jwt");
+            serde_json::from_slice(&b64(jwt.expose().split('.').nth(1).expect("claims")))
+                .expect("json")
+        };
+        let base = || JwtSigner::builder(cert.clone(), key.serialize_pem());
+        assert_eq!(claims(base())["startLogon"], serde_json::Value::Null);
+        assert_eq!(
+            claims(base().start_logon(""))["startLogon"],
+            serde_json::Value::Null
+        );
+        assert_eq!(
+            claims(base().unset_start_logon(UnsetStartLogon::Empty))["startLogon"],
+            ""
+        );
+        assert_eq!(
+            claims(
+                base()
+                    .start_logon("ops.user")
+                    .unset_start_logon(UnsetStartLogon::Empty)
+            )["startLogon"],
+            "ops.user"
+        );
+        assert_eq!(
+            "empty".parse::<UnsetStartLogon>().ok(),
+            Some(UnsetStartLogon::Empty)
+        );
+        assert_eq!(
+            " NULL ".parse::<UnsetStartLogon>().ok(),
+            Some(UnsetStartLogon::Null)
+        );
+        let e = "none".parse::<UnsetStartLogon>().expect_err("bad");
+        assert!(e.to_string().contains("auth.unset_start_logon"), "{e}");
+    }
+
+    #[test]
+    fn lifetimes_up_to_irs_eight_hours() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("p256");
+        let cert = cert_for(&key);
+        let build = |secs: u64| {
+            JwtSigner::builder(cert.clone(), key.serialize_pem())
+                .issuer("Acme")
+                .clock(Arc::new(FixedClock(NOW)))
+                .ttl(Duration::from_secs(secs))
+                .build()
+        };
+        for ok in [60, 540, 3601, 28_800] {
+            let jwt = build(ok).expect("in range").mint().expect("jwt");
+            assert_eq!(jwt.expires_at() - jwt.issued_at(), ok as i64);
+        }
+        for bad in [0, 59, 28_801, 86_400] {
+            let e = build(bad).expect_err("out of range");
+            assert!(e.to_string().contains("auth.ttl_secs"), "{e}");
+            assert!(e.to_string().contains("28800"), "{e}");
+        }
+        assert_eq!(MAX_TTL, Duration::from_secs(8 * 60 * 60));
+        assert_eq!(DEFAULT_TTL, Duration::from_secs(540));
+    }
+
+    #[test]
+    fn iat_never_precedes_the_certificates_not_before() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("p256");
+        // A certificate issued ten seconds ago: the 30 s skew margin would put
+        // `iat` before it, which IR refuses (EV1026).
+        let mut p = CertificateParams::new(vec!["m2m.example".to_owned()]).expect("params");
+        let issued = time::OffsetDateTime::from_unix_timestamp(NOW - 10).expect("time");
+        p.not_before = issued;
+        p.not_after = rcgen::date_time_ymd(2099, 1, 1);
+        let cert = p.self_signed(&key).expect("cert").pem();
+        let mint = |cert: String| {
+            JwtSigner::builder(cert, key.serialize_pem())
+                .issuer("Acme")
+                .clock(Arc::new(FixedClock(NOW)))
+                .build()
+                .expect("signer")
+                .mint()
+                .expect("jwt")
+        };
+        let jwt = mint(cert);
+        assert_eq!(jwt.issued_at(), NOW - 10);
+        assert_eq!(jwt.expires_at(), NOW - 10 + 540);
+        // An older certificate keeps the usual margin.
+        let jwt = mint(cert_for(&key));
+        assert_eq!(jwt.issued_at(), NOW - 30);
     }
 }

@@ -96,7 +96,7 @@ pub use config::{
 };
 pub use error::{Error, ErrorKind, IrCode, IrErrorBody, IrErrorClass, IrErrorItem, Result};
 pub use ird::{IrdError, IrdNumber};
-pub use jwt::{Jwt, JwtAlgorithm, JwtSigner, JwtSignerBuilder};
+pub use jwt::{Jwt, JwtAlgorithm, JwtSigner, JwtSignerBuilder, UnsetStartLogon};
 pub use model::{
     Address, DateText, FilingPeriod, Name, PirOutcome, PirRate, PirRequest, PirRequestBuilder,
     PirResponse,

@@ -11,7 +11,8 @@ use rustls_pki_types::{
     CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
 };
 use x509_parser::oid_registry::{
-    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_PKCS1_RSAENCRYPTION,
+    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521,
+    OID_PKCS1_RSAENCRYPTION,
 };
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -159,6 +160,8 @@ pub enum KeyType {
     EcP256,
     /// ECDSA on NIST P-384.
     EcP384,
+    /// ECDSA on NIST P-521 (JWT signing with ES512).
+    EcP521,
     /// Anything else (not usable with IR).
     Other,
 }
@@ -169,6 +172,7 @@ impl std::fmt::Display for KeyType {
             KeyType::Rsa(bits) => write!(f, "RSA {bits}"),
             KeyType::EcP256 => f.write_str("ECDSA P-256"),
             KeyType::EcP384 => f.write_str("ECDSA P-384"),
+            KeyType::EcP521 => f.write_str("ECDSA P-521"),
             KeyType::Other => f.write_str("an unsupported key type"),
         }
     }
@@ -209,6 +213,7 @@ pub(crate) fn inspect(setting: &str, der: &[u8]) -> Result<CertInfo, Error> {
         match curve {
             Some(c) if c == OID_EC_P256 => KeyType::EcP256,
             Some(c) if c == OID_NIST_EC_P384 => KeyType::EcP384,
+            Some(c) if c == OID_NIST_EC_P521 => KeyType::EcP521,
             _ => KeyType::Other,
         }
     } else {
@@ -219,14 +224,14 @@ pub(crate) fn inspect(setting: &str, der: &[u8]) -> Result<CertInfo, Error> {
             return Err(Error::config(
                 setting,
                 format!(
-                    "the certificate's key is RSA {bits}; IR requires RSA {MIN_RSA_BITS} or more, or ECDSA P-256/P-384"
+                    "the certificate's key is RSA {bits}; IR requires RSA {MIN_RSA_BITS} or more, or ECDSA P-256/P-384/P-521"
                 ),
             ));
         }
         KeyType::Other => {
             return Err(Error::config(
                 setting,
-                "the certificate's key is neither RSA (2048 bits or more) nor ECDSA P-256/P-384",
+                "the certificate's key is neither RSA (2048 bits or more) nor ECDSA P-256/P-384/P-521",
             ));
         }
         _ => {}

@@ -667,12 +667,20 @@ fn the_store_survives_a_process_killed_right_after_a_refresh() {
         "killed before the token was used"
     );
 
-    // The rotated refresh token is on disk, whole; the old one is dead.
+    // The rotated refresh token is on disk, whole; the old one is dead (asked
+    // by introspection: sending it again would revoke the whole token set,
+    // as IR does).
     let after_kill = store.load().expect("readable").expect("tokens");
     let r2 = after_kill.refresh_token.clone().expect("refresh token");
     assert_ne!(r2, r1);
-    let e = oauth.refresh(&r1).expect_err("spent");
-    assert_error(&e, ErrorKind::ConsentRequired, None, Some(401));
+    let old = oauth
+        .introspect(&r1, TokenKind::Refresh)
+        .expect("introspect");
+    assert!(!old.active, "the spent refresh token is inactive");
+    let new = oauth
+        .introspect(&r2, TokenKind::Refresh)
+        .expect("introspect");
+    assert!(new.active, "the stored refresh token is live");
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .expect("dir")
         .map(|e| e.expect("entry").file_name().into_string().expect("name"))
@@ -689,7 +697,7 @@ fn the_store_survives_a_process_killed_right_after_a_refresh() {
     let (mut child, rx) = spawn_child("continue", &config);
     assert_eq!(wait_for(&rx, "CHILD-RATE"), "10.5");
     assert!(child.0.wait().expect("wait").success());
-    assert_eq!(token_calls(&sb, "refresh_token"), 3);
+    assert_eq!(token_calls(&sb, "refresh_token"), 2);
     let r3 = store
         .load()
         .expect("readable")
@@ -701,4 +709,51 @@ fn the_store_survives_a_process_killed_right_after_a_refresh() {
     let s = sb.stats();
     assert_eq!(s.ir_codes.get("EV1026"), Some(&1));
     assert_eq!(s.pir_responses.get("200"), Some(&1));
+}
+
+/// At IR a refresh token sent a second time revokes the whole token set. A
+/// stale copy of the store (a second process that kept the old refresh
+/// token) replays it after this client rotated: this client's newest access
+/// token is then refused by the gateway, its newest refresh token by the
+/// token endpoint, and the lookup ends as `ConsentRequired`, never a rate.
+#[test]
+fn a_replayed_refresh_token_revokes_the_whole_token_set() {
+    let sb = start(Profile::Strict);
+    let plain = builder(&sb).build().expect("client");
+    let store = Arc::new(MemoryTokenStore::new());
+    let source = token_source(&sb, &plain, APP, store.clone());
+    let first = grant(&sb, source.oauth());
+    source.install(first.clone()).expect("install");
+    let client = builder(&sb)
+        .auth(Auth::TokenSource(source.clone()))
+        .build()
+        .expect("client");
+    assert_rate(&client, &ruru_lookup(), "10.5");
+
+    // This client rotates; the store holds the new set.
+    let second = source.refresh_now().expect("refresh");
+    assert_ne!(
+        second.refresh_token.as_ref().map(|t| t.expose().to_owned()),
+        first.refresh_token.as_ref().map(|t| t.expose().to_owned())
+    );
+    assert_rate(&client, &ruru_lookup(), "10.5");
+
+    // Another process with the old copy replays the spent refresh token.
+    let stale = token_source(&sb, &plain, APP, Arc::new(MemoryTokenStore::new()));
+    let e = stale
+        .oauth()
+        .refresh(first.refresh_token.as_ref().expect("refresh token"))
+        .expect_err("replayed");
+    assert_error(&e, ErrorKind::ConsentRequired, None, Some(401));
+    assert_eq!(sb.stats().refresh_replays, 1);
+
+    // This client's newest tokens are gone with the set.
+    let before = token_calls(&sb, "refresh_token");
+    let e = client.lookup(&ruru_lookup()).expect_err("revoked");
+    assert_eq!(e.kind(), ErrorKind::ConsentRequired, "{e}");
+    assert!(
+        token_calls(&sb, "refresh_token") > before,
+        "it tried its newest refresh token once"
+    );
+    assert_eq!(sb.stats().ir_codes.get("EV1024"), Some(&1));
 }

@@ -501,3 +501,117 @@ fn connections_are_kept_alive_unless_no_idle_ones_are_kept() {
     assert_eq!(sb.stats().connections, 6, "a new connection for each call");
     assert_eq!(sb.stats().tls_handshake_failures, 0);
 }
+
+/// IR's JWT rules as they stand: ES512 (P-521) credentials, lifetimes up to
+/// 8 hours, and `startLogon` as `null` (default) or `""` (on request) are all
+/// accepted by the sandbox's gateway, which verifies them as IR does.
+#[test]
+fn es512_eight_hour_tokens_and_both_unset_start_logons_are_accepted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("P-521 key");
+    let mut params =
+        rcgen::CertificateParams::new(vec!["m2m.example.test".to_owned()]).expect("params");
+    params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2028, 12, 31);
+    let cert = params.self_signed(&key).expect("self-signed");
+    let cert_path = dir.path().join("jwt-p521.pem");
+    let key_path = dir.path().join("jwt-p521.key");
+    std::fs::write(&cert_path, cert.pem()).expect("write cert");
+    std::fs::write(&key_path, key.serialize_pem()).expect("write key");
+
+    let mut fixture = nzpir_sandbox::Fixture::default_fixture();
+    fixture.jwt_credentials.push(nzpir_sandbox::JwtCredential {
+        cert: nzpir_sandbox::CertRef::File {
+            file: cert_path.clone(),
+        },
+        alg: "ES512".to_owned(),
+        party: "kowhai-kiwisaver".to_owned(),
+    });
+    let sb = start_with(
+        SandboxOptions::default()
+            .profile(Profile::Strict)
+            .fixture(fixture),
+    );
+    let scheme = pie(sb.manifest(), "kowhai-scheme");
+    let req = lookup("139276507", Some(&scheme));
+    for (ttl, unset) in [
+        (540, nzpir::UnsetStartLogon::Null),
+        (8 * 3600, nzpir::UnsetStartLogon::Null),
+        (8 * 3600, nzpir::UnsetStartLogon::Empty),
+    ] {
+        let signer = JwtSigner::builder_from_files(&cert_path, &key_path)
+            .issuer("Kowhai KiwiSaver Limited")
+            .ttl(std::time::Duration::from_secs(ttl))
+            .unset_start_logon(unset)
+            .build()
+            .expect("ES512 signer");
+        assert_eq!(signer.algorithm(), JwtAlgorithm::ES512);
+        let jwt = signer.token().expect("jwt");
+        assert_eq!(jwt.expires_at() - jwt.issued_at(), ttl as i64);
+        let client = builder(&sb)
+            .auth(Auth::Jwt(signer))
+            .build()
+            .expect("client");
+        assert_eq!(
+            rate_of(&client, &req).as_deref(),
+            Some("28"),
+            "{ttl} {unset:?}"
+        );
+    }
+    // The same key announced as ES384 is the wrong algorithm for it.
+    let e = JwtSigner::builder_from_files(&cert_path, &key_path)
+        .issuer("x")
+        .algorithm(JwtAlgorithm::ES384)
+        .build()
+        .expect_err("ES384 does not fit a P-521 key");
+    assert!(e.to_string().contains("auth.alg"), "{e}");
+}
+
+/// IR trusts TLS client certificates by CN (since 2021): a renewed
+/// certificate (new key, same CN, same CA) works without registering it
+/// again, while another CA-issued certificate with another CN is EV1023.
+#[test]
+fn a_renewed_client_certificate_with_the_same_cn_is_accepted() {
+    let sb = start(Profile::Strict);
+    let m = sb.manifest();
+    let cn = |path: &std::path::Path| {
+        let pem = std::fs::read(path).expect("cert");
+        let (_, block) = x509_parser::pem::parse_x509_pem(&pem).expect("pem");
+        let cert = block.parse_x509().expect("x509");
+        let cn = cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|c| c.as_str().ok())
+            .map(str::to_owned);
+        (cn, block.contents.clone())
+    };
+    let (client_cn, client_der) = cn(&m.client_cert);
+    let (renewed_cn, renewed_der) = cn(&m.renewed_client_cert);
+    let (other_cn, _) = cn(&m.unregistered_client_cert);
+    assert_eq!(client_cn, renewed_cn);
+    assert_ne!(client_cn, other_cn);
+    assert_ne!(client_der, renewed_der, "a different certificate");
+    assert!(
+        client_cn.as_deref().is_some_and(|c| c.contains(".irdgws.")),
+        "IR's CN form"
+    );
+
+    let scheme = pie(m, "kowhai-scheme");
+    let req = lookup("139276507", Some(&scheme));
+    let with_identity = |cert: &std::path::Path, key: &std::path::Path| {
+        Client::builder()
+            .endpoint(sb.url())
+            .identity_files(cert, key)
+            .add_root_certificate_file(&m.ca_cert)
+            .no_proxy()
+            .auth(Auth::Jwt(rs256(m, None)))
+            .build()
+            .expect("client")
+    };
+    let renewed = with_identity(&m.renewed_client_cert, &m.renewed_client_key);
+    assert_eq!(rate_of(&renewed, &req).as_deref(), Some("28"));
+    let other = with_identity(&m.unregistered_client_cert, &m.unregistered_client_key);
+    let e = other.lookup(&req).expect_err("not registered");
+    assert_eq!(e.ir_code().map(|c| c.as_str()), Some("EV1023"));
+}

@@ -68,8 +68,13 @@ fn ird_length() {
 #[test]
 fn ird_range() {
     assert_eq!(
-        one(PirRequest::builder("160000000").build()),
+        one(PirRequest::builder("200000005").build()),
         ("IRD", "ird_range")
+    );
+    // Above the old ceiling of 150,000,000, valid since 1 April 2026.
+    assert_eq!(
+        one(PirRequest::builder("160000000").build()),
+        ("IRD", "ird_check_digit")
     );
 }
 

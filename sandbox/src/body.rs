@@ -188,14 +188,14 @@ pub(crate) fn other_investor(r: Resp) -> Resp {
     let Ok(mut answer) = serde_json::from_slice::<PirResponse>(&whole) else {
         return Response::from_parts(parts, Body::full(whole.to_vec()));
     };
-    let other = |n: &str| {
+    fn other(n: &str) -> String {
         if n == "049091850" {
             "136410132"
         } else {
             "049091850"
         }
         .to_owned()
-    };
+    }
     answer.ird = other(&answer.ird);
     answer.pie_ird = answer.pie_ird.as_deref().map(other);
     let bytes = serde_json::to_vec(&answer).unwrap_or_default();

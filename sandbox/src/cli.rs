@@ -47,6 +47,13 @@ pub struct SandboxArgs {
     /// Send the token endpoint's `expires_in` as a string.
     #[arg(long)]
     pub expires_in_as_string: bool,
+    /// Refuse OAuth authorisations without PKCE (IR accepts both).
+    #[arg(long)]
+    pub require_pkce: bool,
+    /// Match an `http` loopback redirect URI registered without a port on
+    /// any port (RFC 8252; IR matches redirect URIs exactly).
+    #[arg(long)]
+    pub loopback_any_port: bool,
     /// Run the sandbox's clock this many seconds away from the system clock.
     #[arg(
         long,
@@ -130,7 +137,9 @@ pub fn run(args: SandboxArgs) -> ExitCode {
         .listen(args.listen)
         .ir003_limit(args.ir003_limit)
         .clock_offset(args.clock_offset)
-        .expires_in_as_string(args.expires_in_as_string);
+        .expires_in_as_string(args.expires_in_as_string)
+        .require_pkce(args.require_pkce)
+        .loopback_redirect_any_port(args.loopback_any_port);
     if let Some(addr) = args.oauth_listen {
         options = options.oauth_listen(addr);
     }

@@ -157,7 +157,7 @@ pub struct Logon {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum CertRef {
-    /// `"client"`, `"unregistered_client"`, `"jwt_rs256"` or `"jwt_ec"`.
+    /// `"client"`, `"renewed_client"`, `"unregistered_client"`, `"jwt_rs256"` or `"jwt_ec"`.
     Named(String),
     /// `{"file": "/path/cert.pem"}`: the first certificate of a PEM file.
     File {
@@ -245,6 +245,12 @@ pub struct Investor {
     /// Address, for soft matching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<InvestorAddress>,
+    /// The filing periods (years ending 31 March, e.g. `2025`) in which the
+    /// investor has an income tax period; absent: every period. A query for
+    /// any other period is answered PER100, as IR does for an investor with
+    /// no income tax period for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub income_tax_periods: Option<Vec<i32>>,
 }
 
 /// An investor's name as IR holds it.

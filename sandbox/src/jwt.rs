@@ -2,20 +2,24 @@
 //! (the SHA-256 thumbprint of a registered signing certificate) finds the
 //! credential, the header's algorithm must be the one configured for it, the
 //! signature must verify with the certificate's key, and `iat`/`exp` must make
-//! sense. Each failure is IR's code for it.
+//! sense: `exp` at most 8 hours after `iat`, `iat` not before the signing
+//! certificate's notBefore. Each failure is IR's code for it. Segments are
+//! unpadded base64url; one padded with `=` is malformed (EV1024).
 
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use nzpir::IrCode;
 use serde_json::Value;
-use x509_parser::oid_registry::{OID_EC_P256, OID_NIST_EC_P384, OID_PKCS1_RSAENCRYPTION};
+use x509_parser::oid_registry::{
+    OID_EC_P256, OID_NIST_EC_P384, OID_NIST_EC_P521, OID_PKCS1_RSAENCRYPTION,
+};
 use x509_parser::prelude::SubjectPublicKeyInfo;
 
 /// The clock skew allowed on `iat` and `exp`, in seconds.
 pub const CLOCK_SKEW_SECS: i64 = 60;
-/// The longest lifetime (`exp - iat`) accepted, in seconds.
-pub const MAX_LIFETIME_SECS: i64 = 3600;
+/// The longest lifetime (`exp - iat`) accepted, in seconds: IR's 8 hours.
+pub const MAX_LIFETIME_SECS: i64 = 8 * 3600;
 /// Bytes of a JWT accepted before it is called malformed.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
 
@@ -30,6 +34,7 @@ pub(crate) enum JwtAlg {
     Ps512,
     Es256,
     Es384,
+    Es512,
 }
 
 impl JwtAlg {
@@ -43,6 +48,7 @@ impl JwtAlg {
             "PS512" => JwtAlg::Ps512,
             "ES256" => JwtAlg::Es256,
             "ES384" => JwtAlg::Es384,
+            "ES512" => JwtAlg::Es512,
             _ => return None,
         })
     }
@@ -57,6 +63,7 @@ impl JwtAlg {
             JwtAlg::Ps512 => &signature::RSA_PSS_2048_8192_SHA512,
             JwtAlg::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
             JwtAlg::Es384 => &signature::ECDSA_P384_SHA384_FIXED,
+            JwtAlg::Es512 => &signature::ECDSA_P521_SHA512_FIXED,
         }
     }
 
@@ -74,6 +81,7 @@ impl JwtAlg {
                 JwtKey::Rsa(_)
             ) | (JwtAlg::Es256, JwtKey::P256(_))
                 | (JwtAlg::Es384, JwtKey::P384(_))
+                | (JwtAlg::Es512, JwtKey::P521(_))
         )
     }
 }
@@ -87,6 +95,8 @@ pub(crate) enum JwtKey {
     P256(Vec<u8>),
     /// Uncompressed P-384 point.
     P384(Vec<u8>),
+    /// Uncompressed P-521 point.
+    P521(Vec<u8>),
 }
 
 impl JwtKey {
@@ -101,6 +111,8 @@ impl JwtKey {
             Some(JwtKey::P256(key))
         } else if curve == OID_NIST_EC_P384 {
             Some(JwtKey::P384(key))
+        } else if curve == OID_NIST_EC_P521 {
+            Some(JwtKey::P521(key))
         } else {
             None
         }
@@ -108,7 +120,7 @@ impl JwtKey {
 
     fn bytes(&self) -> &[u8] {
         match self {
-            JwtKey::Rsa(b) | JwtKey::P256(b) | JwtKey::P384(b) => b,
+            JwtKey::Rsa(b) | JwtKey::P256(b) | JwtKey::P384(b) | JwtKey::P521(b) => b,
         }
     }
 }
@@ -120,6 +132,8 @@ pub(crate) struct Credential {
     pub key: JwtKey,
     /// Index of the party the credential belongs to.
     pub party: usize,
+    /// The certificate's notBefore, Unix seconds: an earlier `iat` is EV1026.
+    pub not_before: i64,
 }
 
 /// What a valid JWT says.
@@ -132,7 +146,7 @@ pub(crate) struct Verified {
 }
 
 fn decode_json(part: &str) -> Option<serde_json::Map<String, Value>> {
-    let bytes = URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).ok()?;
+    let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
     match serde_json::from_slice(&bytes).ok()? {
         Value::Object(map) => Some(map),
         _ => None,
@@ -168,9 +182,8 @@ pub(crate) fn verify<'a>(
     };
     let header = decode_json(h64).ok_or(IrCode::EV1024)?;
     let claims = decode_json(c64).ok_or(IrCode::EV1024)?;
-    let sig = URL_SAFE_NO_PAD
-        .decode(s64.trim_end_matches('='))
-        .map_err(|_| IrCode::EV1024)?;
+    // JWS segments are unpadded base64url (RFC 7515): `=` is malformed.
+    let sig = URL_SAFE_NO_PAD.decode(s64).map_err(|_| IrCode::EV1024)?;
 
     let alg = header
         .get("alg")
@@ -212,7 +225,8 @@ pub(crate) fn verify<'a>(
     let times_ok = iat <= now.saturating_add(CLOCK_SKEW_SECS)
         && exp > now.saturating_sub(CLOCK_SKEW_SECS)
         && exp > iat
-        && exp.saturating_sub(iat) <= MAX_LIFETIME_SECS;
+        && exp.saturating_sub(iat) <= MAX_LIFETIME_SECS
+        && iat >= credential.not_before;
     if !times_ok {
         return Err(IrCode::EV1026);
     }
@@ -257,6 +271,14 @@ mod tests {
             verify(&format!("{h2}.{c}.AAAA"), none, 0),
             Err(IrCode::EV1024)
         );
+        // Padded segments are malformed, even where the rest is well formed.
+        for padded in [
+            format!("{h}=.{c}.AAAA"),
+            format!("{h}.{c}=.AAAA"),
+            format!("{h}.{c}.AAAA=="),
+        ] {
+            assert_eq!(verify(&padded, none, 0), Err(IrCode::EV1024), "{padded}");
+        }
         // startLogon of the wrong type.
         let c2 = b64(&serde_json::json!({"sub":"AB","iss":"x","startLogon":5}));
         assert_eq!(

@@ -36,6 +36,14 @@ pub struct Manifest {
     pub unregistered_client_cert: PathBuf,
     /// Its private key.
     pub unregistered_client_key: PathBuf,
+    /// A renewal of the registered client certificate: a new key and
+    /// certificate from the sandbox CA with the same CN, accepted because IR
+    /// trusts client certificates by CN.
+    #[serde(default)]
+    pub renewed_client_cert: PathBuf,
+    /// Its private key.
+    #[serde(default)]
+    pub renewed_client_key: PathBuf,
     /// The RS256 JWT signing certificate (self-signed).
     pub jwt_rs256_cert: PathBuf,
     /// Its RSA 2048 private key.
@@ -238,6 +246,8 @@ pub(crate) fn build(i: &ManifestInputs<'_>, jwt_ec_alg: &str) -> Manifest {
         client_key: files.client_key.clone(),
         unregistered_client_cert: files.unregistered_client_cert.clone(),
         unregistered_client_key: files.unregistered_client_key.clone(),
+        renewed_client_cert: files.renewed_client_cert.clone(),
+        renewed_client_key: files.renewed_client_key.clone(),
         jwt_rs256_cert: files.jwt_rs256_cert.clone(),
         jwt_rs256_key: files.jwt_rs256_key.clone(),
         jwt_ec_cert: files.jwt_ec_cert.clone(),

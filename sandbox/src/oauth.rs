@@ -1,10 +1,19 @@
 //! IR's OAuth 2.0 server: authorize (no consent screen: the fixture says which
 //! myIR logon consents for each client), token (HTTP Basic client
-//! authentication, PKCE S256, single-use codes, rotating single-use refresh
-//! tokens), introspect and revoke.
+//! authentication, PKCE S256 when the client sends it, single-use codes,
+//! rotating single-use refresh tokens), introspect and revoke.
+//!
+//! As at IR: PKCE is optional (a setting requires it); redirect URIs match
+//! exactly (a setting allows any port on a loopback URI); a refresh token sent
+//! a second time revokes the whole token set it belongs to, newest access and
+//! refresh tokens included; access tokens are long RS512 JWTs (`typ`
+//! `at-JWT`, about 1 KB) and refresh tokens about 50 characters that hold a
+//! `|`; `invalid_client` is a 400 when no client authentication was sent and a
+//! 401 when it was wrong, `invalid_grant` a 401.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, RwLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -31,7 +40,8 @@ pub const REFRESH_TTL_SECS: i64 = 365 * 24 * 3600;
 struct Code {
     client_id: String,
     redirect_uri: String,
-    challenge: String,
+    /// The PKCE S256 challenge, when the client sent one.
+    challenge: Option<String>,
     logon: String,
     expires: i64,
 }
@@ -43,6 +53,8 @@ pub(crate) struct Access {
     pub logon: String,
     pub iat: i64,
     pub exp: i64,
+    /// The token set (one per consent) it belongs to.
+    family: u64,
 }
 
 #[derive(Debug)]
@@ -53,6 +65,8 @@ struct Refresh {
     exp: i64,
     /// The access token issued with it (revoked with it).
     access: String,
+    /// The token set (one per consent) it belongs to.
+    family: u64,
 }
 
 #[derive(Debug, Default)]
@@ -60,6 +74,10 @@ pub(crate) struct OAuthStore {
     codes: Mutex<HashMap<String, Code>>,
     access: RwLock<HashMap<String, Access>>,
     refresh: Mutex<HashMap<String, Refresh>>,
+    /// Refresh tokens already exchanged, by token set: one sent again revokes
+    /// its whole set.
+    spent: Mutex<HashMap<String, u64>>,
+    next_family: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -67,11 +85,74 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn random_token() -> String {
-    let mut b = [0u8; 32];
+    random_b64::<32>()
+}
+
+fn random_b64<const N: usize>() -> String {
+    let mut b = [0u8; N];
     // aws-lc-rs's generator does not fail in practice; an all-zero token
     // would only ever collide with itself.
     let _ = aws_lc_rs::rand::fill(&mut b);
     URL_SAFE_NO_PAD.encode(b)
+}
+
+/// A refresh token shaped like IR's: about 50 characters, with a `|`, so that
+/// clients' form encoding and log redaction meet one.
+fn refresh_token_text() -> String {
+    format!("{}|{}", random_b64::<16>(), random_b64::<20>())
+}
+
+/// The key the sandbox signs access tokens with (RSA 2048, made once per process).
+fn access_token_key() -> Option<&'static aws_lc_rs::signature::RsaKeyPair> {
+    static KEY: OnceLock<Option<aws_lc_rs::signature::RsaKeyPair>> = OnceLock::new();
+    KEY.get_or_init(|| {
+        aws_lc_rs::signature::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).ok()
+    })
+    .as_ref()
+}
+
+/// An access token shaped like IR's: an RS512-signed JWT with `typ` `at-JWT`,
+/// about 1 KB. The sandbox looks tokens up by their text; the signature makes
+/// the size and the alphabet real.
+fn access_token_text(client_id: &str, logon: &str, now: i64, exp: i64) -> String {
+    let header = json!({"alg": "RS512", "typ": "at-JWT", "kid": "nzpir-sandbox-oauth-1"});
+    let claims = json!({
+        "iss": "https://sandbox.nzpir.test/gateway3/oauth",
+        "sub": logon,
+        "aud": "https://sandbox.nzpir.test/gateway",
+        "client_id": client_id,
+        "scope": SCOPE,
+        "iat": now,
+        "nbf": now,
+        "exp": exp,
+        "auth_time": now,
+        "acr": "urn:ird:myir:password",
+        "amr": ["pwd", "otp"],
+        "jti": random_b64::<32>(),
+        "sid": random_b64::<32>(),
+    });
+    let mut text = URL_SAFE_NO_PAD.encode(header.to_string());
+    text.push('.');
+    text.push_str(&URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let Some(key) = access_token_key() else {
+        return random_token();
+    };
+    let mut sig = vec![0; key.public_modulus_len()];
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    if key
+        .sign(
+            &aws_lc_rs::signature::RSA_PKCS1_SHA512,
+            &rng,
+            text.as_bytes(),
+            &mut sig,
+        )
+        .is_err()
+    {
+        return random_token();
+    }
+    text.push('.');
+    text.push_str(&URL_SAFE_NO_PAD.encode(sig));
+    text
 }
 
 impl OAuthStore {
@@ -86,6 +167,20 @@ impl OAuthStore {
         Ok(a.clone())
     }
 
+    /// A new token set (a consent).
+    fn new_family(&self) -> u64 {
+        self.next_family.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Revokes every access and refresh token of a token set.
+    fn revoke_family(&self, family: u64) {
+        lock(&self.refresh).retain(|_, r| r.family != family);
+        self.access
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, a| a.family != family);
+    }
+
     fn issue(
         &self,
         client_id: &str,
@@ -93,8 +188,9 @@ impl OAuthStore {
         now: i64,
         ttl: i64,
         with_refresh: bool,
+        family: u64,
     ) -> (String, Option<String>) {
-        let access = random_token();
+        let access = access_token_text(client_id, logon, now, now + ttl);
         {
             let mut map = self.access.write().unwrap_or_else(|e| e.into_inner());
             if map.len() >= 4096 && map.len().is_power_of_two() {
@@ -107,11 +203,12 @@ impl OAuthStore {
                     logon: logon.to_owned(),
                     iat: now,
                     exp: now + ttl,
+                    family,
                 },
             );
         }
         let refresh = with_refresh.then(|| {
-            let token = random_token();
+            let token = refresh_token_text();
             lock(&self.refresh).insert(
                 token.clone(),
                 Refresh {
@@ -120,6 +217,7 @@ impl OAuthStore {
                     iat: now,
                     exp: now + REFRESH_TTL_SECS,
                     access: access.clone(),
+                    family,
                 },
             );
             token
@@ -164,11 +262,14 @@ fn loopback(host: Option<Host<&str>>) -> bool {
     }
 }
 
-/// Exact match, or (RFC 8252) an `http` loopback URI registered without a
-/// port matching the same URI on any port.
-fn redirect_matches(registered: &str, given: &str) -> bool {
+/// Exact match (IR), or, when `any_port`, (RFC 8252) an `http` loopback URI
+/// registered without a port matching the same URI on any port.
+fn redirect_matches(registered: &str, given: &str, any_port: bool) -> bool {
     if registered == given {
         return true;
+    }
+    if !any_port {
+        return false;
     }
     let (Ok(r), Ok(g)) = (Url::parse(registered), Url::parse(given)) else {
         return false;
@@ -228,9 +329,13 @@ pub(crate) fn authorize(shared: &Shared, query: Option<&str>) -> Resp {
             "unknown client_id",
         );
     };
-    let Some(redirect_uri) =
-        get("redirect_uri").filter(|u| client.redirect_uris.iter().any(|r| redirect_matches(r, u)))
-    else {
+    let any_port = shared.oauth_settings.loopback_redirect_any_port;
+    let Some(redirect_uri) = get("redirect_uri").filter(|u| {
+        client
+            .redirect_uris
+            .iter()
+            .any(|r| redirect_matches(r, u, any_port))
+    }) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -254,14 +359,28 @@ pub(crate) fn authorize(shared: &Shared, query: Option<&str>) -> Resp {
     if get("scope") != Some(SCOPE) {
         return fail("invalid_scope", "scope must be MYIR.Services");
     }
-    let Some(challenge) = get("code_challenge") else {
-        return fail("invalid_request", "code_challenge is required (PKCE)");
-    };
-    if get("code_challenge_method") != Some("S256") {
-        return fail("invalid_request", "code_challenge_method must be S256");
-    }
-    if challenge.len() != 43 || !is_pkce_text(challenge) {
-        return fail("invalid_request", "code_challenge is not a S256 challenge");
+    // PKCE is optional at IR; when a challenge is sent it must be S256.
+    let challenge = get("code_challenge");
+    match challenge {
+        None if shared.oauth_settings.require_pkce => {
+            return fail("invalid_request", "code_challenge is required (PKCE)");
+        }
+        None => {
+            if get("code_challenge_method").is_some() {
+                return fail(
+                    "invalid_request",
+                    "code_challenge_method without code_challenge",
+                );
+            }
+        }
+        Some(challenge) => {
+            if get("code_challenge_method") != Some("S256") {
+                return fail("invalid_request", "code_challenge_method must be S256");
+            }
+            if challenge.len() != 43 || !is_pkce_text(challenge) {
+                return fail("invalid_request", "code_challenge is not a S256 challenge");
+            }
+        }
     }
     let Some(logon) = &client.logon else {
         return fail("access_denied", "the user did not consent");
@@ -276,7 +395,7 @@ pub(crate) fn authorize(shared: &Shared, query: Option<&str>) -> Resp {
             Code {
                 client_id: p.get("client_id").cloned().unwrap_or_default(),
                 redirect_uri: redirect_uri.to_owned(),
-                challenge: challenge.to_owned(),
+                challenge: challenge.map(str::to_owned),
                 logon: logon.clone(),
                 expires: now + CODE_TTL_SECS,
             },
@@ -324,7 +443,17 @@ fn client_auth<'a>(
     try_pair(&id, &secret).map(|c| (id.clone(), c))
 }
 
-fn invalid_client() -> Resp {
+/// `invalid_client`: a 401 when client authentication was sent and failed, a
+/// 400 when none was sent (IR's build pack lists both statuses; clients act
+/// on the `error` field).
+fn invalid_client(headers: &HeaderMap) -> Resp {
+    if !headers.contains_key(header::AUTHORIZATION) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            "client authentication is required",
+        );
+    }
     let mut r = oauth_error(
         StatusCode::UNAUTHORIZED,
         "invalid_client",
@@ -355,7 +484,7 @@ pub(crate) fn token(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Resp {
 
 fn token_inner(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Resp {
     let Some((client_id, client)) = client_auth(shared, headers) else {
-        return invalid_client();
+        return invalid_client(headers);
     };
     let Some(p) = params(body) else {
         return oauth_error(
@@ -373,7 +502,7 @@ fn token_inner(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Resp {
             &format!("{what} is required"),
         )
     };
-    let logon = match get("grant_type") {
+    let (logon, family) = match get("grant_type") {
         None => return missing("grant_type"),
         Some("authorization_code") => {
             let Some(code) = get("code") else {
@@ -382,9 +511,7 @@ fn token_inner(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Resp {
             let Some(redirect_uri) = get("redirect_uri") else {
                 return missing("redirect_uri");
             };
-            let Some(verifier) = get("code_verifier") else {
-                return missing("code_verifier");
-            };
+            let verifier = get("code_verifier");
             // Single use: the code is gone whatever happens next.
             let Some(grant) = lock(&shared.oauth.codes).remove(code) else {
                 return invalid_grant("the authorization code is unknown or was already used");
@@ -398,21 +525,43 @@ fn token_inner(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Resp {
             if grant.redirect_uri != redirect_uri {
                 return invalid_grant("redirect_uri does not match the authorization request");
             }
-            let computed = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
-                &aws_lc_rs::digest::SHA256,
-                verifier.as_bytes(),
-            ));
-            let verifier_ok = (43..=128).contains(&verifier.len()) && is_pkce_text(verifier);
-            if !verifier_ok || computed != grant.challenge {
-                return invalid_grant("code_verifier does not match the code_challenge");
+            // A code issued with a challenge needs its verifier; one issued
+            // without (PKCE is optional at IR) takes none.
+            if let Some(challenge) = &grant.challenge {
+                let Some(verifier) = verifier else {
+                    return invalid_grant("code_verifier is required: the authorization used PKCE");
+                };
+                let computed = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+                    &aws_lc_rs::digest::SHA256,
+                    verifier.as_bytes(),
+                ));
+                let verifier_ok = (43..=128).contains(&verifier.len()) && is_pkce_text(verifier);
+                if !verifier_ok || computed != *challenge {
+                    return invalid_grant("code_verifier does not match the code_challenge");
+                }
             }
-            grant.logon
+            (grant.logon, shared.oauth.new_family())
         }
         Some("refresh_token") => {
             let Some(token) = get("refresh_token") else {
                 return missing("refresh_token");
             };
             let mut store = lock(&shared.oauth.refresh);
+            if !store.contains_key(token) {
+                // A refresh token sent a second time: IR invalidates the whole
+                // token set, the newest access and refresh tokens included.
+                let replayed = lock(&shared.oauth.spent).get(token).copied();
+                drop(store);
+                if let Some(family) = replayed {
+                    shared.oauth.revoke_family(family);
+                    let c = &shared.counters;
+                    c.inc(&c.refresh_replays);
+                    return invalid_grant(
+                        "the refresh token was already used: the whole token set is revoked",
+                    );
+                }
+                return invalid_grant("the refresh token is unknown, revoked or already used");
+            }
             match store.get(token) {
                 None => {
                     return invalid_grant("the refresh token is unknown, revoked or already used");
@@ -426,9 +575,12 @@ fn token_inner(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Resp {
                 }
                 Some(_) => {}
             }
-            // Rotation: the refresh token is spent.
+            // Rotation: the refresh token is spent, and remembered as such.
             match store.remove(token) {
-                Some(r) => r.logon,
+                Some(r) => {
+                    lock(&shared.oauth.spent).insert(token.to_owned(), r.family);
+                    (r.logon, r.family)
+                }
                 None => return invalid_grant("the refresh token is unknown"),
             }
         }
@@ -441,9 +593,10 @@ fn token_inner(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Resp {
         }
     };
     let ttl = shared.oauth_settings.access_ttl_secs;
-    let (access, refresh) = shared
-        .oauth
-        .issue(&client_id, &logon, now, ttl, client.refresh_tokens);
+    let (access, refresh) =
+        shared
+            .oauth
+            .issue(&client_id, &logon, now, ttl, client.refresh_tokens, family);
     let expires_in = if shared.oauth_settings.expires_in_as_string {
         Value::String(ttl.to_string())
     } else {
@@ -464,7 +617,7 @@ fn token_inner(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Resp {
 /// `POST /gateway3/oauth/introspect`.
 pub(crate) fn introspect(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Resp {
     let Some((client_id, _)) = client_auth(shared, headers) else {
-        return invalid_client();
+        return invalid_client(headers);
     };
     let Some(p) = params(body) else {
         return oauth_error(
@@ -533,7 +686,7 @@ pub(crate) fn introspect(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> R
 /// `POST /gateway3/oauth/revoke`.
 pub(crate) fn revoke(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Resp {
     let Some((client_id, _)) = client_auth(shared, headers) else {
-        return invalid_client();
+        return invalid_client(headers);
     };
     let Some(p) = params(body) else {
         return oauth_error(
@@ -593,28 +746,64 @@ mod tests {
 
     #[test]
     fn redirect_uri_matching() {
-        assert!(redirect_matches("https://a.test/cb", "https://a.test/cb"));
-        assert!(!redirect_matches("https://a.test/cb", "https://a.test/cb2"));
-        assert!(redirect_matches(
-            "http://127.0.0.1/callback",
-            "http://127.0.0.1:53121/callback"
-        ));
-        assert!(redirect_matches(
-            "http://localhost/callback",
-            "http://localhost:8080/callback"
-        ));
-        assert!(!redirect_matches(
-            "http://127.0.0.1/callback",
-            "http://127.0.0.2:80/callback"
-        ));
-        assert!(!redirect_matches(
-            "http://127.0.0.1/callback",
-            "http://127.0.0.1:5/other"
-        ));
-        assert!(!redirect_matches(
-            "https://a.test/cb",
-            "https://a.test:444/cb"
-        ));
+        // Exact matching, as IR does, whatever the setting.
+        for any_port in [false, true] {
+            assert!(redirect_matches(
+                "https://a.test/cb",
+                "https://a.test/cb",
+                any_port
+            ));
+            assert!(!redirect_matches(
+                "https://a.test/cb",
+                "https://a.test/cb2",
+                any_port
+            ));
+            assert!(!redirect_matches(
+                "http://127.0.0.1/callback",
+                "http://127.0.0.2:80/callback",
+                any_port
+            ));
+            assert!(!redirect_matches(
+                "http://127.0.0.1/callback",
+                "http://127.0.0.1:5/other",
+                any_port
+            ));
+            assert!(!redirect_matches(
+                "https://a.test/cb",
+                "https://a.test:444/cb",
+                any_port
+            ));
+        }
+        // Any port on a loopback URI only when asked for (RFC 8252).
+        for (registered, given) in [
+            (
+                "http://127.0.0.1/callback",
+                "http://127.0.0.1:53121/callback",
+            ),
+            (
+                "http://localhost/callback",
+                "http://localhost:8080/callback",
+            ),
+        ] {
+            assert!(redirect_matches(registered, given, true));
+            assert!(!redirect_matches(registered, given, false));
+        }
+    }
+
+    #[test]
+    fn tokens_are_shaped_like_irs() {
+        let access = access_token_text("sandbox-app", "ruru.agent", 1_900_000_000, 1_900_028_800);
+        assert!((900..=1400).contains(&access.len()), "{}", access.len());
+        let parts: Vec<&str> = access.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let header: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).expect("b64")).expect("json");
+        assert_eq!(header["alg"], "RS512");
+        assert_eq!(header["typ"], "at-JWT");
+        let refresh = refresh_token_text();
+        assert!((45..=60).contains(&refresh.len()), "{}", refresh.len());
+        assert_eq!(refresh.matches('|').count(), 1);
+        assert_ne!(refresh, refresh_token_text());
     }
 
     #[test]

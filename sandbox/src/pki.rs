@@ -23,7 +23,13 @@ use crate::error::Error;
 pub const CLIENT_CN_DOMAIN: &str = "sandbox.nzpir.test";
 
 /// The names a fixture uses for the certificates the sandbox makes.
-pub const NAMED_CERTS: [&str; 4] = ["client", "unregistered_client", "jwt_rs256", "jwt_ec"];
+pub const NAMED_CERTS: [&str; 5] = [
+    "client",
+    "renewed_client",
+    "unregistered_client",
+    "jwt_rs256",
+    "jwt_ec",
+];
 
 /// The paths of the PKI files.
 #[derive(Debug, Clone)]
@@ -36,6 +42,8 @@ pub(crate) struct PkiFiles {
     pub client_key: PathBuf,
     pub unregistered_client_cert: PathBuf,
     pub unregistered_client_key: PathBuf,
+    pub renewed_client_cert: PathBuf,
+    pub renewed_client_key: PathBuf,
     pub jwt_rs256_cert: PathBuf,
     pub jwt_rs256_key: PathBuf,
     pub jwt_ec_cert: PathBuf,
@@ -54,6 +62,8 @@ impl PkiFiles {
             client_key: p("client.key"),
             unregistered_client_cert: p("unregistered-client.pem"),
             unregistered_client_key: p("unregistered-client.key"),
+            renewed_client_cert: p("renewed-client.pem"),
+            renewed_client_key: p("renewed-client.key"),
             jwt_rs256_cert: p("jwt-rs256.pem"),
             jwt_rs256_key: p("jwt-rs256.key"),
             jwt_ec_cert: p("jwt-ec.pem"),
@@ -71,6 +81,8 @@ pub(crate) struct Pki {
     pub server_key: PrivateKeyDer<'static>,
     pub client: CertificateDer<'static>,
     pub unregistered_client: CertificateDer<'static>,
+    /// Another certificate with the registered client's CN (a renewal).
+    pub renewed_client: CertificateDer<'static>,
     pub jwt_rs256: CertificateDer<'static>,
     pub jwt_ec: CertificateDer<'static>,
     /// `ES256` or `ES384`, after the curve of the EC JWT key.
@@ -85,6 +97,7 @@ impl Pki {
         match name {
             "client" => Some(&self.client),
             "unregistered_client" => Some(&self.unregistered_client),
+            "renewed_client" => Some(&self.renewed_client),
             "jwt_rs256" => Some(&self.jwt_rs256),
             "jwt_ec" => Some(&self.jwt_ec),
             _ => None,
@@ -121,7 +134,7 @@ impl Pki {
         }
 
         let mut leaf =
-            |kind: Leaf, cert: &Path, key: &Path| -> Result<CertificateDer<'static>, Error> {
+            |kind: Leaf<'_>, cert: &Path, key: &Path| -> Result<CertificateDer<'static>, Error> {
                 if !ca_fresh && let Some(der) = reusable(kind, cert, key, &ca_x509, &ips)? {
                     return Ok(der);
                 }
@@ -130,11 +143,20 @@ impl Pki {
             };
 
         let server = leaf(Leaf::Server, &files.server_cert, &files.server_key)?;
-        let client = leaf(Leaf::Client, &files.client_cert, &files.client_key)?;
+        let client = leaf(Leaf::Client(None), &files.client_cert, &files.client_key)?;
         let unregistered_client = leaf(
-            Leaf::Client,
+            Leaf::Client(None),
             &files.unregistered_client_cert,
             &files.unregistered_client_key,
+        )?;
+        // IR trusts client certificates by CN: a renewal (a new key, the same
+        // CN, from the same CA) is accepted without registering it again.
+        let client_cn = common_name(&parse(&client, &files.client_cert)?)
+            .ok_or_else(|| Error::pki("the client certificate has no common name"))?;
+        let renewed_client = leaf(
+            Leaf::Client(Some(&client_cn)),
+            &files.renewed_client_cert,
+            &files.renewed_client_key,
         )?;
         let jwt_rs256 = leaf(Leaf::JwtRsa, &files.jwt_rs256_cert, &files.jwt_rs256_key)?;
         let jwt_ec = leaf(Leaf::JwtEc, &files.jwt_ec_cert, &files.jwt_ec_key)?;
@@ -149,6 +171,7 @@ impl Pki {
             server_key,
             client,
             unregistered_client,
+            renewed_client,
             jwt_rs256,
             jwt_ec,
             jwt_ec_alg,
@@ -159,11 +182,21 @@ impl Pki {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Leaf {
+enum Leaf<'a> {
     Server,
-    Client,
+    /// A client certificate: a new IR-style CN, or this one.
+    Client(Option<&'a str>),
     JwtRsa,
     JwtEc,
+}
+
+/// A certificate's subject common name.
+pub(crate) fn common_name(cert: &X509Certificate<'_>) -> Option<String> {
+    cert.subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_owned)
 }
 
 fn parse<'a>(der: &'a CertificateDer<'_>, path: &Path) -> Result<X509Certificate<'a>, Error> {
@@ -260,7 +293,7 @@ fn make_ca(files: &PkiFiles) -> Result<(Issuer<'static, KeyPair>, CertificateDer
 
 /// An existing leaf certificate, if it and its key are there and still good.
 fn reusable(
-    kind: Leaf,
+    kind: Leaf<'_>,
     cert_path: &Path,
     key_path: &Path,
     ca: &X509Certificate<'_>,
@@ -285,7 +318,12 @@ fn reusable(
     if key.is_none_or(|k| k.subject_public_key_info() != cert.public_key().raw) {
         return Ok(None);
     }
-    if matches!(kind, Leaf::Server | Leaf::Client) {
+    if let Leaf::Client(Some(cn)) = kind
+        && common_name(&cert).as_deref() != Some(cn)
+    {
+        return Ok(None);
+    }
+    if matches!(kind, Leaf::Server | Leaf::Client(_)) {
         let issued_by_ca = cert.issuer().as_raw() == ca.subject().as_raw()
             && cert.verify_signature(Some(ca.public_key())).is_ok();
         if !issued_by_ca {
@@ -317,7 +355,7 @@ fn reusable(
 }
 
 fn make_leaf(
-    kind: Leaf,
+    kind: Leaf<'_>,
     cert_path: &Path,
     key_path: &Path,
     issuer: &Issuer<'static, KeyPair>,
@@ -345,11 +383,17 @@ fn make_leaf(
                 .map_err(|e| fail("the server certificate", e))?;
             (key, cert)
         }
-        Leaf::Client => {
+        Leaf::Client(cn) => {
             let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384)
                 .map_err(|e| fail("a client key", e))?;
-            let hex = hex_upper(&random_bytes::<16>()?).to_ascii_lowercase();
-            let mut params = base_params(&format!("{hex}.irdgws.{CLIENT_CN_DOMAIN}"))?;
+            let cn = match cn {
+                Some(cn) => cn.to_owned(),
+                None => {
+                    let hex = hex_upper(&random_bytes::<16>()?).to_ascii_lowercase();
+                    format!("{hex}.irdgws.{CLIENT_CN_DOMAIN}")
+                }
+            };
+            let mut params = base_params(&cn)?;
             params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
             params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
             params.use_authority_key_identifier_extension = true;

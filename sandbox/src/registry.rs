@@ -33,6 +33,18 @@ pub(crate) struct InvestorEntry {
     pub name: Option<InvestorName>,
     pub dob: Option<String>,
     pub address: Option<InvestorAddress>,
+    /// Years (ending 31 March) with an income tax period; `None`: all.
+    pub income_tax_periods: Option<Vec<i32>>,
+}
+
+impl InvestorEntry {
+    /// Whether the investor has an income tax period for the year ending 31
+    /// March `year`.
+    pub fn has_income_tax_period(&self, year: i32) -> bool {
+        self.income_tax_periods
+            .as_ref()
+            .is_none_or(|years| years.contains(&year))
+    }
 }
 
 #[derive(Debug)]
@@ -201,10 +213,18 @@ impl Registry {
             }
         };
 
+        // IR registers TLS clients by the CN its portal assigned (and trusts
+        // any certificate with that CN from an approved CA): the registry
+        // keeps CNs, so a renewed certificate is accepted as it is at IR.
         let mut tls_clients = HashSet::new();
         for (i, t) in fixture.tls_clients.iter().enumerate() {
-            let der = cert_der(&t.cert, &format!("tls_clients[{i}].cert"))?;
-            tls_clients.insert(thumbprint(&der));
+            let at = format!("tls_clients[{i}].cert");
+            let der = cert_der(&t.cert, &at)?;
+            let (_, x509) = X509Certificate::from_der(der.as_ref())
+                .map_err(|e| Error::fixture(format!("{at}: not a certificate: {e}")))?;
+            let cn = crate::pki::common_name(&x509)
+                .ok_or_else(|| Error::fixture(format!("{at}: the certificate has no CN")))?;
+            tls_clients.insert(cn);
         }
 
         let mut jwt = HashMap::new();
@@ -214,7 +234,7 @@ impl Registry {
             let der = cert_der(&c.cert, &format!("{at}.cert"))?;
             let alg = JwtAlg::parse(&c.alg).ok_or_else(|| {
                 Error::fixture(format!(
-                    "{at}.alg: `{}` is not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384",
+                    "{at}.alg: `{}` is not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512",
                     c.alg
                 ))
             })?;
@@ -222,7 +242,7 @@ impl Registry {
                 .map_err(|e| Error::fixture(format!("{at}.cert: not a certificate: {e}")))?;
             let key = JwtKey::from_spki(x509.public_key()).ok_or_else(|| {
                 Error::fixture(format!(
-                    "{at}.cert: the key is neither RSA nor ECDSA P-256/P-384"
+                    "{at}.cert: the key is neither RSA nor ECDSA P-256/P-384/P-521"
                 ))
             })?;
             if !alg.fits(&key) {
@@ -233,7 +253,15 @@ impl Registry {
             }
             let party = find(&c.party, &[], format!("{at}.party"))?;
             if jwt
-                .insert(thumbprint(&der), Credential { alg, key, party })
+                .insert(
+                    thumbprint(&der),
+                    Credential {
+                        alg,
+                        key,
+                        party,
+                        not_before: x509.validity().not_before.timestamp(),
+                    },
+                )
                 .is_some()
             {
                 return Err(Error::fixture(format!(
@@ -303,6 +331,7 @@ impl Registry {
                 name: inv.name.clone(),
                 dob: inv.dob.clone(),
                 address: inv.address.clone(),
+                income_tax_periods: inv.income_tax_periods.clone(),
             };
             if investors.insert(inv.ird.clone(), entry).is_some() {
                 return Err(Error::fixture(format!(
@@ -323,8 +352,9 @@ impl Registry {
         })
     }
 
-    pub fn tls_client_registered(&self, thumbprint: &str) -> bool {
-        self.tls_clients.contains(thumbprint)
+    /// Whether a client certificate's CN is registered.
+    pub fn tls_client_registered(&self, common_name: &str) -> bool {
+        self.tls_clients.contains(common_name)
     }
 
     pub fn credential(&self, sub: &str) -> Option<&Credential> {

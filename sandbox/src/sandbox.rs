@@ -45,6 +45,8 @@ pub struct SandboxOptions {
     clock_offset_secs: i64,
     access_token_ttl: Duration,
     expires_in_as_string: bool,
+    require_pkce: bool,
+    loopback_redirect_any_port: bool,
     worker_threads: usize,
 }
 
@@ -60,6 +62,8 @@ impl Default for SandboxOptions {
             clock_offset_secs: 0,
             access_token_ttl: Duration::from_secs(ACCESS_TTL_SECS as u64),
             expires_in_as_string: false,
+            require_pkce: false,
+            loopback_redirect_any_port: false,
             worker_threads: 2,
         }
     }
@@ -141,6 +145,24 @@ impl SandboxOptions {
     #[must_use]
     pub fn expires_in_as_string(mut self, yes: bool) -> Self {
         self.expires_in_as_string = yes;
+        self
+    }
+
+    /// Refuses authorisations and code exchanges without PKCE. IR accepts
+    /// both (PKCE "cannot be enforced per digital service provider"), and so
+    /// does the sandbox by default.
+    #[must_use]
+    pub fn require_pkce(mut self, yes: bool) -> Self {
+        self.require_pkce = yes;
+        self
+    }
+
+    /// Lets an `http` loopback redirect URI registered without a port match
+    /// the same URI on any port (RFC 8252 7.3). IR does not support it and
+    /// matches redirect URIs exactly, as the sandbox does by default.
+    #[must_use]
+    pub fn loopback_redirect_any_port(mut self, yes: bool) -> Self {
+        self.loopback_redirect_any_port = yes;
         self
     }
 
@@ -286,6 +308,8 @@ impl Sandbox {
             oauth_settings: OAuthSettings {
                 access_ttl_secs,
                 expires_in_as_string: options.expires_in_as_string,
+                require_pkce: options.require_pkce,
+                loopback_redirect_any_port: options.loopback_redirect_any_port,
             },
             faults: FaultQueue::default(),
             counters: Counters::default(),

@@ -49,8 +49,9 @@ const DRAIN_LIMIT: usize = 1024 * 1024;
 /// What the handlers know about the connection.
 #[derive(Debug)]
 pub(crate) struct ConnInfo {
-    /// SHA-256 thumbprint of the client certificate (upper-case hex).
-    pub thumbprint: Option<String>,
+    /// The client certificate's subject CN (chain-checked against the
+    /// sandbox CA by the handshake).
+    pub common_name: Option<String>,
     /// A connection to the OAuth listener (one-way TLS): OAuth routes only.
     pub oauth_only: bool,
 }
@@ -132,14 +133,18 @@ async fn connection(
         }
     };
     counters.inc(&counters.connections);
-    let thumbprint = tls
+    let common_name = tls
         .get_ref()
         .1
         .peer_certificates()
         .and_then(|c| c.first())
-        .map(|c| crate::pki::thumbprint(c.as_ref()));
+        .and_then(|c| {
+            x509_parser::parse_x509_certificate(c.as_ref())
+                .ok()
+                .and_then(|(_, x)| crate::pki::common_name(&x))
+        });
     let info = Arc::new(ConnInfo {
-        thumbprint,
+        common_name,
         oauth_only,
     });
     let svc_shared = shared.clone();

@@ -88,6 +88,8 @@ impl Clock for SandboxClock {
 pub(crate) struct OAuthSettings {
     pub access_ttl_secs: i64,
     pub expires_in_as_string: bool,
+    pub require_pkce: bool,
+    pub loopback_redirect_any_port: bool,
 }
 
 #[derive(Debug)]

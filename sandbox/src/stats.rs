@@ -27,6 +27,9 @@ pub struct Stats {
     pub token_requests: BTreeMap<String, u64>,
     /// Requests to the authorize endpoint.
     pub authorize_requests: u64,
+    /// Refresh tokens sent a second time (each revoked its whole token set).
+    #[serde(default)]
+    pub refresh_replays: u64,
     /// Requests to the introspect endpoint.
     pub introspect_requests: u64,
     /// Requests to the revoke endpoint.
@@ -66,6 +69,7 @@ pub(crate) struct Counters {
     codes: Vec<AtomicU64>,
     grants: [AtomicU64; GRANTS.len()],
     pub authorize_requests: AtomicU64,
+    pub refresh_replays: AtomicU64,
     pub introspect_requests: AtomicU64,
     pub revoke_requests: AtomicU64,
     pub status_requests: AtomicU64,
@@ -90,6 +94,7 @@ impl Default for Counters {
             codes: IrCode::KNOWN.iter().map(|_| AtomicU64::new(0)).collect(),
             grants: Default::default(),
             authorize_requests: AtomicU64::new(0),
+            refresh_replays: AtomicU64::new(0),
             introspect_requests: AtomicU64::new(0),
             revoke_requests: AtomicU64::new(0),
             status_requests: AtomicU64::new(0),
@@ -222,6 +227,7 @@ impl Counters {
                     .collect(),
             ),
             authorize_requests: get(&self.authorize_requests),
+            refresh_replays: get(&self.refresh_replays),
             introspect_requests: get(&self.introspect_requests),
             revoke_requests: get(&self.revoke_requests),
             status_requests: get(&self.status_requests),
@@ -240,6 +246,7 @@ impl Counters {
         for c in [
             &self.pir_requests,
             &self.authorize_requests,
+            &self.refresh_replays,
             &self.introspect_requests,
             &self.revoke_requests,
             &self.status_requests,

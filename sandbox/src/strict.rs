@@ -66,7 +66,7 @@ pub(crate) fn answer(
 ) -> Resp {
     let reg = &shared.registry;
     if !conn
-        .thumbprint
+        .common_name
         .as_deref()
         .is_some_and(|t| reg.tls_client_registered(t))
     {
@@ -115,6 +115,20 @@ pub(crate) fn answer(
             (_, Denial::Investor) => IrCode::EV1043,
         };
         return body::ir_error(code);
+    }
+
+    // PER100 also means the investor has no income tax period for the
+    // filing period (the current one when none is sent).
+    let year = req
+        .filing_period()
+        .and_then(|p| p.get(..4))
+        .and_then(|y| y.parse::<i32>().ok())
+        .unwrap_or_else(|| nzpir::FilingPeriod::current(&shared.clock).year());
+    if reg
+        .investor(req.ird())
+        .is_some_and(|i| !i.has_income_tax_period(year))
+    {
+        return body::ir_error(IrCode::PER100);
     }
 
     if !shared

@@ -68,14 +68,13 @@ fn code_flow_refresh_rotation_introspect_revoke() {
     let sb = start(Profile::Strict);
     let m = sb.manifest();
 
-    // authorize redirects at once with code and state; any loopback port.
-    let r = authorize(
-        m,
-        &query("sandbox-app", "http://127.0.0.1:49152/callback", ""),
-    );
+    // authorize redirects at once with code and state, to the exact
+    // registered URI (IR matches redirect URIs exactly).
+    let cb = "http://127.0.0.1/callback";
+    let r = authorize(m, &query("sandbox-app", cb, ""));
     assert_eq!(r.status, 302);
     let loc = r.header("location").expect("Location");
-    assert!(loc.starts_with("http://127.0.0.1:49152/callback?"), "{loc}");
+    assert!(loc.starts_with("http://127.0.0.1/callback?"), "{loc}");
     let pairs = location_params(&r);
     assert_eq!(param(&pairs, "state").as_deref(), Some("s1"));
     let code = param(&pairs, "code").expect("code");
@@ -92,22 +91,14 @@ fn code_flow_refresh_rotation_introspect_revoke() {
         m,
         "sandbox-app",
         "sandbox-app-secret",
-        &form(
-            "wrong-verifier-wrong-verifier-wrong-verifier-00",
-            "http://127.0.0.1:49152/callback",
-        ),
+        &form("wrong-verifier-wrong-verifier-wrong-verifier-00", cb),
     );
     assert_eq!(
         (r.status, r.json()["error"].clone()),
         (401, json!("invalid_grant"))
     );
     // The failed attempt spent the code.
-    let r = token_request(
-        m,
-        "sandbox-app",
-        "sandbox-app-secret",
-        &form(VERIFIER, "http://127.0.0.1:49152/callback"),
-    );
+    let r = token_request(m, "sandbox-app", "sandbox-app-secret", &form(VERIFIER, cb));
     assert_eq!(
         (r.status, r.json()["error"].clone()),
         (401, json!("invalid_grant"))
@@ -153,13 +144,22 @@ fn code_flow_refresh_rotation_introspect_revoke() {
         .to_owned();
     assert_ne!(refresh2, refresh1);
     assert_ne!(t2["access_token"], t["access_token"]);
-    let r = rf(&refresh1);
+    // The newer one works once, and its successor is what counts now.
+    let t3 = rf(&refresh2).json();
+    let refresh3 = t3["refresh_token"].as_str().expect("refresh 3").to_owned();
+    let r = rf(&refresh2);
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["error"], "invalid_grant");
     assert!(r.json()["error_description"].is_string());
     assert_eq!(r.header("cache-control"), Some("no-store"));
-    // The newer one works once, and its successor is what counts now.
-    let t3 = rf(&refresh2).json();
+    // That replay revoked the whole token set, as IR does: the newest
+    // refresh and access tokens are dead too.
+    assert_eq!(rf(&refresh3).json()["error"], "invalid_grant");
+    let access3 = t3["access_token"].as_str().expect("access 3").to_owned();
+    assert_eq!(introspect(m, &access3)["active"], false);
+    assert_eq!(sb.stats().refresh_replays, 1);
+    // A new consent starts a new token set.
+    let t3 = oauth_tokens(m, "sandbox-app");
     let refresh3 = t3["refresh_token"].as_str().expect("refresh 3").to_owned();
 
     // A refresh token of another client is refused.
@@ -200,8 +200,8 @@ fn code_flow_refresh_rotation_introspect_revoke() {
 
     // The counters separate grant types.
     let s = sb.stats();
-    assert_eq!(s.token_requests.get("authorization_code"), Some(&3));
-    assert_eq!(s.token_requests.get("refresh_token"), Some(&5));
+    assert_eq!(s.token_requests.get("authorization_code"), Some(&4));
+    assert_eq!(s.token_requests.get("refresh_token"), Some(&6));
 }
 
 #[test]
@@ -237,7 +237,7 @@ fn authorize_and_token_errors() {
         ),
         (
             format!(
-                "client_id=sandbox-app&redirect_uri={}&scope=MYIR.Services&response_type=code&state=s1",
+                "client_id=sandbox-app&redirect_uri={}&scope=MYIR.Services&response_type=code&state=s1&code_challenge_method=S256",
                 urlenc(cb)
             ),
             "invalid_request",
@@ -268,6 +268,7 @@ fn authorize_and_token_errors() {
         r.header("www-authenticate")
             .is_some_and(|v| v.starts_with("Basic"))
     );
+    // No client authentication at all: IR's other status for invalid_client.
     let r = call(
         m,
         "POST",
@@ -275,6 +276,7 @@ fn authorize_and_token_errors() {
         &[],
         b"grant_type=refresh_token&refresh_token=x",
     );
+    assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"], "invalid_client");
     // Bad requests.
     let r = token_request(
@@ -437,4 +439,137 @@ fn oauth_host_needs_no_client_certificate() {
             .and_then(|mut c| c.request("GET", "/gateway/calculators/status", &[], b""))
             .is_err()
     );
+}
+
+/// IR's OAuth server as its build pack describes it: PKCE optional (a
+/// setting requires it), redirect URIs matched exactly (a setting allows any
+/// loopback port), tokens shaped like IR's, and a replayed refresh token
+/// revoking the whole token set, which a client then meets as EV1024 at the
+/// gateway and `invalid_grant` at the token endpoint.
+#[test]
+fn irs_oauth_as_it_stands() {
+    let sb = start(Profile::Strict);
+    let m = sb.manifest();
+    let cb = "http://127.0.0.1/callback";
+    let plain = format!(
+        "client_id=sandbox-kowhai&redirect_uri={}&scope=MYIR.Services&response_type=code&state=a%7Cb",
+        urlenc(cb)
+    );
+
+    // No PKCE: authorised, and the code is exchanged without a verifier.
+    let r = authorize(m, &plain);
+    assert_eq!(r.status, 302, "{}", r.text());
+    let code = param(&location_params(&r), "code").expect("code");
+    let r = token_request(
+        m,
+        "sandbox-kowhai",
+        "sandbox-kowhai-secret",
+        &format!(
+            "grant_type=authorization_code&code={}&redirect_uri={}",
+            urlenc(&code),
+            urlenc(cb)
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let t = r.json();
+    // Tokens shaped like IR's.
+    let access = t["access_token"].as_str().expect("access").to_owned();
+    let refresh1 = t["refresh_token"].as_str().expect("refresh").to_owned();
+    assert!((900..=1400).contains(&access.len()), "{}", access.len());
+    assert_eq!(access.split('.').count(), 3);
+    assert!(refresh1.contains('|'), "IR's refresh tokens may hold `|`");
+    assert!((45..=60).contains(&refresh1.len()));
+
+    // The access token works at the gateway (a kowhai.ops logon, its member).
+    let scheme = common::pie(m, "kowhai-scheme");
+    let body = format!(r#"{{"IRD":"139276507","PieIRD":"{scheme}"}}"#);
+    let bearer = |a: &str| format!("Bearer {a}");
+    assert_eq!(common::pir(m, Some(&bearer(&access)), &body).status, 200);
+
+    // A code issued with a challenge still needs its verifier.
+    let r = authorize(m, &query("sandbox-kowhai", cb, ""));
+    let code = param(&location_params(&r), "code").expect("code");
+    let r = token_request(
+        m,
+        "sandbox-kowhai",
+        "sandbox-kowhai-secret",
+        &format!(
+            "grant_type=authorization_code&code={}&redirect_uri={}",
+            urlenc(&code),
+            urlenc(cb)
+        ),
+    );
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (401, json!("invalid_grant"))
+    );
+
+    // Refresh replay: the first refresh rotates, the replay of the spent
+    // token revokes everything issued in that set.
+    let rf = |token: &str| {
+        token_request(
+            m,
+            "sandbox-kowhai",
+            "sandbox-kowhai-secret",
+            &format!("grant_type=refresh_token&refresh_token={}", urlenc(token)),
+        )
+    };
+    let t2 = rf(&refresh1).json();
+    let access2 = t2["access_token"].as_str().expect("access 2").to_owned();
+    let refresh2 = t2["refresh_token"].as_str().expect("refresh 2").to_owned();
+    assert_eq!(common::pir(m, Some(&bearer(&access2)), &body).status, 200);
+    let r = rf(&refresh1);
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (401, json!("invalid_grant"))
+    );
+    // What a client sees afterwards: its newest access token is refused by
+    // the gateway (EV1024), its newest refresh token by the token endpoint.
+    let r = common::pir(m, Some(&bearer(&access2)), &body);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["errors"][0]["code"], "EV1024");
+    assert_eq!(
+        common::pir(m, Some(&bearer(&access)), &body).json()["errors"][0]["code"],
+        "EV1024"
+    );
+    assert_eq!(rf(&refresh2).json()["error"], "invalid_grant");
+    // Another consent's token set is untouched.
+    let other = oauth_tokens(m, "sandbox-kowhai");
+    let other_access = other["access_token"].as_str().expect("access");
+    assert_eq!(
+        common::pir(m, Some(&bearer(other_access)), &body).status,
+        200
+    );
+
+    // Exact redirect URIs: another port on the registered loopback URI is
+    // not registered.
+    let r = authorize(
+        m,
+        &query("sandbox-app", "http://127.0.0.1:49152/callback", ""),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"], "invalid_request");
+
+    // The options: PKCE required; any port on a loopback URI.
+    let strict_pkce = Sandbox::start(
+        SandboxOptions::default()
+            .require_pkce(true)
+            .loopback_redirect_any_port(true),
+    )
+    .expect("starts");
+    let m2 = strict_pkce.manifest();
+    let r = authorize(m2, &plain);
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        param(&location_params(&r), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let r = authorize(
+        m2,
+        &query("sandbox-app", "http://127.0.0.1:49152/callback", ""),
+    );
+    assert_eq!(r.status, 302);
+    let loc = r.header("location").expect("Location");
+    assert!(loc.starts_with("http://127.0.0.1:49152/callback?"), "{loc}");
+    assert!(param(&location_params(&r), "code").is_some());
 }

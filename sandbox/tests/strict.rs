@@ -151,13 +151,23 @@ fn tls_and_token_errors() {
         jsonwebtoken::encode(&h, &claims_json, &EncodingKey::from_secret(b"guess")).expect("signs");
     expect(&pir(m, Some(&hs), &ok), 401, "EV1029");
 
-    // EV1026: expired, issued in the future, living too long, exp before iat,
-    // no iat.
+    // EV1026: expired, issued in the future, living longer than IR's 8 hours,
+    // exp before iat, issued before the signing certificate's notBefore.
     let t = now();
+    let not_before = {
+        let pem = std::fs::read(&m.jwt_rs256_cert).expect("cert");
+        let (_, block) = x509_parser::pem::parse_x509_pem(&pem).expect("pem");
+        block
+            .parse_x509()
+            .expect("x509")
+            .validity()
+            .not_before
+            .timestamp()
+    };
     for (iat, exp) in [
         (t - 900, t - 300),
         (t + 600, t + 900),
-        (t, t + 7200),
+        (t, t + 8 * 3600 + 1),
         (t, t - 1),
     ] {
         let mut c = Claims::for_cred(m, &Signer::Rs256);
@@ -170,6 +180,32 @@ fn tls_and_token_errors() {
             "{iat} {exp}"
         );
     }
+    // Lifetimes up to IR's 8 hours are accepted.
+    for (iat, exp) in [(t, t + 8 * 3600), (t, t + 7200)] {
+        let mut c = Claims::for_cred(m, &Signer::Rs256);
+        c.iat = iat;
+        c.exp = exp;
+        let r = pir(m, Some(&sign(m, &Signer::Rs256, Algorithm::RS256, &c)), &ok);
+        assert_eq!(r.status, 200, "{iat} {exp}: {}", r.text());
+    }
+    // `iat` must not precede the certificate's notBefore: with the sandbox's
+    // clock ten minutes after it, a token otherwise in time is refused when
+    // issued a second before it and accepted when issued at it.
+    sb.set_clock_offset(not_before + 600 - t);
+    for (iat, status) in [(not_before - 1, 401), (not_before, 200)] {
+        let mut c = Claims::for_cred(m, &Signer::Rs256);
+        c.iat = iat;
+        c.exp = not_before + 900;
+        let r = pir(m, Some(&sign(m, &Signer::Rs256, Algorithm::RS256, &c)), &ok);
+        assert_eq!(r.status, status, "{iat}: {}", r.text());
+        if status == 401 {
+            assert_eq!(
+                r.json(),
+                sample("response_EV1026_AuthenticationErrorInvalidDate.json")
+            );
+        }
+    }
+    sb.set_clock_offset(0);
     // Within the allowed skew it is fine.
     let mut c = Claims::for_cred(m, &Signer::Rs256);
     c.iat = t + 30;
@@ -549,4 +585,47 @@ fn ir003_after_the_limit_in_a_rolling_day() {
     );
     sb.reset_quotas();
     assert_eq!(sb.stats().ir_codes.get("IR003"), Some(&1));
+}
+
+/// PER100 also means the investor has no income tax period for the filing
+/// period (REFERENCE: "What IR's answers mean in production"): a fixture
+/// investor lists the years it has, and other periods are PER100.
+#[test]
+fn per100_for_a_period_without_an_income_tax_period() {
+    let mut f = nzpir_sandbox::Fixture::default_fixture();
+    let inv = f
+        .investors
+        .iter_mut()
+        .find(|i| i.ird == "139276507")
+        .expect("investor");
+    let current = nzpir::FilingPeriod::current(&nzpir::SystemClock).year();
+    inv.income_tax_periods = Some(vec![current - 2, current - 1]);
+    let sb = Sandbox::start(SandboxOptions::default().fixture(f)).expect("starts");
+    let m = sb.manifest();
+    let scheme = pie(m, SCHEME);
+    let jwt = rs256(m, None);
+    let with_period = |year: i32| {
+        format!(r#"{{"IRD":"139276507","PieIRD":"{scheme}","FilingPeriod":"{year}-03-31"}}"#)
+    };
+    for year in [current - 2, current - 1] {
+        let r = pir(m, Some(&jwt), &with_period(year));
+        assert_eq!(r.status, 200, "{year}: {}", r.text());
+    }
+    for year in [current - 4, current - 3] {
+        let r = pir(m, Some(&jwt), &with_period(year));
+        assert_eq!(
+            r.json(),
+            sample("response_PER100_InvalidFilingPeriod.json"),
+            "{year}"
+        );
+    }
+    // No FilingPeriod: the current period, which it has none for.
+    expect(
+        &pir(m, Some(&jwt), &body("139276507", Some(&scheme))),
+        400,
+        "PER100",
+    );
+    // Investors without the field have every period.
+    let r = pir(m, Some(&jwt), &body("139276310", Some(&scheme)));
+    assert_eq!(r.status, 200, "{}", r.text());
 }

@@ -193,6 +193,16 @@ static void bad_configuration(void) {
                                    &client, &err);
     CHECK(contains(nzpir_error_message(err), "tls.client_cert"));
     CHECK_STATUS(s, err, NZPIR_STATUS_CONFIG);
+    /* IR's rules as they stand: startLogon's unset form is null or empty, and
+     * PIR has no desktop endpoint. */
+    s = nzpir_client_new_from_json("{\"environment\":\"mock\",\"auth\":{\"type\":\"jwt\",\"cert\":\"/nonexistent/j.pem\","
+                                   "\"key\":\"/nonexistent/j.key\",\"issuer\":\"x\",\"unset_start_logon\":\"nothing\"}}",
+                                   &client, &err);
+    CHECK(contains(nzpir_error_message(err), "auth.unset_start_logon"));
+    CHECK_STATUS(s, err, NZPIR_STATUS_CONFIG);
+    s = nzpir_client_new_from_json("{\"environment\":\"production\",\"connection\":\"desktop\"}", &client, &err);
+    CHECK(contains(nzpir_error_message(err), "no desktop PIR endpoint"));
+    CHECK_STATUS(s, err, NZPIR_STATUS_CONFIG);
     /* A secret in a bad configuration never reaches the message. */
     s = nzpir_client_new_from_json("{\"environment\":\"test\",\"tls\":{\"client_cert_pem\":\"x\",\"client_key_pem\":\"sekrit-key-material\"}}",
                                    &client, &err);

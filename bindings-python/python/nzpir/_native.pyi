@@ -58,6 +58,7 @@ def mint_jwt(
     alg: Optional[str] = None,
     start_logon: Optional[str] = None,
     ttl: Optional[int] = None,
+    unset_start_logon: Optional[str] = None,
 ) -> str: ...
 
 # Exceptions: one tree under NzpirError.
@@ -184,6 +185,7 @@ class Client:
         jwt_alg: Optional[str] = None,
         issuer: Optional[str] = None,
         start_logon: Optional[str] = None,
+        unset_start_logon: Optional[str] = None,
         jwt_ttl: Optional[int] = None,
         bearer_token: Optional[str] = None,
         oauth_client_id: Optional[str] = None,

@@ -148,8 +148,8 @@ impl OAuthClientConfig {
 
     /// An authorisation request with a given state and PKCE pair.
     ///
-    /// The state must be 1 to 199 URL-safe characters (letters, digits,
-    /// `-._~`); the redirect URI must be set.
+    /// The state must be 1 to 199 of IR's state characters (letters, digits
+    /// and ``- . ? , : ' / \ + = $ # _``, no space); the redirect URI must be set.
     pub fn authorization_request_with(
         &self,
         state: String,
@@ -204,11 +204,33 @@ fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
+/// The characters IR allows in `state`: letters, digits and
+/// `- . ? , : ' / \ + = $ # _` (no space).
+fn is_ir_state_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.'
+                | b'?'
+                | b','
+                | b':'
+                | b'\''
+                | b'/'
+                | b'\\'
+                | b'+'
+                | b'='
+                | b'$'
+                | b'#'
+                | b'_'
+        )
+}
+
 fn check_state(state: &str) -> Result<(), Error> {
-    if state.is_empty() || state.len() >= 200 || !state.bytes().all(is_unreserved) {
+    if state.is_empty() || state.len() >= 200 || !state.bytes().all(is_ir_state_char) {
         return Err(Error::new(
             ErrorKind::InvalidInput,
-            "OAuth state must be 1 to 199 characters of letters, digits and -._~",
+            "OAuth state must be 1 to 199 of IR's state characters: letters, digits and \
+             - . ? , : ' / \\ + = $ # _ (no space)",
         ));
     }
     Ok(())
@@ -1486,6 +1508,9 @@ mod tests {
             ("ok", format!("{}!", "v".repeat(43))),
             ("has space", "v".repeat(43)),
             ("", "v".repeat(43)),
+            ("tilde~is-not-irs", "v".repeat(43)),
+            ("percent%20", "v".repeat(43)),
+            ("ünïcode", "v".repeat(43)),
         ] {
             let e = cfg()
                 .resume_authorization(state, verifier.as_str())
@@ -1493,6 +1518,30 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{state:?} {verifier:?}");
             assert!(!e.to_string().contains("vvvv"), "{e}");
         }
+        // Every character IR lists is accepted, and survives the round trip
+        // through the URL and the redirect back.
+        let irs = "aZ09-.?,:'/\\+=$#_";
+        let pkce = Pkce::generate().expect("pkce");
+        let req = cfg()
+            .authorization_request_with(irs.to_owned(), pkce)
+            .expect("IR's characters");
+        let back = url::Url::parse(req.url()).expect("url");
+        let sent = back
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned());
+        assert_eq!(sent.as_deref(), Some(irs));
+        let mut redirect = url::Url::parse("http://127.0.0.1/cb").expect("url");
+        redirect
+            .query_pairs_mut()
+            .append_pair("code", "c2")
+            .append_pair("state", irs);
+        assert_eq!(
+            req.code_from_redirect(redirect.as_str())
+                .expect("state matches")
+                .expose(),
+            "c2"
+        );
         let mut no_redirect = cfg();
         no_redirect.redirect_uri = String::new();
         let e = no_redirect
