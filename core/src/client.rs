@@ -139,7 +139,7 @@ impl ClientBuilder {
         b.identity = identity_from_settings(&cfg.tls)?;
         if let Some(path) = &cfg.tls.ca_cert {
             let pem = crate::pem::read_file("tls.ca_cert", path)?;
-            b.extra_roots.push(("tls.ca_cert".to_owned(), pem));
+            b.extra_roots.push(("tls.ca_cert".to_owned(), pem.to_vec()));
         }
         if let Some(text) = &cfg.tls.ca_cert_pem {
             b.extra_roots
@@ -223,7 +223,9 @@ impl ClientBuilder {
     #[must_use]
     pub fn add_root_certificate_file(mut self, path: impl AsRef<Path>) -> Self {
         match crate::pem::read_file("tls.ca_cert", path.as_ref()) {
-            Ok(pem) => self.extra_roots.push(("tls.ca_cert".to_owned(), pem)),
+            Ok(pem) => self
+                .extra_roots
+                .push(("tls.ca_cert".to_owned(), pem.to_vec())),
             Err(e) => self.error = self.error.or(Some(e)),
         }
         self
@@ -629,15 +631,15 @@ fn identity_from_settings(t: &TlsSettings) -> Result<Option<IdentitySource>, Err
     }
     // At least one side is inline: read whichever side is a file now.
     let cert = match (&t.client_cert, &t.client_cert_pem) {
-        (Some(p), _) => crate::pem::read_file("tls.client_cert", p)?,
+        (Some(p), _) => crate::pem::read_file("tls.client_cert", p)?.to_vec(),
         (None, Some(text)) => text.as_bytes().to_vec(),
         (None, None) => Vec::new(),
     };
     let key = match (&t.client_key, &t.client_key_pem) {
         (Some(p), _) => {
-            let bytes = crate::pem::read_file("tls.client_key", p)?;
+            let mut bytes = crate::pem::read_file("tls.client_key", p)?;
             Secret::new(
-                String::from_utf8(bytes)
+                String::from_utf8(std::mem::take(&mut *bytes))
                     .map_err(|_| Error::config("tls.client_key", "is not PEM text"))?,
             )
         }

@@ -312,12 +312,12 @@ struct SignerInner {
 }
 
 enum Source {
-    Pem(Vec<u8>),
+    Pem(zeroize::Zeroizing<Vec<u8>>),
     File(PathBuf),
 }
 
 impl Source {
-    fn read(&self, setting: &str) -> Result<Vec<u8>, Error> {
+    fn read(&self, setting: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
         match self {
             Source::Pem(b) => Ok(b.clone()),
             Source::File(p) => pem::read_file(setting, p),
@@ -430,7 +430,7 @@ impl JwtSignerBuilder {
                 )
             })?,
         };
-        let der = pem::private_key("auth.key", &key_pem)?;
+        let der = zeroize::Zeroizing::new(pem::private_key("auth.key", &key_pem)?);
         let key = Key::load(alg, &der).map_err(|_| {
             Error::config(
                 "auth.key",
@@ -497,7 +497,10 @@ impl JwtSignerBuilder {
 impl JwtSigner {
     /// Starts a signer from the signing certificate and key as PEM text.
     pub fn builder(cert_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> JwtSignerBuilder {
-        Self::builder_from(Source::Pem(cert_pem.into()), Source::Pem(key_pem.into()))
+        Self::builder_from(
+            Source::Pem(zeroize::Zeroizing::new(cert_pem.into())),
+            Source::Pem(zeroize::Zeroizing::new(key_pem.into())),
+        )
     }
 
     /// Starts a signer from PEM files (read in `build`).
@@ -535,7 +538,7 @@ impl JwtSigner {
                 ));
             }
             (Some(p), None) => Source::File(p.clone()),
-            (None, Some(t)) => Source::Pem(t.as_bytes().to_vec()),
+            (None, Some(t)) => Source::Pem(zeroize::Zeroizing::new(t.as_bytes().to_vec())),
             (None, None) => {
                 return Err(Error::config(
                     "auth.cert",
@@ -551,7 +554,7 @@ impl JwtSigner {
                 ));
             }
             (Some(p), None) => Source::File(p.clone()),
-            (None, Some(t)) => Source::Pem(t.expose().as_bytes().to_vec()),
+            (None, Some(t)) => Source::Pem(zeroize::Zeroizing::new(t.expose().as_bytes().to_vec())),
             (None, None) => {
                 return Err(Error::config(
                     "auth.key",

@@ -31,6 +31,9 @@ pub struct TokenSet {
     pub scope: Option<String>,
 }
 
+/// Every secret in it is a [`Secret`], zeroised when dropped.
+impl zeroize::ZeroizeOnDrop for TokenSet {}
+
 impl fmt::Debug for TokenSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSet")
