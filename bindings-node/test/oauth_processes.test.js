@@ -71,6 +71,8 @@ test('five processes refreshing one token file', async () => {
     }
     const refreshes = sb.stats().token_requests.refresh_token
     assert.ok(refreshes >= 1 && refreshes < 15, `refreshes: ${refreshes}`)
+    // No spent refresh token was ever sent again (IR revokes the grant then).
+    assert.equal(sb.stats().refresh_replays, 0)
     // The grant in the file is still the live one.
     const again = new nzpir.Client(options)
     assert.equal((await again.introspectToken({ kind: 'refresh' })).active, true)

@@ -66,6 +66,8 @@ def test_processes_sharing_a_token_file(tmp_path: Path) -> None:
         refreshes = sb.stats()["token_requests"]["refresh_token"]
         # At least one refresh per expiry, never one per process and lookup.
         assert 1 <= refreshes < 15
+        # No spent refresh token was ever sent again (IR revokes the grant then).
+        assert sb.stats()["refresh_replays"] == 0
         # The stored grant is still live.
         again = oauth_client(sb, store)
         assert again.oauth is not None

@@ -127,6 +127,8 @@ fn processes_refreshing_one_store_at_once_never_replay_a_spent_token() {
         refreshes = now;
     }
 
+    // IR revokes the whole grant when a spent refresh token comes back: none did.
+    assert_eq!(sb.stats().refresh_replays, 0);
     // The grant in the store is still the live one.
     let r = run(&mut oauth(
         &sb,

@@ -21,7 +21,9 @@ use crate::error::{Error, ErrorKind, parse_error_text, scrub};
 use crate::fork::Owner;
 use crate::validate::{Clock, SystemClock};
 
-pub use store::{FileTokenStore, MemoryTokenStore, StoreLock, TokenSet, TokenStore};
+pub use store::{
+    FileTokenStore, MemoryTokenStore, StoreLock, TokenSet, TokenStore, replace_private_file,
+};
 
 /// The only scope IR's gateway services use.
 pub const SCOPE: &str = "MYIR.Services";

@@ -199,8 +199,15 @@ pub(crate) fn create_private(path: &Path) -> std::io::Result<File> {
     Ok(f)
 }
 
-/// Writes `body` to `path` atomically: a new temporary file beside it
-/// ([`create_private`]), fsync, rename over `path`, fsync of the folder.
+/// Writes `body` to `path` atomically and privately: a new temporary file
+/// beside it with an unpredictable name, opened with `O_EXCL|O_NOFOLLOW` and
+/// mode 0600, fsync, rename over `path`, fsync of the folder. For files that
+/// hold secrets (token stores, pending authorisations).
+pub fn replace_private_file(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    replace_file(path, body)
+}
+
+/// See [`replace_private_file`].
 pub(crate) fn replace_file(path: &Path, body: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -385,6 +392,29 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names, ["tokens.json"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_refuse_links_and_existing_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("elsewhere");
+        fs::write(&target, b"keep").expect("write");
+        // A symbolic link planted where the file is to be created.
+        let link = dir.path().join("planted");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        assert!(create_private(&link).is_err());
+        assert!(create_private(&target).is_err(), "O_EXCL: never an existing file");
+        assert_eq!(fs::read(&target).expect("read"), b"keep");
+        // Temporary names are not guessable: two of them differ.
+        assert_ne!(unpredictable(), unpredictable());
+        assert_eq!(unpredictable().len(), 24);
+        // A link in the store's place is replaced, never followed.
+        let store = dir.path().join("tokens.json");
+        std::os::unix::fs::symlink(&target, &store).expect("symlink");
+        replace_private_file(&store, b"{}").expect("replace");
+        assert_eq!(fs::read(&target).expect("read"), b"keep");
+        assert!(!fs::symlink_metadata(&store).expect("meta").file_type().is_symlink());
     }
 
     #[test]
