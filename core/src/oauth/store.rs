@@ -404,7 +404,10 @@ mod tests {
         let link = dir.path().join("planted");
         std::os::unix::fs::symlink(&target, &link).expect("symlink");
         assert!(create_private(&link).is_err());
-        assert!(create_private(&target).is_err(), "O_EXCL: never an existing file");
+        assert!(
+            create_private(&target).is_err(),
+            "O_EXCL: never an existing file"
+        );
         assert_eq!(fs::read(&target).expect("read"), b"keep");
         // Temporary names are not guessable: two of them differ.
         assert_ne!(unpredictable(), unpredictable());
@@ -414,7 +417,12 @@ mod tests {
         std::os::unix::fs::symlink(&target, &store).expect("symlink");
         replace_private_file(&store, b"{}").expect("replace");
         assert_eq!(fs::read(&target).expect("read"), b"keep");
-        assert!(!fs::symlink_metadata(&store).expect("meta").file_type().is_symlink());
+        assert!(
+            !fs::symlink_metadata(&store)
+                .expect("meta")
+                .file_type()
+                .is_symlink()
+        );
     }
 
     #[test]
