@@ -2,6 +2,7 @@
 // The nzpir package: the native module (native.js and native.d.ts are
 // generated) and the error codes.
 
+const { AsyncLocalStorage } = require('node:async_hooks')
 const native = require('./native.js')
 
 // A lookup's result names the investor (`ird`) and the PIE (`pieIrd`): the
@@ -126,6 +127,85 @@ Object.defineProperty(native.Client.prototype, 'lookupManyIter', {
   },
 })
 
+// A token store's load() and save() run while the client waits for them
+// (its refresh lock held): a call back into the same client from inside
+// them, however many awaits deep, would wait for itself. The store runs in
+// an AsyncLocalStorage context naming its client, and such calls reject at
+// once with NZPIR_TOKEN_STORE instead.
+const insideStore = new AsyncLocalStorage()
+const kOwner = Symbol('nzpir.tokenStoreOwner')
+
+function guardedStore(store, owner) {
+  if (store == null || typeof store !== 'object') return store
+  if (typeof store.load !== 'function' || typeof store.save !== 'function') return store
+  return {
+    load: (...args) => insideStore.run(owner, () => store.load(...args)),
+    save: (...args) => insideStore.run(owner, () => store.save(...args)),
+  }
+}
+
+// `options.tokenStore` (fromConfig) or `options.oauth.tokenStore` (new Client).
+function withGuardedStore(options, owner) {
+  if (options == null || typeof options !== 'object' || Array.isArray(options)) return options
+  let out = options
+  if (options.tokenStore != null && typeof options.tokenStore === 'object') {
+    out = { ...out, tokenStore: guardedStore(options.tokenStore, owner) }
+  }
+  const oauth = options.oauth
+  if (oauth != null && typeof oauth === 'object' && oauth.tokenStore != null && typeof oauth.tokenStore === 'object') {
+    out = { ...out, oauth: { ...oauth, tokenStore: guardedStore(oauth.tokenStore, owner) } }
+  }
+  return out
+}
+
+function reentrant() {
+  const e = new Error(
+    'the token store called back into the same client from its load() or save(): it must not, as the client waits for the store to return',
+  )
+  e.code = 'NZPIR_TOKEN_STORE'
+  return e
+}
+
+function isReentrant(client) {
+  const owner = client[kOwner]
+  return owner !== undefined && insideStore.getStore() === owner
+}
+
+for (const name of ['lookup', 'status', 'completeAuthorization', 'refreshToken', 'introspectToken', 'revokeToken']) {
+  const descriptor = Object.getOwnPropertyDescriptor(native.Client.prototype, name)
+  if (!descriptor || typeof descriptor.value !== 'function') continue
+  const inner = descriptor.value
+  Object.defineProperty(native.Client.prototype, name, {
+    ...descriptor,
+    value: {
+      [name](...args) {
+        if (isReentrant(this)) return Promise.reject(reentrant())
+        return inner.apply(this, args)
+      },
+    }[name],
+  })
+}
+
+function owned(client, owner) {
+  Object.defineProperty(client, kOwner, { value: owner })
+  return client
+}
+
+// `Client` is the native class with the store guarded: same prototype (so
+// `instanceof` and every method are the native ones), same static factory.
+function Client(options, ...rest) {
+  if (new.target === undefined) {
+    throw new TypeError("Class constructor Client cannot be invoked without 'new'")
+  }
+  const owner = {}
+  return owned(new native.Client(withGuardedStore(options, owner), ...rest), owner)
+}
+Client.prototype = native.Client.prototype
+Client.fromConfig = function fromConfig(path, options, ...rest) {
+  const owner = {}
+  return owned(native.Client.fromConfig(path, withGuardedStore(options, owner), ...rest), owner)
+}
+
 /** The `code` of every error nzpir throws or rejects with. */
 const ErrorCode = Object.freeze({
   INVALID_ARG: 'NZPIR_INVALID_ARG',
@@ -181,7 +261,7 @@ function validIrds(values) {
 }
 
 module.exports = {
-  Client: native.Client,
+  Client,
   Sandbox: native.Sandbox,
   isValidIrd: native.isValidIrd,
   normalizeIrd: native.normalizeIrd,

@@ -147,7 +147,7 @@ export interface SandboxOptions {
 export type FaultSpec = (
   | { kind: 'delay'; ms: number }
   | { kind: 'status'; status: number }
-  | { kind: 'drop_before_read' | 'drop_after_read' | 'truncated_body' | 'malformed_body' | 'pir150' | 'other_investor' }
+  | { kind: 'drop_before_read' | 'drop_after_read' | 'drop_after_process' | 'truncated_body' | 'malformed_body' | 'pir150' | 'other_investor' }
 ) & { times?: number; scope?: 'pir' | 'token' }
 
 /** A party of the sandbox's fixture. */

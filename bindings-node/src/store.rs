@@ -167,11 +167,11 @@ fn store_error(message: impl Into<String>) -> nzpir::Error {
     nzpir::Error::new(ErrorKind::TokenStore, message.into())
 }
 
-/// What a JavaScript failure says, made safe for a message: at most 200
-/// characters, anything shaped like an IRD number removed.
-fn describe(e: &Error) -> String {
-    let text: String = e.reason.chars().take(200).collect();
-    nzpir::error::scrub(&text)
+/// What nzpir's message says of a JavaScript failure: that it threw or
+/// rejected, never its text. A store's exception text is the host's, and may
+/// quote a token or a path with a person's name; the host has it already.
+fn describe(_: &Error) -> &'static str {
+    "it threw or rejected (its message is not repeated here)"
 }
 
 /// Calls `f` on the JavaScript thread with `arg` and waits for its value or

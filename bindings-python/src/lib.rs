@@ -52,6 +52,14 @@ mod _native {
     #[pymodule_export]
     use crate::sandbox::Sandbox;
 
+    /// Called by `os.register_at_fork(after_in_child=...)` (set up by the
+    /// `nzpir` package): every client opens new connections and reads its
+    /// OAuth tokens again from the store before its next call in the child.
+    #[pyfunction]
+    fn _after_fork_in_child() {
+        nzpir::fork::after_fork_in_child();
+    }
+
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("__version__", nzpir::VERSION)?;

@@ -219,10 +219,12 @@ impl AuthorizationRequest {
     }
 
     fn __repr__(&self) -> String {
+        // The state is a secret until the browser comes back (it is what
+        // ties the redirect to this request), and the URL carries it.
+        let endpoint = self.inner.url().split('?').next().unwrap_or_default();
         format!(
-            "AuthorizationRequest(url={}, state={}, code_verifier=<redacted>)",
-            convert::quote(self.inner.url()),
-            convert::quote(self.inner.state())
+            "AuthorizationRequest(url={}, state=<redacted>, code_verifier=<redacted>)",
+            convert::quote(&format!("{endpoint}?<redacted>"))
         )
     }
 }

@@ -336,7 +336,7 @@ impl Sandbox {
     }
 
     /// Makes the next requests go wrong, replacing any fault already set.
-    /// `kind`: `"delay"` (with `ms`), `"drop_before_read"`, `"drop_after_read"`,
+    /// `kind`: `"delay"` (with `ms`), `"drop_before_read"`, `"drop_after_read"`, `"drop_after_process"`,
     /// `"status"` (with `status`, 500-599), `"truncated_body"`,
     /// `"malformed_body"`, `"pir150"` or `"other_investor"`; `times`: how many requests (default:
     /// every one until cleared); `scope`: `"pir"` or `"token"`.

@@ -137,6 +137,9 @@ def test_a_forged_state_is_refused(fresh: nzpir.Sandbox) -> None:
     with pytest.raises(nzpir.AuthenticationError, match="state"):
         client.oauth.complete(req, "http://127.0.0.1/callback?code=abc&state=forged")
     assert req.code_verifier not in repr(req)
+    # The state ties the browser's redirect to this request: not in repr either.
+    assert req.state not in repr(req)
+    assert "state=<redacted>" in repr(req)
 
 
 def test_consent_refused() -> None:
@@ -243,3 +246,43 @@ token_store = "tokens.json"
     assert (tmp_path / "tokens.json").exists()
     with pytest.raises(nzpir.ConfigError, match="token_store"):
         nzpir.Client.from_config(fresh.config_path, token_store=store)  # a JWT configuration
+
+
+class CallsBack(MemoryStore):
+    """A store whose save() calls back into its own client, as a careless
+    application might (to log a lookup, say)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.client: Optional[nzpir.Client] = None
+        self.reenter = False
+        self.seen: List[BaseException] = []
+
+    def save(self, tokens: Dict[str, Any]) -> None:
+        if self.reenter and self.client is not None and self.client.oauth is not None:
+            self.reenter = False
+            try:
+                self.client.oauth.refresh()
+            except nzpir.NzpirError as e:
+                self.seen.append(e)
+        super().save(tokens)
+
+
+def test_a_store_calling_back_into_its_client_raises_instead_of_waiting(
+    fresh: nzpir.Sandbox,
+) -> None:
+    store = CallsBack()
+    client = oauth_client(fresh, store)
+    store.client = client
+    authorise(fresh, client)
+    assert client.oauth is not None
+    store.reenter = True
+    done: List[bool] = []
+    t = threading.Thread(target=lambda: done.append(bool(client.oauth and client.oauth.refresh())))
+    t.start()
+    t.join(60)
+    assert not t.is_alive(), "the refresh waited for itself"
+    assert len(store.seen) == 1
+    assert isinstance(store.seen[0], nzpir.TokenStoreError)
+    assert "called back into the same client" in str(store.seen[0])
+    assert done == [True]

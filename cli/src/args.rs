@@ -224,7 +224,7 @@ pub struct ConnArgs {
     /// OAuth: the file that keeps the tokens (written atomically, mode 0600).
     #[arg(long, value_name = "FILE", env = "NZPIR_TOKEN_STORE")]
     pub token_store: Option<PathBuf>,
-    /// Seconds one attempt may take (default 60, IR's gateway timeout).
+    /// Seconds one attempt may take (default 65: IR's gateway times out at 60).
     #[arg(long, value_name = "SECONDS", env = "NZPIR_TIMEOUT")]
     pub timeout: Option<f64>,
     /// Retries after the first attempt, for transient faults only (default 2).
@@ -530,6 +530,8 @@ pub struct OauthExchangeArgs {
 #[derive(Debug, Args)]
 pub struct OauthTokensArgs {
     /// Also print the new tokens (access and refresh) as JSON on standard output.
+    /// If IR rotated the grant but the token store could not save it, they are
+    /// printed on standard error instead, so that the live refresh token is not lost.
     #[arg(long)]
     pub show_tokens: bool,
     /// The connection and OAuth settings.

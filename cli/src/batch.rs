@@ -9,6 +9,7 @@
 //! `--resume` writes it again from the start, taking every completed lookup
 //! from the journal.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -455,23 +456,51 @@ fn answer_cells(answer: &BatchAnswer, tally: &mut Tally) -> [String; 4] {
     }
 }
 
+/// A cell as written to the output: one that a spreadsheet would read as a
+/// formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return)
+/// gets a leading `'`, so that opening the file never runs anything a server
+/// or an input file put there. A plain number (`-12.5`, `+64`) cannot be a
+/// formula and is left as it is. This applies to every cell the tool
+/// writes: its own columns, and the input's header and cells it carries
+/// through (the input file is not the output file's author's to trust).
+fn neutralise(cell: &str) -> Cow<'_, str> {
+    let formula_like = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if !formula_like || is_plain_number(cell) {
+        return Cow::Borrowed(cell);
+    }
+    Cow::Owned(format!("'{cell}"))
+}
+
+/// [`neutralise`]d, as the bytes the CSV writer takes.
+fn cell(text: &str) -> Cow<'_, [u8]> {
+    match neutralise(text) {
+        Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+    }
+}
+
+/// `[+-]digits[.digits]`: a number a spreadsheet reads as a number.
+fn is_plain_number(cell: &str) -> bool {
+    let unsigned = cell.strip_prefix(['+', '-']).unwrap_or(cell);
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, "0"));
+    !int.is_empty()
+        && !frac.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn write_row(
     w: &mut csv::Writer<BufWriter<File>>,
     carried: &[String],
     cells: &[String; 4],
 ) -> Result<(), nzpir::Error> {
-    w.write_record(
-        carried
-            .iter()
-            .map(String::as_str)
-            .chain(cells.iter().map(String::as_str)),
-    )
-    .map_err(|e| {
-        nzpir::Error::new(
-            nzpir::ErrorKind::Config,
-            format!("cannot write the output: {e}"),
-        )
-    })
+    w.write_record(carried.iter().chain(cells.iter()).map(|c| cell(c)))
+        .map_err(|e| {
+            nzpir::Error::new(
+                nzpir::ErrorKind::Config,
+                format!("cannot write the output: {e}"),
+            )
+        })
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -523,8 +552,8 @@ pub fn run(args: &BatchArgs, m: &ArgMatches) -> Result<u8, Failure> {
                 .layout
                 .header
                 .iter()
-                .map(String::as_str)
-                .chain(OUTPUT_COLUMNS),
+                .map(|c| cell(c))
+                .chain(OUTPUT_COLUMNS.iter().map(|c| Cow::Borrowed(c.as_bytes()))),
         )
         .map_err(|e| Failure::usage(format!("cannot write {}: {e}", partial.display())))?;
 
@@ -648,6 +677,30 @@ mod tests {
             header,
             rows: i.collect(),
         })
+    }
+
+    #[test]
+    fn cells_that_could_start_a_formula_are_neutralised() {
+        for (cell, want) in [
+            (
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "'=HYPERLINK(\"http://x\",\"y\")",
+            ),
+            ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+            ("-1+1", "'-1+1"),
+            ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("+64 21 555 0100", "'+64 21 555 0100"),
+            ("-12.5", "-12.5"),
+            ("+64", "+64"),
+            ("-", "'-"),
+            ("EV1100", "EV1100"),
+            ("Gary = Allen", "Gary = Allen"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise(cell), want, "{cell:?}");
+        }
     }
 
     #[test]

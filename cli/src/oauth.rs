@@ -8,11 +8,12 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::ArgMatches;
 use nzpir::oauth::{
-    FileTokenStore, OAuthClient, OAuthClientConfig, Pkce, TokenKind, TokenSet, TokenStore,
-    parse_redirect,
+    FileTokenStore, OAuthClient, OAuthClientConfig, OAuthTokenSource, Pkce, TokenKind, TokenSet,
+    TokenStore, parse_redirect,
 };
 use nzpir::{AuthSettings, Config, OAuthSettings, Secret};
 use serde::{Deserialize, Serialize};
@@ -128,34 +129,7 @@ fn now() -> i64 {
 
 /// Writes `bytes` to `path` readable by the owner only, replacing it atomically.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    nzpir::oauth::replace_private_file(path, bytes)
 }
 
 fn expiry_text(t: &TokenSet) -> String {
@@ -171,14 +145,18 @@ fn expiry_text(t: &TokenSet) -> String {
     )
 }
 
-fn show(t: &TokenSet) -> Result<(), Failure> {
-    let v = serde_json::json!({
+/// The tokens as the JSON `--show-tokens` prints.
+fn tokens_json(t: &TokenSet) -> serde_json::Value {
+    serde_json::json!({
         "access_token": t.access_token.expose(),
         "refresh_token": t.refresh_token.as_ref().map(Secret::expose),
         "expires_at": t.expires_at,
         "scope": t.scope,
-    });
-    write_stdout(&format!("{v}\n"))
+    })
+}
+
+fn show(t: &TokenSet) -> Result<(), Failure> {
+    write_stdout(&format!("{}\n", tokens_json(t)))
 }
 
 fn note(text: &str) {
@@ -234,7 +212,10 @@ fn exchange(a: &OauthExchangeArgs, m: &ArgMatches) -> Result<u8, Failure> {
         .oauth
         .exchange_code(&code, pkce.verifier())
         .map_err(Failure::from)?;
-    s.store.save(&tokens).map_err(Failure::from)?;
+    {
+        let _held = s.store.lock().map_err(Failure::from)?;
+        s.store.save(&tokens).map_err(Failure::from)?;
+    }
     let _ = std::fs::remove_file(&path);
     note(&format!(
         "tokens stored in {}; {}",
@@ -261,18 +242,25 @@ fn stored(s: &Setup) -> Result<TokenSet, Failure> {
 
 fn refresh(a: &OauthTokensArgs, m: &ArgMatches) -> Result<u8, Failure> {
     let s = setup(&a.conn, m, false)?;
-    let old = stored(&s)?;
-    let refresh_token = old.refresh_token.clone().ok_or_else(|| {
-        Failure::new(
-            exit::AUTH,
-            "no refresh token is stored (desktop client): the myIR user must consent again",
-        )
-    })?;
-    let mut fresh = s.oauth.refresh(&refresh_token).map_err(Failure::from)?;
-    if fresh.refresh_token.is_none() {
-        fresh.refresh_token = Some(refresh_token);
-    }
-    s.store.save(&fresh).map_err(Failure::from)?;
+    stored(&s)?;
+    // The core's token source: the store's lock around load-refresh-save (so
+    // processes sharing the file refresh in turn and never replay a spent
+    // refresh token), and what to do when the save fails after IR rotated.
+    let store = Arc::new(s.store);
+    let source = OAuthTokenSource::new(s.oauth, store);
+    let fresh = match source.refresh_now() {
+        Ok(t) => t,
+        Err(e) => {
+            if let Some(unsaved) = source.unsaved_tokens()
+                && a.show_tokens
+            {
+                // Asked for: the only copy of the live refresh token, on
+                // stderr (stdout is for a successful run's tokens).
+                let _ = writeln!(std::io::stderr().lock(), "{}", tokens_json(&unsaved));
+            }
+            return Err(Failure::from(e));
+        }
+    };
     note(&format!(
         "tokens refreshed and stored in {}; {}",
         s.store_path.display(),

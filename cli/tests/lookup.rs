@@ -253,8 +253,8 @@ fn server_errors_exit_6() {
     assert!(r.stderr.contains("PIR150"), "{}", r.stderr);
     assert_eq!(
         sb.pir_calls_for("139276507"),
-        2,
-        "PIR150 is retried as asked"
+        1,
+        "IR processed it (and counts it): PIR150 is not sent again, retries or not"
     );
     sb.set_fault(Fault::status(503));
     let r = lookup(
@@ -479,4 +479,53 @@ fn verbose_logs_carry_no_personal_data() {
     );
     assert!(!r.stderr.contains("139276507"), "{}", r.stderr);
     assert!(!r.stderr.contains("eyJ"), "no token in logs: {}", r.stderr);
+}
+
+#[test]
+fn hostile_error_bodies_are_reported_without_their_text() {
+    let sb = strict();
+    for (status, body, exit) in [
+        (
+            401u16,
+            r#"{"errors":[{"code":"049091850","type":"security","message":"Gary Allen"}]}"#,
+            4,
+        ),
+        (
+            400,
+            r#"{"errors":[{"code":"PIR101","type":"validation","message":"PieIRD for Gary Allen of 1 Queen St must be provided"}]}"#,
+            3,
+        ),
+        (
+            400,
+            r#"{"errors":[{"code":"XY999","type":"=1+1","message":"Gary Allen, 049091850"}]}"#,
+            3,
+        ),
+    ] {
+        sb.set_fault(
+            Fault::new(FaultKind::Answer {
+                status,
+                body: body.to_owned(),
+            })
+            .times(2),
+        );
+        for json in [false, true] {
+            let mut args = vec![
+                "--ird",
+                "139276507",
+                "--pie-ird",
+                SCHEME,
+                "--max-retries",
+                "0",
+            ];
+            if json {
+                args.push("--json");
+            }
+            let r = lookup(&sb, &args);
+            r.expect_code(exit);
+            for private in ["Gary", "Queen", "049091850", "=1+1"] {
+                assert!(!r.stderr.contains(private), "{private}: {}", r.stderr);
+                assert!(!r.stdout.contains(private), "{private}: {}", r.stdout);
+            }
+        }
+    }
 }

@@ -18,7 +18,7 @@ use crate::config::{
     AuthSettings, Config, Connection, Environment, OAuthSettings, Secret, TlsSettings,
 };
 use crate::error::{Error, ErrorKind, IrCode, IrErrorBody};
-use crate::jwt::JwtSigner;
+use crate::jwt::{Jwt, JwtSigner};
 use crate::model::{PirOutcome, PirRequest, PirResponse};
 use crate::oauth::{
     FileTokenStore, FormPost, OAuthClient, OAuthClientConfig, OAuthTokenSource, TokenStore,
@@ -28,8 +28,10 @@ use crate::tls::{self, Identity};
 use crate::transport::{Answer, Endpoint, ProxySetting, Transport, TransportOptions};
 use crate::validate::{Clock, SystemClock};
 
-/// IR's gateway times out at about 60 s; so does each attempt by default.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// IR's gateway times out at about 60 s; each attempt waits a little longer
+/// (65 s), so that IR's own timeout answer arrives rather than the client
+/// giving up on a request IR may still be processing (and counting).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(65);
 /// Default time to open a connection (TCP, proxy and TLS handshake).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default number of idle connections kept open for reuse.
@@ -82,7 +84,7 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// A builder with the defaults: 60 s per attempt, 10 s to connect, two
+    /// A builder with the defaults: 65 s per attempt, 10 s to connect, two
     /// retries, proxy from the environment, local validation on, no auth.
     pub fn new() -> Self {
         ClientBuilder {
@@ -137,7 +139,7 @@ impl ClientBuilder {
         b.identity = identity_from_settings(&cfg.tls)?;
         if let Some(path) = &cfg.tls.ca_cert {
             let pem = crate::pem::read_file("tls.ca_cert", path)?;
-            b.extra_roots.push(("tls.ca_cert".to_owned(), pem));
+            b.extra_roots.push(("tls.ca_cert".to_owned(), pem.to_vec()));
         }
         if let Some(text) = &cfg.tls.ca_cert_pem {
             b.extra_roots
@@ -221,7 +223,9 @@ impl ClientBuilder {
     #[must_use]
     pub fn add_root_certificate_file(mut self, path: impl AsRef<Path>) -> Self {
         match crate::pem::read_file("tls.ca_cert", path.as_ref()) {
-            Ok(pem) => self.extra_roots.push(("tls.ca_cert".to_owned(), pem)),
+            Ok(pem) => self
+                .extra_roots
+                .push(("tls.ca_cert".to_owned(), pem.to_vec())),
             Err(e) => self.error = self.error.or(Some(e)),
         }
         self
@@ -260,7 +264,7 @@ impl ClientBuilder {
     }
 
     /// The overall time one attempt may take, from connecting to the last byte
-    /// of the answer (default 60 s, IR's gateway timeout).
+    /// of the answer (default 65 s: IR's gateway times out at 60 s).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -414,6 +418,16 @@ impl ClientBuilder {
         let mut roots: Vec<CertificateDer<'static>> = Vec::new();
         for (setting, pem) in &self.extra_roots {
             roots.extend(tls::extra_roots(setting, pem)?);
+        }
+        if !roots.is_empty() && self.environment == Some(Environment::Production) {
+            // IR's production gateway has a public certificate: an extra
+            // trusted CA there is either a TLS-inspecting proxy or a mistake,
+            // and either way it can read every IRD number and token.
+            log::warn!(
+                target: "nzpir",
+                "environment production with {} extra trusted CA certificate(s) (tls.ca_cert): IR's production gateway needs none; every certificate they sign is trusted for IR's hosts",
+                roots.len()
+            );
         }
         for (name, d) in [
             ("timeout_secs", self.timeout),
@@ -617,15 +631,15 @@ fn identity_from_settings(t: &TlsSettings) -> Result<Option<IdentitySource>, Err
     }
     // At least one side is inline: read whichever side is a file now.
     let cert = match (&t.client_cert, &t.client_cert_pem) {
-        (Some(p), _) => crate::pem::read_file("tls.client_cert", p)?,
+        (Some(p), _) => crate::pem::read_file("tls.client_cert", p)?.to_vec(),
         (None, Some(text)) => text.as_bytes().to_vec(),
         (None, None) => Vec::new(),
     };
     let key = match (&t.client_key, &t.client_key_pem) {
         (Some(p), _) => {
-            let bytes = crate::pem::read_file("tls.client_key", p)?;
+            let mut bytes = crate::pem::read_file("tls.client_key", p)?;
             Secret::new(
-                String::from_utf8(bytes)
+                String::from_utf8(std::mem::take(&mut *bytes))
                     .map_err(|_| Error::config("tls.client_key", "is not PEM text"))?,
             )
         }
@@ -801,9 +815,9 @@ impl Client {
         let mut retries = 0u32;
         let mut refreshed = false;
         loop {
-            let (header, token) = match op {
+            let (header, token, jwt) = match op {
                 Op::Lookup => self.auth_header()?,
-                Op::Status => (None, None),
+                Op::Status => (None, None, None),
             };
             trace.attempts += 1;
             let answer = match body {
@@ -834,7 +848,22 @@ impl Client {
                     continue;
                 }
             }
-            if err.is_retryable() && retries < inner.retry.max_retries() {
+            if !refreshed
+                && let (Some(jwt), AuthState::Jwt(signer)) = (&jwt, &inner.auth)
+                && err.ir_code() == Some(&IrCode::EV1026)
+            {
+                // IR found the JWT's times wrong (its clock may be ahead of
+                // this one's): one retry with a newly minted token.
+                refreshed = true;
+                signer.replace(jwt)?;
+                log::debug!(target: "nzpir", "{}: EV1026, retrying once with a new JWT", op.as_str());
+                continue;
+            }
+            let may_retry = match op {
+                Op::Lookup => may_retry_lookup(&err),
+                Op::Status => err.is_retryable(),
+            };
+            if may_retry && retries < inner.retry.max_retries() {
                 retries += 1;
                 let delay = inner.retry.delay(retries, retry_after);
                 log::debug!(
@@ -856,17 +885,23 @@ impl Client {
 
     /// The `Authorization` header for the next attempt, and the OAuth token it
     /// carries (to report a rejection).
-    fn auth_header(&self) -> Result<(Option<HeaderValue>, Option<AccessToken>), Error> {
+    #[allow(clippy::type_complexity)]
+    fn auth_header(
+        &self,
+    ) -> Result<(Option<HeaderValue>, Option<AccessToken>, Option<Jwt>), Error> {
         match &self.inner.auth {
-            AuthState::None => Ok((None, None)),
-            AuthState::Jwt(signer) => Ok((Some(signer.token()?.header_value().clone()), None)),
-            AuthState::Bearer(hv) => Ok((Some(hv.clone()), None)),
+            AuthState::None => Ok((None, None, None)),
+            AuthState::Jwt(signer) => {
+                let jwt = signer.token()?;
+                Ok((Some(jwt.header_value().clone()), None, Some(jwt)))
+            }
+            AuthState::Bearer(hv) => Ok((Some(hv.clone()), None, None)),
             AuthState::Source { source, cached } => {
                 let token = source.access_token()?;
                 if let Some(c) = &*cached.load()
                     && c.0.same_as(&token)
                 {
-                    return Ok((Some(c.1.clone()), Some(token)));
+                    return Ok((Some(c.1.clone()), Some(token), None));
                 }
                 let mut hv =
                     HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
@@ -877,7 +912,7 @@ impl Client {
                     })?;
                 hv.set_sensitive(true);
                 cached.store(Some(Arc::new((token.clone(), hv.clone()))));
-                Ok((Some(hv), Some(token)))
+                Ok((Some(hv), Some(token), None))
             }
         }
     }
@@ -912,6 +947,18 @@ fn outcome_name(o: &PirOutcome) -> &'static str {
     } else {
         "suggested"
     }
+}
+
+/// Whether a failed lookup (a POST that IR counts towards IR003) may be sent
+/// again: only when it cannot have reached IR (no connection was made) or was
+/// refused before any processing (HTTP 429, or 503 from a load balancer
+/// without IR's error body). Never after a read timeout, a connection lost
+/// after sending, a 502 or 504 (the gateway may have passed it on), or
+/// PIR150 (IR processed it).
+fn may_retry_lookup(e: &Error) -> bool {
+    e.request_not_sent()
+        || e.http_status() == Some(429)
+        || (e.http_status() == Some(503) && e.ir_code().is_none())
 }
 
 /// A 401 whose cause a new OAuth token could cure: not a certificate problem,

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, parse_error_text};
 
 /// A secret string (token, client secret, inline private key). `Debug` and
-/// `Display` never show it.
+/// `Display` never show it, and its memory is zeroised when it is dropped.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
@@ -44,6 +44,22 @@ impl Secret {
         &self.0
     }
 }
+
+/// The secret's bytes are overwritten when it is dropped, so that a token or
+/// key does not linger in freed memory (a core dump, a later allocation).
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(self);
+    }
+}
+
+impl zeroize::Zeroize for Secret {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for Secret {}
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -271,7 +287,7 @@ pub struct Config {
     /// `/gateway/calculators/pir`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
-    /// Overall timeout per attempt, in seconds (default 60, IR's gateway timeout).
+    /// Overall timeout per attempt, in seconds (default 65: IR's gateway times out at 60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<f64>,
     /// Connect timeout, in seconds (default 10).
@@ -416,6 +432,17 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_and_key_bytes_are_zeroised_on_drop() {
+        fn zeroised_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        zeroised_on_drop::<Secret>();
+        zeroised_on_drop::<crate::oauth::TokenSet>();
+        // What the drop does, observed before the memory is freed.
+        let mut s = Secret::new("rt-0123456789abcdef");
+        zeroize::Zeroize::zeroize(&mut s);
+        assert_eq!(s.expose(), "");
+    }
 
     const SAMPLE: &str = r#"
 environment = "sandbox"

@@ -124,11 +124,17 @@ macro_rules! ir_codes {
             /// Every code this version knows.
             pub const KNOWN: &'static [IrCode] = &[ $( IrCode::$v, )* ];
 
-            /// Parses a code; unknown codes become [`IrCode::Other`].
+            /// Parses a code; unknown codes become [`IrCode::Other`]. Text
+            /// that is not shaped like one of IR's codes (two to four capital
+            /// letters, then three or four digits) is never kept: it could
+            /// be anything the server chose to send (an IRD number, a
+            /// spreadsheet formula), so it becomes
+            /// `Other(`[`IrCode::UNRECOGNISED`]`)`.
             pub fn parse(s: &str) -> IrCode {
                 match s {
                     $( $s => IrCode::$v, )*
-                    other => IrCode::Other(other.into()),
+                    other if is_code_shaped(other) => IrCode::Other(other.into()),
+                    _ => IrCode::Other(IrCode::UNRECOGNISED.into()),
                 }
             }
 
@@ -214,6 +220,23 @@ ir_codes! {
     PIR150 = "PIR150", 500, Server, Server, "Unknown error occurred while processing.";
 }
 
+impl IrCode {
+    /// What stands in for a code that is not shaped like one of IR's
+    /// (never a real code: it has no digits).
+    pub const UNRECOGNISED: &'static str = "UNRECOGNISED";
+}
+
+/// Whether `s` is shaped like one of IR's codes: `^[A-Z]{2,4}[0-9]{3,4}$`
+/// (EV1100, PER100, IR003, PIR150).
+fn is_code_shaped(s: &str) -> bool {
+    let b = s.as_bytes();
+    let letters = b.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    let digits = b.len() - letters;
+    (2..=4).contains(&letters)
+        && (3..=4).contains(&digits)
+        && b[letters..].iter().all(u8::is_ascii_digit)
+}
+
 /// The code as IR spells it. An unknown code is text from outside and ends up
 /// in [`Error`]'s message, which is safe to log: it goes through [`scrub`]
 /// ([`IrCode::as_str`] keeps it as sent).
@@ -283,12 +306,44 @@ impl IrErrorItem {
         }
     }
 
-    /// The field an EV1100 message names (`... Field: IRD`), if any.
+    /// The field an EV1100 message names (`... Field: IRD`), if any, when it
+    /// is shaped like a field name (letters, digits, `.`, `_`; up to 64).
     pub fn field(&self) -> Option<&str> {
         self.message
             .rsplit_once("Field:")
             .map(|(_, f)| f.trim())
-            .filter(|f| !f.is_empty())
+            .filter(|f| {
+                !f.is_empty()
+                    && f.len() <= 64
+                    && f.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && f.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+            })
+    }
+
+    /// The item with only what nzpir trusts from a server: the code (see
+    /// [`IrCode::parse`]), IR's class, and IR's own fixed message for a
+    /// known code (EV1100 with the field it names, when that is shaped like
+    /// a field name). A message for an unknown code is dropped: free text
+    /// from a server may carry names, addresses or IRD numbers.
+    pub fn sanitised(&self) -> IrErrorItem {
+        let code = IrCode::parse(self.code.as_str());
+        let error_type = match self.error_type.as_str() {
+            t @ ("validation" | "security" | "server" | "result") => t.to_owned(),
+            _ => code
+                .class()
+                .map_or("unknown", IrErrorClass::as_str)
+                .to_owned(),
+        };
+        let message = match (&code, self.field()) {
+            (IrCode::EV1100, Some(field)) => return IrErrorItem::invalid_field(field),
+            (c, _) => c.ir_message().unwrap_or_default().to_owned(),
+        };
+        IrErrorItem {
+            code,
+            error_type,
+            message,
+        }
     }
 }
 
@@ -325,6 +380,8 @@ struct Inner {
     source: Option<BoxError>,
     attempts: u32,
     retry_after: Option<std::time::Duration>,
+    /// The request certainly never reached the server (no connection).
+    not_sent: bool,
 }
 
 /// The error of every fallible nzpir call.
@@ -350,6 +407,7 @@ impl Error {
                 source: None,
                 attempts: 0,
                 retry_after: None,
+                not_sent: false,
             }),
         }
     }
@@ -373,8 +431,12 @@ impl Error {
         Error::new(ErrorKind::Config, format!("config `{setting}`: {problem}"))
     }
 
-    /// The gateway answered with IR's error body.
+    /// The gateway answered with IR's error body. Only what
+    /// [`IrErrorItem::sanitised`] keeps of it is kept.
     pub fn from_ir(status: u16, body: IrErrorBody) -> Self {
+        let body = IrErrorBody {
+            errors: body.errors.iter().map(IrErrorItem::sanitised).collect(),
+        };
         let first = body.errors.first();
         let code = first.map(|e| e.code.clone());
         let kind = code
@@ -385,11 +447,19 @@ impl Error {
             Some(item) => {
                 let text = match (&item.code, item.field()) {
                     (IrCode::EV1100, Some(field)) => {
-                        format!("Invalid input parameters. Field: {}", scrub(field))
+                        format!("Invalid input parameters. Field: {field}")
                     }
-                    (code, _) => code
-                        .ir_message()
-                        .map_or_else(|| scrub(&item.message), str::to_owned),
+                    (IrCode::Other(c), _) if &**c == IrCode::UNRECOGNISED => {
+                        "an error code that is not shaped like IR's (left out, with its message)"
+                            .to_owned()
+                    }
+                    (code, _) => code.ir_message().map_or_else(
+                        || {
+                            "an error code this version does not know (its message is left out)"
+                                .to_owned()
+                        },
+                        str::to_owned,
+                    ),
                 };
                 let more = body.errors.len() - 1;
                 if more > 0 {
@@ -445,7 +515,7 @@ impl Error {
         self.inner.ir_code.as_ref()
     }
 
-    /// Every error IR sent, as sent (IR's messages name fields, never values).
+    /// Every error IR sent, as [`IrErrorItem::sanitised`] keeps it.
     pub fn ir_errors(&self) -> &[IrErrorItem] {
         &self.inner.ir_errors
     }
@@ -458,6 +528,21 @@ impl Error {
     /// For [`ErrorKind::InvalidInput`]: every violated rule, naming field and rule.
     pub fn field_errors(&self) -> &[FieldError] {
         &self.inner.field_errors
+    }
+
+    /// Whether the request certainly never reached the server: no
+    /// connection could be made (DNS, refused, unreachable, a connect
+    /// timeout, a proxy that refused the tunnel). Only then is a retried
+    /// lookup sure not to be counted twice by IR.
+    pub fn request_not_sent(&self) -> bool {
+        self.inner.not_sent
+    }
+
+    /// Marks the error as one where the request never left (see
+    /// [`Error::request_not_sent`]).
+    pub(crate) fn not_sent(mut self) -> Self {
+        self.inner.not_sent = true;
+        self
     }
 
     /// How many times the gateway was called before this error (0 when nothing
@@ -653,7 +738,55 @@ mod tests {
         assert_eq!(e.ir_code().map(IrCode::as_str), Some("XY999"));
         assert_eq!(e.kind(), ErrorKind::Rejected);
         assert!(!e.to_string().contains("049091850"), "{e}");
-        assert_eq!(e.ir_errors()[0].message, "odd 049091850");
+        assert!(!e.to_string().contains("odd"), "{e}");
+        assert_eq!(e.ir_errors()[0].message, "");
+    }
+
+    #[test]
+    fn codes_that_are_not_code_shaped_are_not_kept() {
+        for code in [
+            "049091850",
+            "=HYPERLINK(\"http://x\")",
+            "EV1100; rm",
+            "ev1100",
+            "E1000",
+            "ABCDE123",
+            "AB12345",
+            "",
+        ] {
+            let body = format!(
+                r#"{{"errors":[{{"code":{},"type":"validation","message":"Gary Allen, 1 Queen St"}}]}}"#,
+                serde_json::Value::from(code)
+            );
+            let e = Error::from_ir(400, IrErrorBody::parse(body.as_bytes()).expect("body"));
+            assert_eq!(
+                e.ir_code().map(IrCode::as_str),
+                Some(IrCode::UNRECOGNISED),
+                "{code}"
+            );
+            let text = e.to_string();
+            if !code.is_empty() {
+                assert!(!text.contains(code), "{text}");
+            }
+            assert!(!text.contains("Gary") && !text.contains("Queen"), "{text}");
+            assert!(!format!("{:?}", e.ir_errors()).contains("Gary"));
+        }
+        for code in ["XY999", "IR003", "ABCD1234", "EV1100"] {
+            assert!(is_code_shaped(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn server_free_text_never_survives_for_known_codes() {
+        let body = br#"{"errors":[{"code":"PIR101","type":"validation","message":"PieIRD for Gary Allen of 1 Queen St must be provided"}]}"#;
+        let e = Error::from_ir(400, IrErrorBody::parse(body).expect("body"));
+        assert!(!e.to_string().contains("Gary"), "{e}");
+        assert_eq!(e.ir_errors()[0].message, "PieIRD must be provided.");
+        // EV1100 keeps a field name, never a value in its place.
+        let body = br#"{"errors":[{"code":"EV1100","type":"validation","message":"Invalid input parameters. Please check documentation. Field: Gary Allen"}]}"#;
+        let e = Error::from_ir(400, IrErrorBody::parse(body).expect("body"));
+        assert!(!e.to_string().contains("Gary"), "{e}");
+        assert!(!format!("{:?}", e.ir_errors()).contains("Gary"));
     }
 
     #[test]

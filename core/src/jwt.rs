@@ -312,12 +312,12 @@ struct SignerInner {
 }
 
 enum Source {
-    Pem(Vec<u8>),
+    Pem(zeroize::Zeroizing<Vec<u8>>),
     File(PathBuf),
 }
 
 impl Source {
-    fn read(&self, setting: &str) -> Result<Vec<u8>, Error> {
+    fn read(&self, setting: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
         match self {
             Source::Pem(b) => Ok(b.clone()),
             Source::File(p) => pem::read_file(setting, p),
@@ -430,7 +430,7 @@ impl JwtSignerBuilder {
                 )
             })?,
         };
-        let der = pem::private_key("auth.key", &key_pem)?;
+        let der = zeroize::Zeroizing::new(pem::private_key("auth.key", &key_pem)?);
         let key = Key::load(alg, &der).map_err(|_| {
             Error::config(
                 "auth.key",
@@ -497,7 +497,10 @@ impl JwtSignerBuilder {
 impl JwtSigner {
     /// Starts a signer from the signing certificate and key as PEM text.
     pub fn builder(cert_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> JwtSignerBuilder {
-        Self::builder_from(Source::Pem(cert_pem.into()), Source::Pem(key_pem.into()))
+        Self::builder_from(
+            Source::Pem(zeroize::Zeroizing::new(cert_pem.into())),
+            Source::Pem(zeroize::Zeroizing::new(key_pem.into())),
+        )
     }
 
     /// Starts a signer from PEM files (read in `build`).
@@ -535,7 +538,7 @@ impl JwtSigner {
                 ));
             }
             (Some(p), None) => Source::File(p.clone()),
-            (None, Some(t)) => Source::Pem(t.as_bytes().to_vec()),
+            (None, Some(t)) => Source::Pem(zeroize::Zeroizing::new(t.as_bytes().to_vec())),
             (None, None) => {
                 return Err(Error::config(
                     "auth.cert",
@@ -551,7 +554,7 @@ impl JwtSigner {
                 ));
             }
             (Some(p), None) => Source::File(p.clone()),
-            (None, Some(t)) => Source::Pem(t.expose().as_bytes().to_vec()),
+            (None, Some(t)) => Source::Pem(zeroize::Zeroizing::new(t.expose().as_bytes().to_vec())),
             (None, None) => {
                 return Err(Error::config(
                     "auth.key",
@@ -588,6 +591,22 @@ impl JwtSigner {
             return Ok(Jwt(Arc::clone(t)));
         }
         self.renew(now).map(Jwt)
+    }
+
+    /// Replaces `rejected` (a token the gateway refused, e.g. EV1026) in the
+    /// cache with a newly minted one, unless another thread already did, and
+    /// returns the token to use now.
+    pub fn replace(&self, rejected: &Jwt) -> Result<Jwt, Error> {
+        let inner = &*self.inner;
+        let _guard = inner.mint_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = inner.current.load_full()
+            && !Arc::ptr_eq(&t, &rejected.0)
+        {
+            return Ok(Jwt(t));
+        }
+        let minted = Arc::new(inner.mint_at(inner.clock.now_unix())?);
+        inner.current.store(Some(Arc::clone(&minted)));
+        Ok(Jwt(minted))
     }
 
     /// A new token, bypassing (and not updating) the cache.

@@ -77,6 +77,7 @@ pub mod client;
 pub mod config;
 pub mod country;
 pub mod error;
+pub mod fork;
 pub mod ird;
 pub mod jwt;
 pub mod logging;

@@ -5,6 +5,7 @@
 //! Messages never echo file contents: a key's bytes must not reach a log.
 
 use std::path::Path;
+use zeroize::Zeroizing;
 
 use rustls_pki_types::pem::{PemObject, SectionKind};
 use rustls_pki_types::{
@@ -24,8 +25,9 @@ pub(crate) const MIN_RSA_BITS: usize = 2048;
 /// Reads a PEM file named by a setting. A "path" that is really PEM text (a
 /// key pasted where its file's path belongs) is not repeated in the error;
 /// a real path is shown through [`scrub`]: a file may be named after a number.
-pub(crate) fn read_file(setting: &str, path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| {
+/// The bytes are zeroised when dropped (they may be a private key).
+pub(crate) fn read_file(setting: &str, path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
+    std::fs::read(path).map(Zeroizing::new).map_err(|e| {
         let shown = path.to_string_lossy();
         if shown.contains("-----BEGIN") || shown.chars().any(char::is_control) {
             Error::config(

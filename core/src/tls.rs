@@ -88,8 +88,9 @@ pub struct Identity {
 
 struct IdentityInner {
     chain: Vec<CertificateDer<'static>>,
-    /// The key file's PEM text, which holds exactly one private key.
-    key_pem: Vec<u8>,
+    /// The key file's PEM text, which holds exactly one private key
+    /// (zeroised when the last clone of the identity is dropped).
+    key_pem: zeroize::Zeroizing<Vec<u8>>,
     key_type: KeyType,
     subject: String,
     not_after: i64,
@@ -139,7 +140,7 @@ impl Identity {
         let leaf = &chain[0];
         let info = pem::inspect(cert_setting, leaf)?;
         pem::check_validity(cert_setting, &info, clock.now_unix())?;
-        let key_der = pem::private_key(key_setting, key_pem)?;
+        let key_der = zeroize::Zeroizing::new(pem::private_key(key_setting, key_pem)?);
         check_key_matches(&chain, &key_der, key_setting, cert_setting)?;
         let days_left = (info.not_after - clock.now_unix()) / 86_400;
         if days_left < 30 {
@@ -154,7 +155,7 @@ impl Identity {
             inner: Arc::new(IdentityInner {
                 thumbprint: thumbprint(leaf),
                 chain,
-                key_pem: key_pem.to_vec(),
+                key_pem: zeroize::Zeroizing::new(key_pem.to_vec()),
                 key_type: info.key_type,
                 subject: info.subject,
                 not_after: info.not_after,
@@ -246,7 +247,7 @@ fn check_key_matches(
 /// with the error the client gives for it: the setting, the file, why; never
 /// the value itself when it looks like PEM text rather than a path.
 pub fn read_pem_file(setting: &str, path: &Path) -> Result<Vec<u8>, Error> {
-    pem::read_file(setting, path)
+    pem::read_file(setting, path).map(|b| b.to_vec())
 }
 
 /// Extra trusted roots from PEM (the sandbox's CA, a corporate CA); each must

@@ -2,6 +2,7 @@
 //! policy, timeouts, proxy) and the mapping of every transport failure to an
 //! [`Error`] that says what happened.
 
+use std::fmt;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,10 +12,16 @@ use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use ureq::http::{HeaderValue, Uri};
 use ureq::tls::{TlsConfig, TlsProvider};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use ureq::unversioned::transport::{
+    ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, RustlsConnector,
+    TcpConnector, Transport as UreqTransport,
+};
 use ureq::{Agent, Proxy, ProxyProtocol};
 
+use arc_swap::ArcSwap;
+
 use crate::error::{Error, ErrorKind};
+use crate::fork::Owner;
 use crate::tls::{self, Identity};
 
 /// The PIR operation's path under the gateway's base URL.
@@ -136,11 +143,94 @@ pub(crate) struct Answer {
     pub retry_after: Option<Duration>,
 }
 
-/// One agent for all calls: connections are kept alive and shared by threads.
-pub(crate) struct Transport {
+/// The agent of one process: its kept-alive connections and resolver.
+struct Live {
+    owner: Owner,
     agent: Agent,
     /// The agent's resolver, to forget its answers after a connection failure.
     resolver: Arc<CachingResolver>,
+}
+
+impl Live {
+    fn new(config: ureq::config::Config, proxy_hop: Option<ureq::config::Config>) -> Live {
+        let resolver = Arc::new(CachingResolver::default());
+        // ureq's default chain without SOCKS (refused when configured):
+        // CONNECT through an HTTP(S) proxy, TCP, then TLS.
+        let connector =
+            ().chain(ConnectProxyConnector::default())
+                .chain(TcpConnector::default())
+                .chain(IdentityOnlyForIr {
+                    ir: RustlsConnector::default(),
+                    proxy: RustlsConnector::default(),
+                    proxy_hop,
+                });
+        Live {
+            owner: Owner::current(),
+            agent: Agent::with_parts(config, connector, SharedResolver(Arc::clone(&resolver))),
+            resolver,
+        }
+    }
+}
+
+/// TLS for every connection, with the client certificate only on the
+/// connections to IR's hosts: the hop to an HTTPS proxy (made with a copy of
+/// the settings that has no proxy) gets settings without it, so a proxy that
+/// asks for a client certificate is sent none.
+struct IdentityOnlyForIr {
+    ir: RustlsConnector,
+    proxy: RustlsConnector,
+    /// The proxy hop's settings, when a proxy is in use.
+    proxy_hop: Option<ureq::config::Config>,
+}
+
+impl fmt::Debug for IdentityOnlyForIr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdentityOnlyForIr")
+            .field("proxied", &self.proxy_hop.is_some())
+            .finish()
+    }
+}
+
+impl<In: UreqTransport> Connector<In> for IdentityOnlyForIr {
+    type Out = <RustlsConnector as Connector<In>>::Out;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails<'_>,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        match &self.proxy_hop {
+            Some(hop) if details.config.proxy().is_none() => {
+                let to_proxy = ConnectionDetails {
+                    uri: details.uri,
+                    addrs: details.addrs.clone(),
+                    config: hop,
+                    request_level: details.request_level,
+                    resolver: details.resolver,
+                    now: details.now,
+                    timeout: details.timeout,
+                    current_time: Arc::clone(&details.current_time),
+                    run_connector: Arc::clone(&details.run_connector),
+                    register_shutdown: Arc::clone(&details.register_shutdown),
+                };
+                self.proxy.connect(&to_proxy, chained)
+            }
+            _ => self.ir.connect(details, chained),
+        }
+    }
+}
+
+/// One agent for all calls: connections are kept alive and shared by threads
+/// of one process. In a forked child the agent is replaced before its first
+/// use there (see [`crate::fork`]).
+pub(crate) struct Transport {
+    live: ArcSwap<Live>,
+    /// The agent's settings, to build a new one after a fork.
+    config: ureq::config::Config,
+    /// The settings of the hop to an HTTPS proxy (no client certificate).
+    proxy_hop: Option<ureq::config::Config>,
+    /// Held while a forked child replaces the agent.
+    rebuild: Mutex<()>,
     pub endpoint: Endpoint,
     /// Whether a proxy is in use, for `Debug`.
     pub proxied: bool,
@@ -150,40 +240,62 @@ pub(crate) struct Transport {
 impl Transport {
     pub(crate) fn new(o: TransportOptions<'_>) -> Result<Transport, Error> {
         let client_cert = o.identity.map(Identity::to_ureq).transpose()?;
-        let tls = TlsConfig::builder()
-            .provider(TlsProvider::Rustls)
-            .unversioned_rustls_crypto_provider(tls::crypto_provider())
-            .root_certs(tls::root_certs(o.extra_roots))
-            .client_cert(client_cert)
-            .use_sni(true)
-            .build();
         let proxy = resolve_proxy(&o.proxy, &o.endpoint.host)?;
         let proxied = proxy.is_some();
-        let config = Agent::config_builder()
-            .tls_config(tls)
-            .https_only(true)
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .proxy(proxy)
-            .timeout_global(Some(o.timeout))
-            .timeout_connect(Some(o.connect_timeout))
-            .user_agent(o.user_agent.as_str())
-            .max_idle_connections(o.max_idle_connections)
-            .max_idle_connections_per_host(o.max_idle_connections)
-            .build();
-        let resolver = Arc::new(CachingResolver::default());
+        let settings = |client_cert, proxy| {
+            let tls = TlsConfig::builder()
+                .provider(TlsProvider::Rustls)
+                .unversioned_rustls_crypto_provider(tls::crypto_provider())
+                .root_certs(tls::root_certs(o.extra_roots))
+                .client_cert(client_cert)
+                .use_sni(true)
+                .build();
+            Agent::config_builder()
+                .tls_config(tls)
+                .https_only(true)
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .max_redirects_will_error(false)
+                .proxy(proxy)
+                .timeout_global(Some(o.timeout))
+                .timeout_connect(Some(o.connect_timeout))
+                .user_agent(o.user_agent.as_str())
+                .max_idle_connections(o.max_idle_connections)
+                .max_idle_connections_per_host(o.max_idle_connections)
+                .build()
+        };
+        // The TLS settings of the hop to an HTTPS proxy: the same roots and
+        // policy, and never the client certificate (it is for IR alone).
+        let proxy_hop = proxied.then(|| settings(None, None));
+        let config = settings(client_cert, proxy);
         Ok(Transport {
-            agent: Agent::with_parts(
-                config,
-                DefaultConnector::default(),
-                SharedResolver(Arc::clone(&resolver)),
-            ),
-            resolver,
+            live: ArcSwap::from_pointee(Live::new(config.clone(), proxy_hop.clone())),
+            config,
+            proxy_hop,
+            rebuild: Mutex::new(()),
             endpoint: o.endpoint,
             proxied,
             has_identity: o.identity.is_some(),
         })
+    }
+
+    /// This process's agent. After a fork the child builds its own: the
+    /// inherited one is dropped, which closes the child's copies of the
+    /// connections without writing on them.
+    fn live(&self) -> Arc<Live> {
+        let live = self.live.load_full();
+        if live.owner.is_current() {
+            return live;
+        }
+        let _g = self.rebuild.lock().unwrap_or_else(|p| p.into_inner());
+        let live = self.live.load_full();
+        if live.owner.is_current() {
+            return live;
+        }
+        log::debug!(target: "nzpir", "new process (fork): opening new connections");
+        let fresh = Arc::new(Live::new(self.config.clone(), self.proxy_hop.clone()));
+        self.live.store(Arc::clone(&fresh));
+        fresh
     }
 
     /// POSTs IR's JSON to the PIR operation.
@@ -192,7 +304,8 @@ impl Transport {
         body: &[u8],
         auth: Option<&HeaderValue>,
     ) -> Result<Answer, Error> {
-        let mut req = self
+        let live = self.live();
+        let mut req = live
             .agent
             .post(self.endpoint.pir.clone())
             .header(CONTENT_TYPE, JSON_UTF8)
@@ -226,6 +339,7 @@ impl Transport {
         })?;
         auth.set_sensitive(true);
         let resp = self
+            .live()
             .agent
             .post(uri)
             .header(CONTENT_TYPE, FORM)
@@ -239,6 +353,7 @@ impl Transport {
     /// GETs the status endpoint.
     pub(crate) fn get_status(&self) -> Result<Answer, Error> {
         let resp = self
+            .live()
             .agent
             .get(self.endpoint.status.clone())
             .call()
@@ -284,7 +399,7 @@ impl Transport {
     /// that no longer serves the host: look it up again next time.
     fn forget_on_failure(&self, err: Error) -> Error {
         if matches!(err.kind(), ErrorKind::Transport | ErrorKind::Timeout) {
-            self.resolver.forget();
+            self.live.load().resolver.forget();
         }
         err
     }
@@ -302,7 +417,9 @@ impl Transport {
                 "{} (no client certificate is configured: if this gateway uses mutual TLS, set tls.client_cert and tls.client_key)",
                 err.message()
             );
-            return Error::new(ErrorKind::Transport, msg).with_source(err);
+            let not_sent = err.request_not_sent();
+            let e = Error::new(ErrorKind::Transport, msg).with_source(err);
+            return if not_sent { e.not_sent() } else { e };
         }
         err
     }
@@ -401,6 +518,11 @@ impl Resolver for SharedResolver {
 pub(crate) fn map_ureq_error(host: &str, e: ureq::Error) -> Error {
     use ureq::Error as U;
     match e {
+        U::Timeout(t @ (ureq::Timeout::Connect | ureq::Timeout::Resolve)) => Error::new(
+            ErrorKind::Timeout,
+            format!("could not connect to {host} in time ({t} timeout)"),
+        )
+        .not_sent(),
         U::Timeout(t) => Error::new(
             ErrorKind::Timeout,
             format!("no answer from {host} in time ({t} timeout)"),
@@ -411,9 +533,10 @@ pub(crate) fn map_ureq_error(host: &str, e: ureq::Error) -> Error {
         U::HostNotFound => Error::new(
             ErrorKind::Transport,
             format!("host not found: {host} (DNS)"),
-        ),
+        )
+        .not_sent(),
         U::ConnectionFailed => {
-            Error::new(ErrorKind::Transport, format!("could not connect to {host}"))
+            Error::new(ErrorKind::Transport, format!("could not connect to {host}")).not_sent()
         }
         U::ConnectProxyFailed(why) => Error::new(
             ErrorKind::Transport,
@@ -421,7 +544,8 @@ pub(crate) fn map_ureq_error(host: &str, e: ureq::Error) -> Error {
                 "the proxy refused to connect to {host}: {}",
                 crate::error::scrub(&why)
             ),
-        ),
+        )
+        .not_sent(),
         U::Protocol(p) => Error::new(
             ErrorKind::Server,
             format!("{host} did not answer with valid HTTP/1.1 ({p})"),
@@ -475,7 +599,15 @@ fn map_io(host: &str, io: io::Error) -> Error {
         }
         _ => (ErrorKind::Transport, crate::error::scrub(&io.to_string())),
     };
-    Error::new(kind, format!("{host}: {what}")).with_source(io)
+    let never_connected = matches!(
+        io.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::AddrNotAvailable
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::HostUnreachable
+    );
+    let e = Error::new(kind, format!("{host}: {what}")).with_source(io);
+    if never_connected { e.not_sent() } else { e }
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -545,6 +677,29 @@ fn resolve_proxy_with(
     }
 }
 
+/// A URL's user name or password as the person wrote it: `%XX` decoded, and
+/// nothing else (a `+` is a plus sign in a URL's userinfo, not a space as in
+/// a form).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// A ureq proxy from a URL; messages never echo the URL (it may hold a password).
 fn build_proxy(setting: &str, text: &str) -> Result<Proxy, Error> {
     let text = text.trim();
@@ -579,16 +734,10 @@ fn build_proxy(setting: &str, text: &str) -> Result<Proxy, Error> {
     if let Some(port) = url.port_or_known_default() {
         b = b.port(port);
     }
-    let decode = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
     if !url.username().is_empty() {
-        b = b.username(&decode(url.username()));
+        b = b.username(&percent_decode(url.username()));
         if let Some(p) = url.password() {
-            b = b.password(&decode(p));
+            b = b.password(&percent_decode(p));
         }
     }
     b.build()
@@ -723,6 +872,11 @@ mod tests {
         assert_eq!(p.port(), 3128);
         assert_eq!(p.username(), Some("user"));
         assert_eq!(p.password(), Some("s@cret"));
+        // Percent-decoding, not form-decoding: `+` stays `+`.
+        let p =
+            build_proxy("proxy", "http://us+er:pa+ss%2Bw%20rd@proxy.example:3128").expect("proxy");
+        assert_eq!(p.username(), Some("us+er"));
+        assert_eq!(p.password(), Some("pa+ss+w rd"));
         let p = build_proxy("proxy", "proxy.example:8080").expect("no scheme");
         assert_eq!(p.protocol(), ProxyProtocol::Http);
         let e = build_proxy("proxy", "socks5://u:hunter2@p.example:1080").expect_err("socks");

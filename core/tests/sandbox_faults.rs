@@ -1,8 +1,10 @@
 //! Retries and timeouts against the sandbox's fault injection, each with the
-//! sandbox's counters as proof of how many attempts reached it: 502/503/504,
-//! connections dropped before and after the request was read and PIR150 are
-//! retried (up to the cap); a plain 500, a truncated or malformed 200 body are
-//! not; a slow answer is a timeout.
+//! sandbox's counters as proof of how many attempts reached it. A lookup is
+//! counted by IR (IR003) once it reaches IR, so it is sent again only when it
+//! cannot have: no connection (a closed port), or refused before processing
+//! (a load balancer's 503, a 429), up to the cap. A 502, a 504, PIR150, a
+//! connection dropped after sending, a timeout waiting for the answer, a plain
+//! 500, a truncated or malformed 200 body are reported after one attempt.
 
 mod support;
 
@@ -44,29 +46,68 @@ fn seen(sb: &Sandbox) -> (u64, u64) {
 }
 
 #[test]
-fn gateway_5xx_are_retried_up_to_the_cap() {
-    for status in [502u16, 503, 504] {
+fn refusals_before_processing_are_retried_up_to_the_cap() {
+    for (fault, status) in [
+        (Fault::status(503), 503u16),
+        (
+            Fault::new(FaultKind::Answer {
+                status: 429,
+                body: String::new(),
+            }),
+            429,
+        ),
+    ] {
         let sb = sandbox();
         let client = client(&sb, 2);
         let req = request(&sb);
 
-        // Two failures, then the answer: three attempts.
-        sb.set_fault(Fault::status(status).times(2));
+        // Two refusals, then the answer: three attempts.
+        sb.set_fault(fault.clone().times(2));
         let o = client.lookup(&req).expect("third attempt answers");
         assert_eq!(o.rate().map(|r| r.to_string()).as_deref(), Some("28"));
         assert_eq!(seen(&sb), (3, 3), "{status}: 1 + 2 retries");
         assert_eq!(sb.stats().pir_responses.get(&status.to_string()), Some(&2));
 
-        // Always failing: the cap (2 retries) ends it with the last error.
-        sb.set_fault(Fault::status(status));
+        // Always refused: the cap (2 retries) ends it with the last error.
+        sb.set_fault(fault);
         let e = client.lookup(&req).expect_err("still failing");
-        assert_error(&e, ErrorKind::Server, None, Some(status));
+        assert_eq!(e.http_status(), Some(status));
         assert_eq!(e.attempts(), 3);
-        assert!(e.is_retryable());
         assert!(e.to_string().contains("after 3 attempts"), "{e}");
         assert_eq!(seen(&sb), (6, 6), "{status}: three more attempts, no more");
         assert_eq!(sb.stats().faults_applied, 5);
     }
+}
+
+#[test]
+fn a_502_or_504_may_have_reached_ir_and_is_not_sent_again() {
+    for status in [502u16, 504] {
+        let sb = sandbox();
+        let client = client(&sb, 2);
+        sb.set_fault(Fault::status(status).times(1));
+        let e = client.lookup(&request(&sb)).expect_err("gateway error");
+        assert_error(&e, ErrorKind::Server, None, Some(status));
+        assert_eq!(e.attempts(), 1, "{status}");
+        assert!(e.is_retryable(), "a later call may succeed");
+        assert!(!e.request_not_sent());
+        assert_eq!(seen(&sb), (1, 1));
+    }
+}
+
+#[test]
+fn a_closed_port_is_retried_as_nothing_was_sent() {
+    let port = support::free_port();
+    let client = Client::builder()
+        .endpoint(format!("https://127.0.0.1:{port}"))
+        .retry_policy(fast_retries(2))
+        .build()
+        .expect("client");
+    let e = client
+        .lookup(&PirRequest::builder(IRD).build())
+        .expect_err("nothing listens");
+    assert_error(&e, ErrorKind::Transport, None, None);
+    assert!(e.request_not_sent(), "{e}");
+    assert_eq!(e.attempts(), 3);
 }
 
 #[test]
@@ -81,48 +122,43 @@ fn a_500_without_irs_body_is_not_retried() {
 }
 
 #[test]
-fn dropped_connections_are_retried() {
+fn dropped_connections_are_not_sent_again() {
     let sb = sandbox();
     let client = client(&sb, 2);
     let req = request(&sb);
 
-    // Closed once the head arrived: the body was never read, so only the
-    // route counter sees the first attempt.
+    // Closed once the head arrived, or after the request was read: the
+    // client cannot tell whether IR processed it, so it reports, once.
     sb.set_fault(Fault::new(FaultKind::DropBeforeRead).times(1));
-    client.lookup(&req).expect("the retry answers");
-    assert_eq!(seen(&sb), (2, 1));
-
-    // Closed after the request was read: both attempts carried the body.
-    sb.set_fault(Fault::new(FaultKind::DropAfterRead).times(1));
-    client.lookup(&req).expect("the retry answers");
-    assert_eq!(seen(&sb), (4, 3));
-
-    // Never answering: three attempts, then a transport error.
-    sb.set_fault(Fault::new(FaultKind::DropAfterRead));
-    let e = client.lookup(&req).expect_err("always dropped");
+    let e = client.lookup(&req).expect_err("dropped");
     assert_error(&e, ErrorKind::Transport, None, None);
-    assert_eq!(e.attempts(), 3);
-    assert_eq!(seen(&sb), (7, 6));
+    assert_eq!(e.attempts(), 1);
+    assert_eq!(seen(&sb), (1, 0));
+
+    sb.set_fault(Fault::new(FaultKind::DropAfterProcess).times(1));
+    let e = client.lookup(&req).expect_err("processed, answer lost");
+    assert_error(&e, ErrorKind::Transport, None, None);
+    assert_eq!(e.attempts(), 1);
+    assert!(!e.request_not_sent());
+    assert_eq!(seen(&sb), (2, 1), "IR counted it once, and only once");
     assert!(!e.to_string().contains(IRD), "{e}");
+
+    // The next call answers on a new connection.
+    assert!(client.lookup(&req).expect("answer").rate().is_some());
 }
 
 #[test]
-fn pir150_is_retried() {
+fn pir150_is_not_sent_again() {
     let sb = sandbox();
     let client = client(&sb, 2);
     let req = request(&sb);
 
     sb.set_fault(Fault::new(FaultKind::Pir150).times(1));
-    let o = client.lookup(&req).expect("the retry answers");
-    assert_eq!(o.rate().map(|r| r.to_string()).as_deref(), Some("28"));
-    assert_eq!(seen(&sb), (2, 2));
-
-    sb.set_fault(Fault::new(FaultKind::Pir150));
-    let e = client.lookup(&req).expect_err("always PIR150");
+    let e = client.lookup(&req).expect_err("PIR150");
     assert_error(&e, ErrorKind::Server, Some("PIR150"), Some(500));
-    assert_eq!(e.attempts(), 3);
-    assert_eq!(seen(&sb), (5, 5));
-    assert_eq!(sb.stats().ir_codes.get("PIR150"), Some(&4));
+    assert_eq!(e.attempts(), 1);
+    assert_eq!(seen(&sb), (1, 1));
+    assert_eq!(sb.stats().ir_codes.get("PIR150"), Some(&1));
 }
 
 #[test]
@@ -177,7 +213,7 @@ fn an_answer_about_another_investor_is_an_error_not_a_rate() {
 }
 
 #[test]
-fn a_slow_answer_is_a_timeout_and_is_retried() {
+fn a_slow_answer_is_a_timeout_and_is_not_sent_again() {
     let sb = sandbox();
     let req = request(&sb);
     // Generous: the retry below must answer within the same timeout on a
@@ -204,7 +240,8 @@ fn a_slow_answer_is_a_timeout_and_is_retried() {
     // counter has seen it yet.
     assert_eq!(sb.stats().pir_requests, 1);
 
-    // A timeout is transient: with a retry, the second attempt answers.
+    // IR may still be processing (and counting) it: even with retries
+    // allowed, a lookup that timed out waiting for the answer is not sent again.
     let one_retry = builder(&sb)
         .auth(Auth::Jwt(rs256(sb.manifest(), None)))
         .retry_policy(fast_retries(1))
@@ -212,12 +249,9 @@ fn a_slow_answer_is_a_timeout_and_is_retried() {
         .build()
         .expect("client");
     sb.set_fault(Fault::delay(delay).times(1));
-    one_retry.lookup(&req).expect("the retry answers");
-    assert_eq!(
-        sb.stats().pir_requests,
-        3,
-        "two attempts of the second call"
-    );
-    assert!(sb.pir_calls_for(IRD) >= 1, "the retry carried the request");
+    let e = one_retry.lookup(&req).expect_err("timeout");
+    assert_error(&e, ErrorKind::Timeout, None, None);
+    assert_eq!(e.attempts(), 1);
+    assert_eq!(sb.stats().pir_requests, 2, "one attempt for each call");
     sb.clear_faults();
 }

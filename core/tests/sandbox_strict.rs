@@ -363,24 +363,29 @@ fn error_classes_end_to_end_and_none_is_retried() {
     );
 
     // EV1026: the gateway's clock is two hours behind, so the JWT's `iat` is
-    // in its future. Not retried: a new JWT would be just as early.
+    // in its future. The client mints a new JWT and tries once more (a token
+    // it cached may be what IR finds stale); here the new one is just as
+    // early, so the second EV1026 is the answer.
     sb.set_clock_offset(-7200);
-    refused(
-        &sb,
-        &with(Auth::Jwt(rs256(m, None))),
-        &member,
-        ErrorKind::Authentication,
-        "EV1026",
-        401,
+    let jwt_client = with(Auth::Jwt(rs256(m, None)));
+    let before = (sb.stats().pir_requests, sb.pir_calls_for(member.ird()));
+    let e = jwt_client.lookup(&member).expect_err("EV1026");
+    assert_error(&e, ErrorKind::Authentication, Some("EV1026"), Some(401));
+    assert_eq!(e.attempts(), 2, "EV1026: one retry with a new JWT");
+    assert_eq!(
+        (sb.stats().pir_requests, sb.pir_calls_for(member.ird())),
+        (before.0 + 2, before.1 + 2)
     );
+    assert!(!e.to_string().contains(member.ird()), "no IRD in {e}");
     sb.set_clock_offset(0);
 
     let codes = sb.stats().ir_codes;
     for code in [
-        "EV1023", "EV1025", "EV1026", "EV1027", "EV1029", "EV1042", "EV1043", "PIR101", "PER100",
+        "EV1023", "EV1025", "EV1027", "EV1029", "EV1042", "EV1043", "PIR101", "PER100",
     ] {
         assert_eq!(codes.get(code), Some(&1), "{code} answered once: {codes:?}");
     }
+    assert_eq!(codes.get("EV1026"), Some(&2), "EV1026 and its one retry");
 }
 
 #[test]

@@ -564,8 +564,10 @@ fn no_secret_or_personal_data_in_logs_errors_or_debug() {
         a.fails(what, kind, faulty.lookup(&member));
         sb.clear_faults();
     }
-    sb.set_fault(Fault::status(502).times(1));
-    faulty.lookup(&member).expect("a 502 retried away");
+    sb.set_fault(Fault::status(503).times(1));
+    faulty
+        .lookup(&member)
+        .expect("a load balancer's 503 retried away");
     let slow = builder(&sb)
         .auth(Auth::Jwt(rs.clone()))
         .timeout(Duration::from_millis(300))

@@ -25,7 +25,7 @@ use crate::faults::Fault;
 use crate::server::{ReadBody, read_request, too_large};
 use crate::state::Shared;
 
-const FAULT_KEYS: [&str; 5] = ["kind", "ms", "status", "times", "scope"];
+const FAULT_KEYS: [&str; 6] = ["kind", "ms", "status", "body", "times", "scope"];
 
 fn bad_request(message: &str) -> Resp {
     body::json(StatusCode::BAD_REQUEST, &json!({ "error": message }))

@@ -21,6 +21,11 @@ pub enum FaultKind {
     DropBeforeRead,
     /// Read the whole request, then close the connection without answering.
     DropAfterRead,
+    /// Handle the request as usual (a token request rotates the refresh
+    /// token, a lookup counts against the investor), then close the
+    /// connection without sending the answer: a crash or network failure
+    /// between IR's processing and the client's receipt.
+    DropAfterProcess,
     /// Answer with this HTTP status (500-599) and a gateway's HTML page, as a
     /// load balancer in front of IR would (e.g. 502, 503, 504).
     Status {
@@ -34,6 +39,15 @@ pub enum FaultKind {
     MalformedBody,
     /// Answer IR's `PIR150` (HTTP 500, unknown error while processing).
     Pir150,
+    /// Answer this HTTP status (400-599) with this body as JSON, unchecked:
+    /// what a hostile or broken server might send (an error "code" that is an
+    /// IRD number or a spreadsheet formula, a message with personal data).
+    Answer {
+        /// The status, 400-599.
+        status: u16,
+        /// The body, sent as it is with `Content-Type: application/json`.
+        body: String,
+    },
     /// Answer a PIR request as usual, but for another investor: the answer's
     /// `IRD` (and its `PieIRD`, when there is one) is not the one asked about,
     /// as a gateway that mixed up two callers' answers would send.
@@ -107,6 +121,9 @@ impl Fault {
             _ if self.times == Some(0) => Some("`times` must be at least 1"),
             (FaultKind::Status { status }, _) if !(500..=599).contains(status) => {
                 Some("`status` must be between 500 and 599")
+            }
+            (FaultKind::Answer { status, .. }, _) if !(400..=599).contains(status) => {
+                Some("`status` must be between 400 and 599")
             }
             (FaultKind::Delay { ms }, _) if *ms > 600_000 => {
                 Some("`ms` must be at most 600000 (10 minutes)")

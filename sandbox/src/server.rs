@@ -391,6 +391,11 @@ async fn faulted(
         handle_counting_only(scope, &bytes, shared);
         return Err(Abort("fault: drop after read"));
     }
+    if let Some(FaultKind::DropAfterProcess) = fault {
+        // Processed in full (state changes included), then lost on the way back.
+        drop(handle(&parts, &bytes));
+        return Err(Abort("fault: drop after processing"));
+    }
     match fault {
         Some(FaultKind::Status { status }) => {
             handle_counting_only(scope, &bytes, shared);
@@ -400,6 +405,18 @@ async fn faulted(
         Some(FaultKind::Pir150) => {
             handle_counting_only(scope, &bytes, shared);
             return Ok((body::ir_error(nzpir::IrCode::PIR150), Corrupt::None));
+        }
+        Some(FaultKind::Answer { status, body }) => {
+            handle_counting_only(scope, &bytes, shared);
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            return Ok((
+                body::response(
+                    status,
+                    Some("application/json"),
+                    body::Body::full(body.into_bytes()),
+                ),
+                Corrupt::None,
+            ));
         }
         _ => {}
     }

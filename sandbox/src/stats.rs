@@ -50,7 +50,7 @@ pub struct Stats {
     pub payload_too_large: u64,
 }
 
-const STATUSES: [u16; 10] = [200, 400, 401, 405, 413, 500, 502, 503, 504, 0];
+const STATUSES: [u16; 11] = [200, 400, 401, 405, 413, 429, 500, 502, 503, 504, 0];
 const GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "other"];
 const SHARDS: usize = 16;
 

@@ -231,10 +231,13 @@ static void faults(nzpir_client *ready) {
                NULL, 0, 1);
     nzpir_client_free(impatient);
 
-    /* The ready configuration retries transient faults (two retries): one
-     * PIR150 is absorbed. */
-    CHECK(sandbox_admin("POST", "/faults", "{\"kind\":\"pir150\",\"times\":1}") == 0);
+    /* The ready configuration retries (two retries) only what IR cannot have
+     * counted: a load balancer's 503 is absorbed; a PIR150 (IR processed the
+     * lookup) is reported after one attempt. */
+    CHECK(sandbox_admin("POST", "/faults", "{\"kind\":\"status\",\"status\":503,\"times\":1}") == 0);
     expect_rate(ready, "139276507", PIE_S, 2800, "28");
+    CHECK(sandbox_admin("POST", "/faults", "{\"kind\":\"pir150\",\"times\":1}") == 0);
+    expect_error(ready, "139276507", PIE_S, NZPIR_STATUS_SERVER, "PIR150", 500, 1);
     CHECK(sandbox_admin("DELETE", "/faults", NULL) == 0);
 }
 

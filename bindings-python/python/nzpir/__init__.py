@@ -19,7 +19,10 @@ names, dates of birth, tokens or keys.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, Optional, Protocol
+
+from . import _native
 
 from ._native import (
     Address,
@@ -53,6 +56,13 @@ from ._native import (
     normalize_ird,
     valid_irds,
 )
+
+
+# A forked child (multiprocessing's fork start method, gunicorn or Celery
+# prefork) must never write on a TLS connection its parent opened: the core
+# notices a fork by the process id, and this tells it at once.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_native._after_fork_in_child)
 
 
 class TokenStore(Protocol):

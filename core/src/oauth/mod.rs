@@ -18,9 +18,12 @@ use serde::Deserialize;
 
 use crate::config::Secret;
 use crate::error::{Error, ErrorKind, parse_error_text, scrub};
+use crate::fork::Owner;
 use crate::validate::{Clock, SystemClock};
 
-pub use store::{FileTokenStore, MemoryTokenStore, TokenSet, TokenStore};
+pub use store::{
+    FileTokenStore, MemoryTokenStore, StoreLock, TokenSet, TokenStore, replace_private_file,
+};
 
 /// The only scope IR's gateway services use.
 pub const SCOPE: &str = "MYIR.Services";
@@ -704,8 +707,34 @@ impl OAuthClient {
     }
 }
 
-#[derive(Default)]
+thread_local! {
+    /// The token sources whose refresh lock this thread holds: a store
+    /// callback (which runs on the thread that holds it) calling back into
+    /// one of them is refused rather than left to wait for itself.
+    static INSIDE_STORE_CALL: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The held refresh lock; the thread is marked as inside it until dropped.
+struct RefreshGuard<'a> {
+    _guard: std::sync::MutexGuard<'a, ()>,
+    me: usize,
+}
+
+impl Drop for RefreshGuard<'_> {
+    fn drop(&mut self) {
+        INSIDE_STORE_CALL.with(|inside| {
+            let mut inside = inside.borrow_mut();
+            if let Some(i) = inside.iter().rposition(|&m| m == self.me) {
+                inside.remove(i);
+            }
+        });
+    }
+}
+
 struct Current {
+    /// The process these tokens were read or obtained in: a forked child
+    /// starts again from the store (under its lock), never from a copy.
+    owner: Owner,
     tokens: Option<TokenSet>,
     /// Tokens that were received but not yet stored durably.
     unsaved: bool,
@@ -714,6 +743,46 @@ struct Current {
     lifetime: Option<i64>,
     /// Bumped whenever new tokens are installed or refreshed.
     generation: u64,
+}
+
+impl Default for Current {
+    fn default() -> Self {
+        Current {
+            owner: Owner::current(),
+            tokens: None,
+            unsaved: false,
+            lifetime: None,
+            generation: 0,
+        }
+    }
+}
+
+impl Current {
+    /// Forgets what a parent process held (after a fork).
+    fn claim(&mut self) {
+        if !self.owner.is_current() {
+            let generation = self.generation + 1;
+            *self = Current {
+                generation,
+                ..Current::default()
+            };
+        }
+    }
+
+    /// Takes the store's tokens when they differ from the ones held: another
+    /// process, or another client on the same store, rotated the grant.
+    fn adopt(&mut self, stored: Option<TokenSet>) {
+        if let Some(s) = stored
+            && self.tokens.as_ref() != Some(&s)
+        {
+            if self.tokens.is_some() {
+                log::debug!(target: "nzpir", "oauth: the store holds newer tokens; using them");
+                self.generation += 1;
+            }
+            self.tokens = Some(s);
+            self.lifetime = None;
+        }
+    }
 }
 
 /// A bearer token source that refreshes itself: it uses the stored access
@@ -768,12 +837,30 @@ impl OAuthTokenSource {
         &self.store
     }
 
+    /// Takes the refresh lock. A token store whose `load` or `save` calls
+    /// back into the same token source on the same thread (a lookup, a
+    /// refresh) would wait for itself for ever: that is an error instead.
+    fn lock_refresh(&self) -> Result<RefreshGuard<'_>, Error> {
+        let me = std::ptr::from_ref(self) as usize;
+        if INSIDE_STORE_CALL.with(|inside| inside.borrow().contains(&me)) {
+            return Err(Error::new(
+                ErrorKind::TokenStore,
+                "the token store called back into the same client from its load or save (a lookup or an OAuth call): it must not, as that call waits for the store to return",
+            ));
+        }
+        let guard = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
+        INSIDE_STORE_CALL.with(|inside| inside.borrow_mut().push(me));
+        Ok(RefreshGuard { _guard: guard, me })
+    }
+
     /// Stores a new grant (after [`OAuthClient::exchange_code`]) and uses it.
     pub fn install(&self, tokens: TokenSet) -> Result<(), Error> {
-        let _g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _g = self.lock_refresh()?;
+        let _held = self.store.lock()?;
         self.store.save(&tokens)?;
         let now = self.oauth.clock.now_unix();
         let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
+        cur.claim();
         cur.lifetime = Some(tokens.expires_at - now);
         cur.tokens = Some(tokens);
         cur.unsaved = false;
@@ -811,12 +898,25 @@ impl OAuthTokenSource {
     /// nothing was stored yet). It holds secrets: hand it only to the store's
     /// owner.
     pub fn tokens(&self) -> Result<Option<TokenSet>, Error> {
-        let _g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _g = self.lock_refresh()?;
         let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
+        cur.claim();
         if cur.tokens.is_none() {
             cur.tokens = self.store.load()?;
         }
         Ok(cur.tokens.clone())
+    }
+
+    /// Tokens IR issued that the store has not yet saved (its `save` failed):
+    /// the only copy of the live refresh token. `None` when everything
+    /// received is stored. It holds secrets: hand it only to the store's owner.
+    pub fn unsaved_tokens(&self) -> Option<TokenSet> {
+        let cur = self.current.read().unwrap_or_else(|p| p.into_inner());
+        if cur.unsaved && cur.owner.is_current() {
+            cur.tokens.clone()
+        } else {
+            None
+        }
     }
 
     fn fresh(&self, cur: &Current, now: i64) -> Option<Secret> {
@@ -824,7 +924,9 @@ impl OAuthTokenSource {
             .lifetime
             .map_or(self.margin, |l| self.margin.min(l.max(0) / 2));
         match &cur.tokens {
-            Some(t) if !cur.unsaved && t.expires_at - margin > now => Some(t.access_token.clone()),
+            Some(t) if !cur.unsaved && cur.owner.is_current() && t.expires_at - margin > now => {
+                Some(t.access_token.clone())
+            }
             _ => None,
         }
     }
@@ -853,22 +955,23 @@ impl OAuthTokenSource {
         })
     }
 
-    /// Single flight: takes the refresh lock, re-checks, and refreshes when the
-    /// current token is no longer fresh or `needs_refresh` says so. A thread
-    /// that saw generation `seen` before it waited takes the token another
-    /// thread obtained meanwhile, while it has not expired.
+    /// Single flight: takes the refresh lock and the store's lock (other
+    /// processes), reads the store again (adopting tokens another holder
+    /// rotated), re-checks, and refreshes when the current token is no longer
+    /// fresh or `needs_refresh` says so. A thread that saw generation `seen`
+    /// before it waited takes the token another thread obtained meanwhile,
+    /// while it has not expired.
     fn refresh_if(
         &self,
         seen: Option<u64>,
         needs_refresh: impl Fn(&Current) -> bool,
     ) -> Result<Secret, Error> {
-        let _g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _g = self.lock_refresh()?;
+        let _held = self.store.lock()?;
         let now = self.oauth.clock.now_unix();
         {
             let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
-            if cur.tokens.is_none() {
-                cur.tokens = self.store.load()?;
-            }
+            cur.claim();
             if cur.unsaved {
                 // A refresh succeeded but the store failed: the new refresh
                 // token exists only here. Store it before anything else.
@@ -877,6 +980,7 @@ impl OAuthTokenSource {
                 }
                 cur.unsaved = false;
             }
+            cur.adopt(self.store.load()?);
             if !needs_refresh(&cur) {
                 if let Some(t) = self.fresh(&cur, now) {
                     return Ok(t);
@@ -889,28 +993,42 @@ impl OAuthTokenSource {
                 }
             }
         }
-        let refresh_token = {
-            let cur = self.current.read().unwrap_or_else(|p| p.into_inner());
-            match &cur.tokens {
-                None => {
-                    return Err(Error::new(
-                        ErrorKind::ConsentRequired,
-                        "OAuth: no tokens stored yet; a myIR user must authorise first",
-                    ));
-                }
-                Some(t) => match &t.refresh_token {
-                    Some(r) => r.clone(),
-                    None => {
-                        return Err(Error::new(
-                            ErrorKind::ConsentRequired,
-                            "OAuth: the access token expired and there is no refresh token (desktop mode); the myIR user must consent again",
-                        ));
-                    }
-                },
-            }
-        };
+        let mut refresh_token = self.refresh_token()?;
         log::debug!(target: "nzpir", "oauth: refreshing the access token");
-        let mut fresh = self.oauth.refresh(&refresh_token)?;
+        let mut fresh = match self.oauth.refresh(&refresh_token) {
+            Ok(t) => t,
+            Err(e) if e.kind() == ErrorKind::ConsentRequired => {
+                // A holder that does not take the store's lock (another
+                // program, an older version) may have rotated the grant
+                // meanwhile: read the store once more before giving up.
+                let stored = self.store.load()?;
+                let newer = stored.as_ref().and_then(|s| s.refresh_token.clone());
+                match newer {
+                    Some(r) if r != refresh_token => {
+                        let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
+                        cur.adopt(stored);
+                        if let Some(t) = self.fresh(&cur, now) {
+                            return Ok(t);
+                        }
+                        drop(cur);
+                        refresh_token = r;
+                        self.oauth.refresh(&refresh_token)?
+                    }
+                    _ => return Err(e),
+                }
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::Transport | ErrorKind::Timeout) => {
+                return Err(Error::new(
+                    e.kind(),
+                    format!(
+                        "{}; the refresh request may have reached IR, which would have spent the stored refresh token: it was not sent again (IR revokes the whole grant when a spent refresh token comes back). Try once more; if IR then answers invalid_grant, a myIR user must authorise again",
+                        e.message()
+                    ),
+                )
+                .with_source(e));
+            }
+            Err(e) => return Err(e),
+        };
         if fresh.refresh_token.is_none() {
             // Some servers keep the refresh token when they do not rotate it.
             fresh.refresh_token = Some(refresh_token);
@@ -922,9 +1040,40 @@ impl OAuthTokenSource {
         cur.lifetime = Some(fresh.expires_at - now);
         cur.tokens = Some(fresh);
         cur.generation += 1;
-        saved?;
+        if let Err(e) = saved {
+            let kept = cur.tokens.as_ref().and_then(|t| self.store.rescue(t));
+            let what = match kept {
+                Some(place) => format!(
+                    "IR rotated the grant but the token store could not save it ({}). The new tokens were written to {place} (mode 0600): put that file in the store's place (e.g. rename it over the token file) before anything else uses the store; the refresh token in the store is spent",
+                    e.message()
+                ),
+                None => format!(
+                    "IR rotated the grant but the token store could not save it ({}). The new tokens are held only in this process, which will store them on its next call: fix the store and call again before it exits; the refresh token in the store is spent",
+                    e.message()
+                ),
+            };
+            log::error!(target: "nzpir", "oauth: {what}");
+            return Err(Error::new(ErrorKind::TokenStore, what).with_source(e));
+        }
         log::info!(target: "nzpir", "oauth: access token refreshed and stored");
         Ok(access)
+    }
+
+    /// The refresh token to use next, or why there is none.
+    fn refresh_token(&self) -> Result<Secret, Error> {
+        let cur = self.current.read().unwrap_or_else(|p| p.into_inner());
+        match &cur.tokens {
+            None => Err(Error::new(
+                ErrorKind::ConsentRequired,
+                "OAuth: no tokens stored yet; a myIR user must authorise first",
+            )),
+            Some(t) => t.refresh_token.clone().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::ConsentRequired,
+                    "OAuth: the access token expired and there is no refresh token (desktop mode); the myIR user must consent again",
+                )
+            }),
+        }
     }
 }
 
