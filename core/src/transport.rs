@@ -9,13 +9,16 @@ use std::time::{Duration, Instant};
 use rustls_pki_types::CertificateDer;
 use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use ureq::http::{HeaderValue, Uri};
-use ureq::tls::{TlsConfig, TlsProvider};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use ureq::unversioned::transport::{
+    ConnectProxyConnector, Connector, NextTimeout, TcpConnector,
+};
 use ureq::{Agent, Proxy, ProxyProtocol};
 
+use crate::connector::PolicyTls;
 use crate::error::{Error, ErrorKind};
-use crate::tls::{self, Identity};
+use crate::renewal::{LiveIdentity, Resolver as IdentityResolver};
+use crate::tls;
 
 /// The PIR operation's path under the gateway's base URL.
 pub const PIR_PATH: &str = "/gateway/calculators/pir";
@@ -106,7 +109,7 @@ impl Endpoint {
 /// What the transport needs to open connections.
 pub(crate) struct TransportOptions<'a> {
     pub endpoint: Endpoint,
-    pub identity: Option<&'a Identity>,
+    pub identity: Option<Arc<LiveIdentity>>,
     pub extra_roots: &'a [CertificateDer<'static>],
     pub timeout: Duration,
     pub connect_timeout: Duration,
@@ -149,18 +152,24 @@ pub(crate) struct Transport {
 
 impl Transport {
     pub(crate) fn new(o: TransportOptions<'_>) -> Result<Transport, Error> {
-        let client_cert = o.identity.map(Identity::to_ureq).transpose()?;
-        let tls = TlsConfig::builder()
-            .provider(TlsProvider::Rustls)
-            .unversioned_rustls_crypto_provider(tls::crypto_provider())
-            .root_certs(tls::root_certs(o.extra_roots))
-            .client_cert(client_cert)
-            .use_sni(true)
-            .build();
+        let has_identity = o.identity.is_some();
+        let resolver: Option<Arc<dyn rustls::client::ResolvesClientCert>> = o
+            .identity
+            .as_ref()
+            .map(|id| Arc::new(IdentityResolver(Arc::clone(id))) as _);
+        let tls = PolicyTls {
+            config: tls::client_config(tls::root_store(o.extra_roots), resolver)?,
+            identity: o.identity,
+        };
+        // ureq opens TCP (through a CONNECT proxy when one is set); TLS is
+        // ours, so that a renewed client certificate is used without a restart.
+        let connector = ()
+            .chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(tls);
         let proxy = resolve_proxy(&o.proxy, &o.endpoint.host)?;
         let proxied = proxy.is_some();
         let config = Agent::config_builder()
-            .tls_config(tls)
             .https_only(true)
             .http_status_as_error(false)
             .max_redirects(0)
@@ -174,15 +183,11 @@ impl Transport {
             .build();
         let resolver = Arc::new(CachingResolver::default());
         Ok(Transport {
-            agent: Agent::with_parts(
-                config,
-                DefaultConnector::default(),
-                SharedResolver(Arc::clone(&resolver)),
-            ),
+            agent: Agent::with_parts(config, connector, SharedResolver(Arc::clone(&resolver))),
             resolver,
             endpoint: o.endpoint,
             proxied,
-            has_identity: o.identity.is_some(),
+            has_identity,
         })
     }
 
