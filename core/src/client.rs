@@ -23,8 +23,8 @@ use crate::model::{PirOutcome, PirRequest, PirResponse};
 use crate::oauth::{
     FileTokenStore, FormPost, OAuthClient, OAuthClientConfig, OAuthTokenSource, TokenStore,
 };
-use crate::retry::RetryPolicy;
 use crate::renewal::{IdentityFiles, LiveIdentity};
+use crate::retry::RetryPolicy;
 use crate::tls::{self, Identity};
 use crate::transport::{Answer, Endpoint, ProxySetting, Transport, TransportOptions};
 use crate::validate::{Clock, SystemClock};
@@ -204,7 +204,11 @@ impl ClientBuilder {
     /// The client certificate and key from a PKCS#12 bundle (`.p12`/`.pfx`)
     /// held in memory, opened with `password` (read in `build`).
     #[must_use]
-    pub fn identity_pkcs12(mut self, data: impl Into<Vec<u8>>, password: impl Into<String>) -> Self {
+    pub fn identity_pkcs12(
+        mut self,
+        data: impl Into<Vec<u8>>,
+        password: impl Into<String>,
+    ) -> Self {
         self.identity = Some(IdentitySource::Pkcs12 {
             data: data.into(),
             password: Secret::new(password.into()),
@@ -216,7 +220,11 @@ impl ClientBuilder {
     /// `password` (read in `build`). Like [`identity_files`](Self::identity_files),
     /// the file is watched: a renewed bundle is used for new connections.
     #[must_use]
-    pub fn identity_pkcs12_file(mut self, path: impl AsRef<Path>, password: impl Into<String>) -> Self {
+    pub fn identity_pkcs12_file(
+        mut self,
+        path: impl AsRef<Path>,
+        password: impl Into<String>,
+    ) -> Self {
         self.identity = Some(IdentitySource::Files(IdentityFiles::Pkcs12 {
             path: path.as_ref().to_owned(),
             password: Secret::new(password.into()),
@@ -405,13 +413,11 @@ impl ClientBuilder {
                 ("tls.client_key_pem", key.expose().as_bytes()),
                 &*self.clock,
             )?)),
-            Some(IdentitySource::Pkcs12 { data, password }) => {
-                Some(fixed(Identity::load_pkcs12(
-                    ("tls.client_pkcs12", &data),
-                    ("tls.client_pkcs12_password", password.expose()),
-                    &*self.clock,
-                )?))
-            }
+            Some(IdentitySource::Pkcs12 { data, password }) => Some(fixed(Identity::load_pkcs12(
+                ("tls.client_pkcs12", &data),
+                ("tls.client_pkcs12_password", password.expose()),
+                &*self.clock,
+            )?)),
             Some(IdentitySource::Files(files)) => {
                 Some(LiveIdentity::from_files(files, Arc::clone(&self.clock))?)
             }
@@ -622,7 +628,10 @@ fn identity_from_settings(t: &TlsSettings) -> Result<Option<IdentitySource>, Err
         }
         return Ok(Some(IdentitySource::Files(IdentityFiles::Pkcs12 {
             path: path.clone(),
-            password: t.client_pkcs12_password.clone().unwrap_or_else(|| Secret::new("")),
+            password: t
+                .client_pkcs12_password
+                .clone()
+                .unwrap_or_else(|| Secret::new("")),
         })));
     }
     if t.client_pkcs12_password.is_some() {

@@ -7,6 +7,7 @@ use std::fmt;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use rustls_pki_types::ServerName;
 use ureq::unversioned::transport::{
@@ -18,9 +19,45 @@ use crate::renewal::LiveIdentity;
 
 /// Opens TLS over the connection the previous step made.
 pub(crate) struct PolicyTls {
-    pub config: Arc<ClientConfig>,
+    /// The configuration for the identity in use, and that identity's
+    /// thumbprint. A renewed identity gets a configuration of its own, with
+    /// its own session cache: a resumed session would carry on the old
+    /// certificate, which the server took from the first handshake.
+    config: ArcSwap<(String, Arc<ClientConfig>)>,
     /// Checked (at most every few seconds) before each new connection.
-    pub identity: Option<Arc<LiveIdentity>>,
+    identity: Option<Arc<LiveIdentity>>,
+}
+
+impl PolicyTls {
+    pub(crate) fn new(config: Arc<ClientConfig>, identity: Option<Arc<LiveIdentity>>) -> Self {
+        let thumbprint = identity
+            .as_ref()
+            .map(|i| i.current().thumbprint().to_owned())
+            .unwrap_or_default();
+        PolicyTls {
+            config: ArcSwap::from_pointee((thumbprint, config)),
+            identity,
+        }
+    }
+
+    /// The configuration for the identity in use now.
+    fn config(&self) -> Arc<ClientConfig> {
+        let current = self.config.load();
+        let Some(identity) = &self.identity else {
+            return Arc::clone(&current.1);
+        };
+        identity.check_if_due();
+        let now = identity.current();
+        if now.thumbprint() == current.0 {
+            return Arc::clone(&current.1);
+        }
+        let mut fresh = (*current.1).clone();
+        fresh.resumption = rustls::client::Resumption::default();
+        let fresh = Arc::new(fresh);
+        self.config
+            .store(Arc::new((now.thumbprint().to_owned(), Arc::clone(&fresh))));
+        fresh
+    }
 }
 
 impl fmt::Debug for PolicyTls {
@@ -45,9 +82,7 @@ impl<In: Transport> Connector<In> for PolicyTls {
         if !details.needs_tls() || inner.is_tls() {
             return Ok(Some(Either::A(inner)));
         }
-        if let Some(identity) = &self.identity {
-            identity.check_if_due();
-        }
+        let config = self.config();
         let host = details
             .uri
             .host()
@@ -56,7 +91,7 @@ impl<In: Transport> Connector<In> for PolicyTls {
             .trim_end_matches(']');
         let name = ServerName::try_from(host.to_owned())
             .map_err(|_| ureq::Error::Tls("the host is not a valid TLS server name"))?;
-        let mut conn = ClientConnection::new(Arc::clone(&self.config), name)?;
+        let mut conn = ClientConnection::new(config, name)?;
         let mut sock = TransportAdapter::new(inner.boxed(), details.current_time.clone());
         sock.set_timeout(details.timeout);
         conn.complete_io(&mut sock)?;

@@ -412,13 +412,22 @@ impl JwtSignerBuilder {
         let (chain, bundled_key, cert_setting, key_setting) = match &self.pkcs12 {
             Some((bundle, password)) => {
                 let data = bundle.read("auth.pkcs12")?;
-                let (chain, key) =
-                    pem::pkcs12("auth.pkcs12", "auth.pkcs12_password", &data, password.expose())?;
+                let (chain, key) = pem::pkcs12(
+                    "auth.pkcs12",
+                    "auth.pkcs12_password",
+                    &data,
+                    password.expose(),
+                )?;
                 (chain, Some(key), "auth.pkcs12", "auth.pkcs12")
             }
             None => {
                 let cert_pem = self.cert.read("auth.cert")?;
-                (pem::cert_chain("auth.cert", &cert_pem)?, None, "auth.cert", "auth.key")
+                (
+                    pem::cert_chain("auth.cert", &cert_pem)?,
+                    None,
+                    "auth.cert",
+                    "auth.key",
+                )
             }
         };
         let info = pem::inspect(cert_setting, &chain[0])?;
@@ -527,16 +536,25 @@ impl JwtSigner {
 
     /// Starts a signer from a PKCS#12 bundle (`.p12`/`.pfx`) in memory
     /// holding the signing certificate and key, opened with `password`.
-    pub fn builder_from_pkcs12(data: impl Into<Vec<u8>>, password: impl Into<String>) -> JwtSignerBuilder {
+    pub fn builder_from_pkcs12(
+        data: impl Into<Vec<u8>>,
+        password: impl Into<String>,
+    ) -> JwtSignerBuilder {
         let mut b = Self::builder_from(Source::Pem(Vec::new()), Source::Pem(Vec::new()));
         b.pkcs12 = Some((Source::Pem(data.into()), Secret::new(password.into())));
         b
     }
 
     /// Starts a signer from a PKCS#12 file (read in `build`).
-    pub fn builder_from_pkcs12_file(path: impl AsRef<Path>, password: impl Into<String>) -> JwtSignerBuilder {
+    pub fn builder_from_pkcs12_file(
+        path: impl AsRef<Path>,
+        password: impl Into<String>,
+    ) -> JwtSignerBuilder {
         let mut b = Self::builder_from(Source::Pem(Vec::new()), Source::Pem(Vec::new()));
-        b.pkcs12 = Some((Source::File(path.as_ref().to_owned()), Secret::new(password.into())));
+        b.pkcs12 = Some((
+            Source::File(path.as_ref().to_owned()),
+            Secret::new(password.into()),
+        ));
         b
     }
 
@@ -559,7 +577,11 @@ impl JwtSigner {
     pub fn from_settings(s: &JwtSettings, clock: Arc<dyn Clock>) -> Result<JwtSigner, Error> {
         let b = match &s.pkcs12 {
             Some(path) => {
-                if s.cert.is_some() || s.cert_pem.is_some() || s.key.is_some() || s.key_pem.is_some() {
+                if s.cert.is_some()
+                    || s.cert_pem.is_some()
+                    || s.key.is_some()
+                    || s.key_pem.is_some()
+                {
                     return Err(Error::config(
                         "auth.pkcs12",
                         "give a PKCS#12 bundle or a certificate and key (`cert`, `key`), not both",

@@ -77,6 +77,7 @@ pub mod client;
 pub mod config;
 mod connector;
 pub mod country;
+pub mod doctor;
 pub mod error;
 pub mod ird;
 pub mod jwt;

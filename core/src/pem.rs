@@ -233,7 +233,9 @@ pub(crate) fn pkcs12(
         n => {
             return Err(Error::config(
                 setting,
-                format!("the PKCS#12 bundle holds {n} private keys; give a bundle with exactly one"),
+                format!(
+                    "the PKCS#12 bundle holds {n} private keys; give a bundle with exactly one"
+                ),
             ));
         }
     };

@@ -284,7 +284,10 @@ mod tests {
         let mut p = CertificateParams::new(vec![cn.to_owned()]).expect("params");
         p.distinguished_name
             .push(rcgen::DnType::CommonName, cn.to_owned());
-        (p.self_signed(&key).expect("cert").pem(), key.serialize_pem())
+        (
+            p.self_signed(&key).expect("cert").pem(),
+            key.serialize_pem(),
+        )
     }
 
     fn replace(path: &std::path::Path, text: &str) {

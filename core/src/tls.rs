@@ -268,7 +268,7 @@ impl fmt::Debug for Identity {
 
 /// Loads the key with the same provider the TLS stack will use, and checks it
 /// belongs to the leaf certificate.
-fn check_key_matches(
+pub(crate) fn check_key_matches(
     chain: &[CertificateDer<'static>],
     key: &PrivateKeyDer<'static>,
     key_setting: &str,

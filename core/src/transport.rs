@@ -10,9 +10,7 @@ use rustls_pki_types::CertificateDer;
 use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use ureq::http::{HeaderValue, Uri};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{
-    ConnectProxyConnector, Connector, NextTimeout, TcpConnector,
-};
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, NextTimeout, TcpConnector};
 use ureq::{Agent, Proxy, ProxyProtocol};
 
 use crate::connector::PolicyTls;
@@ -157,16 +155,16 @@ impl Transport {
             .identity
             .as_ref()
             .map(|id| Arc::new(IdentityResolver(Arc::clone(id))) as _);
-        let tls = PolicyTls {
-            config: tls::client_config(tls::root_store(o.extra_roots), resolver)?,
-            identity: o.identity,
-        };
+        let tls = PolicyTls::new(
+            tls::client_config(tls::root_store(o.extra_roots), resolver)?,
+            o.identity,
+        );
         // ureq opens TCP (through a CONNECT proxy when one is set); TLS is
         // ours, so that a renewed client certificate is used without a restart.
-        let connector = ()
-            .chain(ConnectProxyConnector::default())
-            .chain(TcpConnector::default())
-            .chain(tls);
+        let connector =
+            ().chain(ConnectProxyConnector::default())
+                .chain(TcpConnector::default())
+                .chain(tls);
         let proxy = resolve_proxy(&o.proxy, &o.endpoint.host)?;
         let proxied = proxy.is_some();
         let config = Agent::config_builder()
