@@ -1,0 +1,95 @@
+//! `nzpir doctor`: the core's checks (`nzpir::doctor`), one line each.
+
+use clap::ArgMatches;
+use nzpir::Config;
+use nzpir::doctor::{self, Check, CheckStatus, Options, Report};
+
+use crate::args::DoctorArgs;
+use crate::conn::{self, Purpose};
+use crate::exit::{self, Failure};
+use crate::lookup::write_stdout;
+
+/// Runs `nzpir doctor`.
+pub fn run(args: &DoctorArgs, m: &ArgMatches) -> Result<u8, Failure> {
+    conn::init_logging(args.conn.verbose);
+    let cfg = conn::resolve(&args.conn, m, Purpose::Lookup)?;
+    let other = match &args.compare_config {
+        Some(path) => Some(Config::from_file(path).map_err(Failure::from)?),
+        None => None,
+    };
+    let options = Options {
+        ird: args.ird.clone(),
+        pie_ird: args.pie_ird.clone(),
+        other,
+        clock: None,
+    };
+    let report = doctor::run(&cfg, &options);
+    let code = exit_code(&report);
+    let text = if args.json {
+        json(&report, code)
+    } else {
+        lines(&report, code)
+    };
+    write_stdout(&text)?;
+    Ok(code)
+}
+
+/// 0 when nothing failed; otherwise the highest exit code among the failures.
+pub fn exit_code(report: &Report) -> u8 {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .map(|c| c.kind.map_or(exit::INTERNAL, exit::for_kind))
+        .max()
+        .unwrap_or(exit::OK)
+}
+
+fn line(c: &Check) -> String {
+    let mut s = format!("{:<4}  {:<22} {}", c.status.as_str(), c.id, c.detail);
+    if let Some(a) = &c.action {
+        s.push_str(" -> ");
+        s.push_str(a);
+    }
+    s.push('\n');
+    s
+}
+
+fn lines(report: &Report, code: u8) -> String {
+    let mut out: String = report.checks.iter().map(line).collect();
+    let count = |s: CheckStatus| report.checks.iter().filter(|c| c.status == s).count();
+    out.push_str(&format!(
+        "{}: {} ok, {} warnings, {} failed, {} skipped (exit {code})\n",
+        if report.passed() { "passed" } else { "failed" },
+        count(CheckStatus::Ok),
+        count(CheckStatus::Warn),
+        count(CheckStatus::Fail),
+        count(CheckStatus::Skipped),
+    ));
+    out
+}
+
+fn json(report: &Report, code: u8) -> String {
+    let checks: Vec<serde_json::Value> = report
+        .checks
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "id": c.id,
+                "status": c.status.as_str(),
+                "detail": c.detail,
+                "action": c.action,
+                "kind": c.kind.map(|k| k.as_str()),
+            })
+        })
+        .collect();
+    let body = serde_json::json!({
+        "passed": report.passed(),
+        "exit_code": code,
+        "checks": checks,
+    });
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&body).unwrap_or_default()
+    )
+}
