@@ -39,7 +39,7 @@ mod _native {
     use pyo3::prelude::*;
 
     #[pymodule_export]
-    use crate::client::{Address, Client, LookupResult, Name};
+    use crate::client::{Address, Client, DoctorCheck, LookupResult, Name, doctor};
     #[pymodule_export]
     use crate::ird::{is_valid_ird, normalize_ird, valid_irds};
     #[pymodule_export]
