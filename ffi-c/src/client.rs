@@ -191,6 +191,65 @@ pub unsafe extern "C" fn nzpir_client_status(
     }
 }
 
+/// Reads the client certificate and key files again now and uses them for
+/// new connections if they make a valid pair (the key matches, the
+/// certificate is valid). `*changed_out` (if not NULL) receives whether a
+/// different certificate is now in use. When the files are broken or do not
+/// match, the error (`NZPIR_STATUS_CONFIG`) names the setting and the pair in
+/// use is kept. Without this call the files are still checked, by
+/// modification time and at most every 5 seconds, whenever a new connection
+/// opens. An identity given inline (PEM text) is never re-read.
+///
+/// Thread-safe.
+///
+/// # Safety
+/// `client` is NULL or a live client; `changed_out` and `err_out` are NULL or
+/// valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nzpir_client_reload_identity(
+    client: *const nzpir_client,
+    changed_out: *mut bool,
+    err_out: *mut *mut nzpir_error,
+) -> nzpir_status {
+    // SAFETY: per this function's contract.
+    unsafe {
+        boundary::run(err_out, || {
+            let client = arg_ref(client, "client")?;
+            let changed = client.client.reload_identity()?;
+            if !changed_out.is_null() {
+                changed_out.write(changed);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// When the client certificate in use expires (its notAfter), in seconds
+/// since the Unix epoch, written to `*not_after_out`; 0 when the client has
+/// no client certificate. After a renewal on disk, the new certificate's.
+///
+/// Thread-safe.
+///
+/// # Safety
+/// `client` is NULL or a live client; `not_after_out` and `err_out` are NULL
+/// or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nzpir_client_identity_not_after(
+    client: *const nzpir_client,
+    not_after_out: *mut i64,
+    err_out: *mut *mut nzpir_error,
+) -> nzpir_status {
+    // SAFETY: per this function's contract.
+    unsafe {
+        boundary::run(err_out, || {
+            let client = arg_ref(client, "client")?;
+            let out = out_ptr(not_after_out, "not_after_out")?;
+            out.write(client.client.identity_not_after().unwrap_or(0));
+            Ok(())
+        })
+    }
+}
+
 /// What a lookup found: a suggested rate, or that IR has none for the
 /// investor. Read it with the `nzpir_outcome_*` accessors, whose strings belong
 /// to the outcome and live until `nzpir_outcome_free`.

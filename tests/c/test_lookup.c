@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "harness.h"
 
 #define PIE_S "125000002" /* kowhai-scheme: the ready configuration's party's scheme */
@@ -137,6 +139,17 @@ static void answers(nzpir_client *client) {
     expect_error(client, "139276507", PIE_T, NZPIR_STATUS_AUTHORISATION, "EV1042", 401, 0);
 
     CHECK_STATUS(nzpir_client_status(client, &err), err, NZPIR_STATUS_OK);
+
+    /* The client certificate's expiry, and a reload of the same files. */
+    int64_t not_after = 0;
+    CHECK_STATUS(nzpir_client_identity_not_after(client, &not_after, &err), err, NZPIR_STATUS_OK);
+    CHECK(not_after > (int64_t)time(NULL));
+    bool changed = true;
+    CHECK_STATUS(nzpir_client_reload_identity(client, &changed, &err), err, NZPIR_STATUS_OK);
+    CHECK(!changed);
+    CHECK_STATUS(nzpir_client_reload_identity(client, NULL, &err), err, NZPIR_STATUS_OK);
+    CHECK_STATUS(nzpir_client_identity_not_after(client, NULL, &err), err,
+                 NZPIR_STATUS_NULL_ARGUMENT);
 }
 
 static void authentication(void) {
