@@ -11,10 +11,12 @@ export {
   normalizeIrd,
   validIrds,
   mintJwt,
+  doctor,
   version,
 } from './native'
 export type {
   AuthorizationRequest,
+  DoctorCheck,
   FieldErrorInfo,
   IntrospectionInfo,
   IrErrorInfo,
@@ -24,6 +26,13 @@ export type {
   TokenSet,
 } from './native'
 export * from './types'
+
+declare module './native' {
+  interface Client {
+    /** When the client certificate in use expires, or `null` without one. */
+    readonly identityExpiresAt: Date | null
+  }
+}
 
 /** The `code` of every error nzpir throws or rejects with. */
 export declare const ErrorCode: {

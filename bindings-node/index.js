@@ -28,6 +28,16 @@ Object.defineProperty(native.Client.prototype, 'lookup', {
   },
 })
 
+// The identity's expiry as a Date (the native getter gives milliseconds).
+Object.defineProperty(native.Client.prototype, 'identityExpiresAt', {
+  configurable: true,
+  enumerable: false,
+  get() {
+    const ms = this.identityNotAfterMs
+    return ms == null ? null : new Date(ms)
+  },
+})
+
 /** The `code` of every error nzpir throws or rejects with. */
 const ErrorCode = Object.freeze({
   INVALID_ARG: 'NZPIR_INVALID_ARG',
@@ -89,6 +99,7 @@ module.exports = {
   normalizeIrd: native.normalizeIrd,
   validIrds,
   mintJwt: native.mintJwt,
+  doctor: native.doctor,
   version: native.version,
   ErrorCode,
   isNzpirError,
