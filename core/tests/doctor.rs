@@ -207,3 +207,31 @@ fn a_gateway_that_is_not_there_fails_as_a_connection() {
     );
     assert_eq!(r.failure_kinds(), [ErrorKind::Transport], "{text}");
 }
+
+/// A clock more than 30 s from the gateway's `Date` is a warning (IR answers
+/// EV1026 for JWT times it does not accept), not a failure.
+#[test]
+fn a_clock_off_by_minutes_is_warned_about() {
+    let sb = start(Profile::Strict);
+    let cfg = sandbox_config(sb.config_path());
+    let ahead = time::OffsetDateTime::now_utc().unix_timestamp() + 300;
+    let r = doctor::run(
+        &cfg,
+        &Options {
+            clock: Some(std::sync::Arc::new(nzpir::FixedClock(ahead))),
+            ..Options::default()
+        },
+    );
+    let text = show(&r);
+    assert!(r.passed(), "{text}");
+    let clock = r.get("gateway.clock").expect("clock");
+    assert_eq!(clock.status, CheckStatus::Warn, "{text}");
+    assert!(clock.detail.contains("ahead of the gateway's"), "{text}");
+    assert!(
+        clock
+            .action
+            .as_deref()
+            .is_some_and(|a| a.contains("EV1026")),
+        "{text}"
+    );
+}
