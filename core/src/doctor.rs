@@ -781,6 +781,21 @@ impl Doctor {
             .unwrap_or(443);
         let host = endpoint.host.as_str();
 
+        // Through a proxy, this machine may not reach the gateway directly:
+        // the status check and the lookup below go through the proxy.
+        let proxy = match &cfg.proxy {
+            Some(url) => crate::transport::ProxySetting::Url(url.clone()),
+            None => crate::transport::ProxySetting::FromEnv,
+        };
+        if matches!(crate::transport::resolve_proxy(&proxy, host), Ok(Some(_))) {
+            self.skip_rest(
+                &GATEWAY_CHECKS[..4],
+                "calls go through a proxy: the gateway is checked through it below",
+            );
+            self.through_client(cfg, options);
+            return;
+        }
+
         // DNS.
         let addrs: Vec<SocketAddr> = match (host, port).to_socket_addrs() {
             Ok(a) => a.collect(),
@@ -857,7 +872,11 @@ impl Doctor {
             HandshakeOutcome::Date(date) => self.clock_check(date),
         }
 
-        // The status endpoint and a lookup, through the client itself.
+        self.through_client(cfg, options);
+    }
+
+    /// The status endpoint and a lookup, through the client itself.
+    fn through_client(&mut self, cfg: &Config, options: &Options) {
         let client = match Client::from_config(cfg) {
             Ok(c) => c,
             Err(e) => {

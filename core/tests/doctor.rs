@@ -235,3 +235,28 @@ fn a_clock_off_by_minutes_is_warned_about() {
         "{text}"
     );
 }
+
+/// Through a proxy the gateway is checked through it, not directly.
+#[test]
+fn through_a_proxy_the_gateway_is_checked_through_it() {
+    let sb = start(Profile::Strict);
+    let mut cfg = sandbox_config(sb.config_path());
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    cfg.proxy = Some(format!("http://127.0.0.1:{port}"));
+    cfg.max_retries = Some(0);
+    let r = doctor::run(&cfg, &Options::default());
+    let text = show(&r);
+    for id in ["gateway.dns", "gateway.tcp", "gateway.tls", "gateway.clock"] {
+        assert_eq!(
+            r.get(id).map(|c| c.status),
+            Some(CheckStatus::Skipped),
+            "{id}\n{text}"
+        );
+    }
+    let status = r.get("gateway.status").expect("status");
+    assert_eq!(status.status, CheckStatus::Fail, "{text}");
+    assert_eq!(r.failure_kinds(), [ErrorKind::Transport], "{text}");
+}
