@@ -336,6 +336,51 @@ mod tests {
         assert_eq!(live.current().thumbprint(), second);
     }
 
+    fn bundle(cn: &str, password: &str) -> Vec<u8> {
+        use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
+        let mut p = CertificateParams::new(vec![cn.to_owned()]).expect("params");
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, cn.to_owned());
+        let cert = p.self_signed(&key).expect("cert");
+        let chain = PrivateKeyChain::new(
+            b"1".to_vec(),
+            PrivateKey::from_der(&key.serialize_der()).expect("pkcs8"),
+            [Certificate::from_der(cert.der()).expect("cert")],
+        );
+        let mut store = KeyStore::new();
+        store.add_entry("client", KeyStoreEntry::PrivateKeyChain(chain));
+        store.writer(password).write().expect("pkcs12")
+    }
+
+    #[test]
+    fn a_pkcs12_bundle_is_followed_too() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("client.p12");
+        std::fs::write(&path, bundle("three.example", "pw")).expect("write");
+        let live = LiveIdentity::from_files(
+            IdentityFiles::Pkcs12 {
+                path: path.clone(),
+                password: Secret::new("pw"),
+            },
+            Arc::new(SystemClock),
+        )
+        .expect("loads");
+        let first = live.current().thumbprint().to_owned();
+        let tmp = dir.path().join("client.p12.new");
+        std::fs::write(&tmp, bundle("three.example", "pw")).expect("write");
+        std::fs::rename(&tmp, &path).expect("rename");
+        assert!(live.reload().expect("renewed bundle"));
+        assert_ne!(live.current().thumbprint(), first);
+        // A renewal with another password is refused; the bundle in use stays.
+        let second = live.current().thumbprint().to_owned();
+        std::fs::write(&tmp, bundle("three.example", "other")).expect("write");
+        std::fs::rename(&tmp, &path).expect("rename");
+        let e = live.reload().expect_err("wrong password");
+        assert!(e.to_string().contains("tls.client_pkcs12_password"), "{e}");
+        assert_eq!(live.current().thumbprint(), second);
+    }
+
     #[test]
     fn checks_at_most_once_per_interval() {
         let dir = tempfile::tempdir().expect("dir");
