@@ -318,6 +318,7 @@ Checks, one line each (ok, warn, fail or skip, and what to do):
 
 Examples:
   nzpir doctor --config sandbox-pki/nzpir.toml
+  nzpir doctor --sandbox --ird 139276507 --pie-ird 125000002
   nzpir doctor --env test --pkcs12 client.p12 --jwt-cert jwt.cer --jwt-key jwt.key \\
       --issuer 'My Fund Admin Ltd' --ird 49-091-850 --pie-ird 136410132 --json
 
@@ -341,6 +342,11 @@ pub struct DoctorArgs {
     /// production, or the reverse): its client certificate must differ.
     #[arg(long, value_name = "FILE", help_heading = "Doctor")]
     pub compare_config: Option<PathBuf>,
+    /// Check against a sandbox started in this process (profile strict, fresh
+    /// certificates): its ready configuration, with any connection flags on top
+    /// (e.g. --cert/--key to try other certificates).
+    #[arg(long, help_heading = "Doctor")]
+    pub sandbox: bool,
     /// Print the checks as JSON.
     #[arg(long, help_heading = "Output")]
     pub json: bool,

@@ -3,6 +3,7 @@
 use clap::ArgMatches;
 use nzpir::Config;
 use nzpir::doctor::{self, Check, CheckStatus, Options, Report};
+use nzpir_sandbox::{Profile, Sandbox, SandboxOptions};
 
 use crate::args::DoctorArgs;
 use crate::conn::{self, Purpose};
@@ -12,7 +13,22 @@ use crate::lookup::write_stdout;
 /// Runs `nzpir doctor`.
 pub fn run(args: &DoctorArgs, m: &ArgMatches) -> Result<u8, Failure> {
     conn::init_logging(args.conn.verbose);
-    let cfg = conn::resolve(&args.conn, m, Purpose::Lookup)?;
+    // With --sandbox, a strict sandbox in this process; its configuration
+    // file is the base the connection flags adjust.
+    let sandbox = if args.sandbox {
+        Some(
+            Sandbox::start(SandboxOptions::default().profile(Profile::Strict)).map_err(|e| {
+                Failure::new(exit::INTERNAL, format!("the sandbox did not start: {e}"))
+            })?,
+        )
+    } else {
+        None
+    };
+    let mut conn_args = args.conn.clone();
+    if let Some(sb) = &sandbox {
+        conn_args.config = Some(sb.config_path().to_owned());
+    }
+    let cfg = conn::resolve(&conn_args, m, Purpose::Lookup)?;
     let other = match &args.compare_config {
         Some(path) => Some(Config::from_file(path).map_err(Failure::from)?),
         None => None,

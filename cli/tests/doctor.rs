@@ -292,3 +292,49 @@ fn pkcs12_and_der_credentials() {
         r.stdout
     );
 }
+
+/// `--sandbox`: a sandbox in this process, its configuration as the base.
+#[test]
+fn an_embedded_sandbox() {
+    let mut cmd = nzpir();
+    cmd.args([
+        "doctor",
+        "--sandbox",
+        "--ird",
+        "139276507",
+        "--pie-ird",
+        SCHEME,
+    ]);
+    let r = run(&mut cmd);
+    r.expect_code(0);
+    assert_eq!(
+        status_of(&r.stdout, "gateway.lookup"),
+        Some("ok"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        r.stdout.lines().filter(|l| l.starts_with("warn")).count(),
+        1,
+        "{}",
+        r.stdout
+    );
+
+    // Connection flags on top: a key that does not match.
+    let sb = strict();
+    let mut cmd = nzpir();
+    cmd.args([
+        "doctor",
+        "--sandbox",
+        "--key",
+        &sb.manifest().renewed_client_key.display().to_string(),
+    ]);
+    let r = run(&mut cmd);
+    r.expect_code(2);
+    assert_eq!(
+        status_of(&r.stdout, "client_cert.key_match"),
+        Some("fail"),
+        "{}",
+        r.stdout
+    );
+}
