@@ -86,24 +86,8 @@ fn lines(report: &Report, code: u8) -> String {
 }
 
 fn json(report: &Report, code: u8) -> String {
-    let checks: Vec<serde_json::Value> = report
-        .checks
-        .iter()
-        .map(|c| {
-            serde_json::json!({
-                "id": c.id,
-                "status": c.status.as_str(),
-                "detail": c.detail,
-                "action": c.action,
-                "kind": c.kind.map(|k| k.as_str()),
-            })
-        })
-        .collect();
-    let body = serde_json::json!({
-        "passed": report.passed(),
-        "exit_code": code,
-        "checks": checks,
-    });
+    let mut body = report.to_json();
+    body["exit_code"] = serde_json::json!(code);
     format!(
         "{}\n",
         serde_json::to_string_pretty(&body).unwrap_or_default()

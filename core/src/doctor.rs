@@ -170,6 +170,25 @@ impl Report {
         self.checks.iter().filter_map(|c| c.kind).collect()
     }
 
+    /// The report as JSON: `{"passed": bool, "checks": [{"id", "status",
+    /// "detail", "action", "kind"}]}` (`action` and `kind` may be null).
+    pub fn to_json(&self) -> serde_json::Value {
+        let checks: Vec<serde_json::Value> = self
+            .checks
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c.id,
+                    "status": c.status.as_str(),
+                    "detail": c.detail,
+                    "action": c.action,
+                    "kind": c.kind.map(ErrorKind::as_str),
+                })
+            })
+            .collect();
+        serde_json::json!({ "passed": self.passed(), "checks": checks })
+    }
+
     /// The check with this id, if it ran.
     pub fn get(&self, id: &str) -> Option<&Check> {
         self.checks.iter().find(|c| c.id == id)

@@ -152,6 +152,31 @@ static void answers(nzpir_client *client) {
                  NZPIR_STATUS_NULL_ARGUMENT);
 }
 
+static void doctor(void) {
+    char *json = sandbox_config(env("NZPIR_SANDBOX_URL"), env("NZPIR_SANDBOX_CLIENT_CERT"),
+                                env("NZPIR_SANDBOX_CLIENT_KEY"), 1, NULL, "");
+    char *report = NULL;
+    nzpir_error *err = NULL;
+    CHECK_STATUS(nzpir_doctor_json(json, "139276507", PIE_S, &report, &err), err, NZPIR_STATUS_OK);
+    CHECK(report != NULL && contains(report, "\"passed\":true"));
+    CHECK(report != NULL && contains(report, "gateway.lookup"));
+    CHECK(report != NULL && !contains(report, "\"fail\""));
+    CHECK(report != NULL && !contains(report, "139276507"));
+    nzpir_string_free(report);
+    report = NULL;
+    CHECK(sandbox_admin("DELETE", "/quotas", NULL) == 0);
+    /* A mismatched key is in the report as a failure of kind config. */
+    free(json);
+    json = sandbox_config(env("NZPIR_SANDBOX_URL"), env("NZPIR_SANDBOX_CLIENT_CERT"),
+                          env("NZPIR_SANDBOX_UNREGISTERED_CLIENT_KEY"), 1, NULL, "");
+    CHECK_STATUS(nzpir_doctor_json(json, NULL, NULL, &report, &err), err, NZPIR_STATUS_OK);
+    CHECK(report != NULL && contains(report, "\"passed\":false"));
+    CHECK(report != NULL && contains(report, "does not match the certificate"));
+    nzpir_string_free(report);
+    free(json);
+    CHECK_STATUS(nzpir_doctor_json("{", NULL, NULL, &report, &err), err, NZPIR_STATUS_CONFIG);
+}
+
 static void authentication(void) {
     const char *url = env("NZPIR_SANDBOX_URL");
     /* A client certificate from the sandbox CA that IR has not registered. */
@@ -307,6 +332,7 @@ int main(void) {
         return finish("test_lookup");
     }
     answers(ready);
+    doctor();
     authentication();
     rate_limited(ready);
     faults(ready);
