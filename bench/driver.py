@@ -39,7 +39,7 @@ WORK = TARGET / "bench"
 RELEASE = TARGET / "release"
 VENV_PY = WORK / "venv" / "bin" / "python"
 
-SECTIONS = ["ird", "lookup", "fresh", "jwt", "batch", "memory"]
+SECTIONS = ["ird", "lookup", "fresh", "jwt", "batch", "bulk", "memory"]
 CORPUS_LINES = 100_000
 CLI_LINES = 1_000_000
 BATCH_ROWS = 10_000
@@ -702,6 +702,87 @@ class Bench:
         self.t.add("Batch (sandbox, strict, IR003 off)",
                    f"`nzpir batch`, {BATCH_ROWS:,} lookups, concurrency {BATCH_CONCURRENCY}",
                    fmt_rate(rate))
+
+    # -- A whole register from every language (sandbox) ------------------------
+    def bulk(self) -> None:
+        """The batch register through each language's bulk call and its
+        hand-written peer, and through `nzpir batch`, at the same concurrency
+        against the same sandbox; one run of each per round."""
+        m = json.loads((self.s.pki / "manifest.json").read_text())
+        toml = self.s.sandbox_config.read_text().splitlines()
+        issuer = next((l.split("=", 1)[1].strip().strip('"') for l in toml
+                       if l.startswith("issuer =")), "nzpir bench")
+        settings = WORK / "sandbox.json"
+        settings.write_text(json.dumps({
+            "endpoint": self.s.sandbox_url, "config": str(self.s.sandbox_config),
+            "client_cert": m["client_cert"], "client_key": m["client_key"],
+            "ca_cert": m["ca_cert"], "jwt_cert": m["jwt_rs256_cert"],
+            "jwt_key": m["jwt_rs256_key"], "issuer": issuer}, indent=2))
+        reg, cfg, c = str(WORK / "batch-register.csv"), str(self.s.sandbox_config), str(BATCH_CONCURRENCY)
+        peers = [
+            Peer("py-bulk", "Python lookup_many", self.py + ["bulk", "nzpir", cfg, reg, c]),
+            Peer("py-pool", f"ThreadPoolExecutor({c}) of requests + PyJWT",
+                 self.py + ["bulk", "requests-pool", cfg, reg, c]),
+            Peer("node-bulk", "Node lookupMany", self.node + ["bulk", "nzpir", str(settings), reg, c]),
+            Peer("node-pool", f"{c}-wide https + jsonwebtoken pool",
+                 self.node + ["bulk", "https-pool", str(settings), reg, c]),
+            Peer("c-bulk", "C nzpir_client_lookup_many", [self.cbench, "bulk", cfg, reg, c]),
+        ]
+        log(f"bulk: {BATCH_ROWS:,} lookups per run at concurrency {c}, every language (sandbox)")
+        res = {p.key: Result() for p in peers}
+        res["batch"] = Result()
+        out = WORK / "bulk-batch-out.csv"
+        for r in range(self.n):
+            for q in WORK.glob("bulk-batch-out.csv*"):
+                q.unlink()
+            t0 = time.monotonic()
+            p = subprocess.run([str(RELEASE / "nzpir"), "batch", reg, "--out", str(out),
+                                "--concurrency", c, "--progress", "none", "--config", cfg],
+                               capture_output=True, text=True, timeout=300, env=peer_env())
+            wall = time.monotonic() - t0
+            if p.returncode != 0:
+                res["batch"].error = f"exit {p.returncode}"
+            else:
+                res["batch"].runs.append({"per_sec": BATCH_ROWS / wall,
+                                          "ns_per": wall * 1e9 / BATCH_ROWS})
+            for peer in peers:
+                if res[peer.key].error:
+                    continue
+                try:
+                    run = run_json(peer.argv, 300)
+                    run["ns_per"] = run["secs"] * 1e9 / run["items"]
+                    if run.get("rated") != BATCH_ROWS:
+                        log(f"{peer.label}: {run.get('rated')} rows with a rate")
+                        self.t.failed = True
+                    res[peer.key].runs.append(run)
+                except RuntimeError as e:
+                    res[peer.key].error = str(e)
+                    log(f"{peer.label}: {e}")
+            log(f"round {r + 1}/{self.n} done")
+        self.keep("bulk", res)
+        sec = f"A whole register, {BATCH_ROWS:,} lookups at concurrency {c} (sandbox)"
+        rate = {k: v.median() for k, v in res.items()}
+        per = lambda a, b: paired(res, a, b, faster)  # noqa: E731
+        batch = f"`nzpir batch` {fmt_rate(rate['batch'])}"
+        self.t.add(sec, "`nzpir batch`", fmt_rate(rate["batch"]))
+        r = per("py-bulk", "py-pool")
+        self.t.add(sec, "Python `lookup_many`", fmt_rate(rate["py-bulk"]),
+                   f"ThreadPoolExecutor({c}) of requests + PyJWT {fmt_rate(rate['py-pool'])}",
+                   fmt_x(r), ">= 3x", self.t.target("Python lookup_many >= 3x a requests pool", r, 3))
+        r = per("py-bulk", "batch")
+        self.t.add(sec, "", "", batch, fmt_pct(r), ">= 90 %",
+                   self.t.target("Python lookup_many >= 90 % of nzpir batch", r, 0.9))
+        r = per("node-bulk", "node-pool")
+        self.t.add(sec, "Node `lookupMany`", fmt_rate(rate["node-bulk"]),
+                   f"{c}-wide https + jsonwebtoken pool {fmt_rate(rate['node-pool'])}",
+                   fmt_x(r), ">= 2x", self.t.target("Node lookupMany >= 2x an https pool", r, 2))
+        r = per("node-bulk", "batch")
+        self.t.add(sec, "", "", batch, fmt_pct(r), ">= 90 %",
+                   self.t.target("Node lookupMany >= 90 % of nzpir batch", r, 0.9))
+        r = per("c-bulk", "batch")
+        self.t.add(sec, "C `nzpir_client_lookup_many`", fmt_rate(rate["c-bulk"]),
+                   batch, fmt_pct(r), ">= 95 %",
+                   self.t.target("C bulk >= 95 % of nzpir batch", r, 0.95))
 
     # -- Memory and size -----------------------------------------------------
     def memory(self) -> None:

@@ -2,7 +2,14 @@
 // (native.d.ts), the hand-written ones of arguments and errors (types.d.ts),
 // and the two helpers index.js adds.
 
-import type { NzpirArgumentError, NzpirError, NzpirSandboxError } from './types'
+import type {
+  LookupManyOptions,
+  LookupRequest,
+  LookupSettledResult,
+  NzpirArgumentError,
+  NzpirError,
+  NzpirSandboxError,
+} from './types'
 
 export {
   Client,
@@ -17,6 +24,7 @@ export {
 export type {
   AuthorizationRequest,
   DoctorCheck,
+  BulkProgress,
   FieldErrorInfo,
   IntrospectionInfo,
   IrErrorInfo,
@@ -31,6 +39,29 @@ declare module './native' {
   interface Client {
     /** When the client certificate in use expires, or `null` without one. */
     readonly identityExpiresAt: Date | null
+    /**
+     * Looks up many requests: resolves with one entry per request, in input
+     * order, shaped as `Promise.allSettled`'s (`{ status: 'fulfilled', value }`
+     * or `{ status: 'rejected', reason }`): one bad request never rejects the
+     * whole call. Identical requests are looked up once; `concurrency`
+     * lookups run at once on the binding's threads and `maxRps` caps their
+     * start rate. A request of the wrong shape rejects with a `TypeError`
+     * (`NZPIR_INVALID_ARG`) naming its index and field, before any lookup;
+     * an aborted `signal` stops the run and rejects with its reason.
+     */
+    lookupMany(
+      requests: Iterable<LookupRequest>,
+      options?: LookupManyOptions,
+    ): Promise<LookupSettledResult[]>
+    /**
+     * `lookupMany` as an async iterator: entries in input order as they
+     * complete, holding only those not yet taken. Leaving the loop early
+     * stops the run.
+     */
+    lookupManyIter(
+      requests: Iterable<LookupRequest>,
+      options?: LookupManyOptions,
+    ): AsyncGenerator<LookupSettledResult, void, undefined>
   }
 }
 

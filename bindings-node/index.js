@@ -38,6 +38,104 @@ Object.defineProperty(native.Client.prototype, 'identityExpiresAt', {
   },
 })
 
+// lookupMany and lookupManyIter: the native run (`startLookupMany`) hands
+// results over in input order, in chunks, from its own threads; here they
+// become Promise.allSettled-shaped entries, the errors real Error objects
+// with the same properties a rejected lookup() has.
+const ERROR_PROPS = ['code', 'kind', 'irCode', 'httpStatus', 'fieldErrors', 'irErrors', 'retryable', 'attempts']
+
+function itemError(info) {
+  const e = new Error(info.message)
+  for (const k of ERROR_PROPS) e[k] = info[k]
+  return e
+}
+
+function settled(item) {
+  if (item.value) {
+    Object.defineProperty(item.value, inspectCustom, { value: redactedInspect })
+    return { status: 'fulfilled', value: item.value }
+  }
+  return { status: 'rejected', reason: itemError(item.error) }
+}
+
+function abortReason(signal) {
+  if (signal.reason !== undefined) return signal.reason
+  const e = new Error('This operation was aborted')
+  e.name = 'AbortError'
+  return e
+}
+
+function checkSignal(signal) {
+  if (signal === undefined || signal === null) return undefined
+  if (typeof signal !== 'object' || typeof signal.addEventListener !== 'function' || typeof signal.aborted !== 'boolean') {
+    const e = new TypeError('`options.signal` must be an AbortSignal')
+    e.code = 'NZPIR_INVALID_ARG'
+    e.field = 'options.signal'
+    throw e
+  }
+  return signal
+}
+
+function checkOnProgress(onProgress) {
+  if (onProgress === undefined || onProgress === null) return undefined
+  if (typeof onProgress !== 'function') {
+    const e = new TypeError('`options.onProgress` must be a function')
+    e.code = 'NZPIR_INVALID_ARG'
+    e.field = 'options.onProgress'
+    throw e
+  }
+  return onProgress
+}
+
+// The results of a run over `requests`, chunk by chunk, in input order;
+// onProgress after each chunk. An aborted signal cancels the run and throws
+// its reason.
+async function* chunks(client, requests, options) {
+  const signal = checkSignal(options && options.signal)
+  const onProgress = checkOnProgress(options && options.onProgress)
+  if (signal && signal.aborted) throw abortReason(signal)
+  const list = Array.isArray(requests) ? requests : Array.from(requests)
+  const run = client.startLookupMany(list, options)
+  const onAbort = () => run.cancel()
+  if (signal) signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    for (;;) {
+      const chunk = await run.next()
+      yield chunk.items
+      if (onProgress) onProgress(chunk.progress)
+      if (chunk.done) {
+        if (signal && signal.aborted) throw abortReason(signal)
+        return
+      }
+    }
+  } finally {
+    if (signal) signal.removeEventListener('abort', onAbort)
+    run.cancel() // a loop left early stops the run; a finished run is not affected
+  }
+}
+
+Object.defineProperty(native.Client.prototype, 'lookupMany', {
+  configurable: true,
+  writable: true,
+  value: async function lookupMany(requests, options) {
+    const out = []
+    for await (const items of chunks(this, requests, options)) {
+      for (const item of items) out.push(settled(item))
+    }
+    return out
+  },
+})
+
+Object.defineProperty(native.Client.prototype, 'lookupManyIter', {
+  configurable: true,
+  writable: true,
+  value: async function* lookupManyIter(requests, options) {
+    for await (const items of chunks(this, requests, options)) {
+      for (const item of items) yield settled(item)
+    }
+  },
+})
+
 /** The `code` of every error nzpir throws or rejects with. */
 const ErrorCode = Object.freeze({
   INVALID_ARG: 'NZPIR_INVALID_ARG',

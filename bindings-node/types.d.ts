@@ -4,7 +4,7 @@
 // counters (serialised from the sandbox's own types), and the errors.
 // native.d.ts (generated) imports the argument types from here.
 
-import type { FieldErrorInfo, IrErrorInfo, TokenSet } from './native'
+import type { BulkProgress, FieldErrorInfo, IrErrorInfo, LookupResult, TokenSet } from './native'
 
 /** A PEM: a file path, PEM text (a string starting with `-----BEGIN`), or a Buffer holding PEM text. */
 export type PemSource = string | Buffer
@@ -298,6 +298,28 @@ export interface NzpirError extends Error {
   /** How many times the gateway was called (0: nothing was sent). */
   attempts: number
 }
+
+/** Options of `client.lookupMany` and `client.lookupManyIter`. */
+export interface LookupManyOptions {
+  /** Lookups in flight at once, 1 to 256 (default 4). */
+  concurrency?: number
+  /** At most this many lookups started per second (0.001 to 10000). */
+  maxRps?: number
+  /**
+   * A journal file: completed lookups are recorded (keyed hashes, never IRD
+   * numbers; mode 0600) and a later run with the same path repeats none.
+   */
+  journal?: string
+  /** Called on the JavaScript thread as results arrive. */
+  onProgress?: (progress: BulkProgress) => void
+  /** Aborting it stops the run: no new lookup starts, the call rejects with the signal's reason. */
+  signal?: AbortSignal
+}
+
+/** One request's outcome, shaped as `Promise.allSettled`'s entries. */
+export type LookupSettledResult =
+  | { status: 'fulfilled'; value: LookupResult }
+  | { status: 'rejected'; reason: NzpirError }
 
 /** A wrong argument type, a missing or an unknown field. */
 export interface NzpirArgumentError extends TypeError {

@@ -52,6 +52,12 @@
 // header it was compiled with).
 #define NZPIR_ABI_VERSION 1
 
+// What `nzpir_bulk_next_fn` returns when it gave a request.
+#define NZPIR_BULK_NEXT 1
+
+// What `nzpir_bulk_next_fn` returns when there are no more requests.
+#define NZPIR_BULK_END 0
+
 // The buffer size `nzpir_ird_normalise` needs: nine digits and the NUL.
 #define NZPIR_IRD_BUFFER_LEN 10
 
@@ -130,6 +136,8 @@ enum nzpir_status
     // nzpir failed internally (a Rust panic, caught at the boundary). The
     // handles passed in are still valid; please report it.
     NZPIR_STATUS_PANIC = 104,
+    // The caller stopped the call (a bulk call's callback asked to).
+    NZPIR_STATUS_CANCELLED = 105,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -202,6 +210,27 @@ typedef struct nzpir_error nzpir_error;
 // Thread-safety: immutable; read it from any thread. Free it once.
 typedef struct nzpir_outcome nzpir_outcome;
 
+// Gives the next request of a bulk call: writes IR's request JSON (a
+// NUL-terminated string, as `nzpir_client_lookup`'s `request_json`) to
+// `*request_json_out` and returns `NZPIR_BULK_NEXT`; returns
+// `NZPIR_BULK_END` when there are no more. Any other value cancels the call.
+// The string is copied before this returns to nzpir; it need only live until
+// then.
+typedef int32_t (*nzpir_bulk_next_fn)(void *ctx, const char **request_json_out);
+
+// Receives one request's outcome, in input order: `index` counts the
+// requests from 0; `status` is `NZPIR_STATUS_OK` with `outcome` set (a rate
+// or not-found), or the failure's status with `error` set (a request that
+// breaks a local rule or is not valid JSON is `NZPIR_STATUS_INVALID_INPUT`
+// and made no call). `outcome` and `error` are lent for the call: read them,
+// do not free them, do not keep them. Return 0 to go on, anything else to
+// cancel the call.
+typedef int32_t (*nzpir_bulk_result_fn)(void *ctx,
+                                        size_t index,
+                                        nzpir_status status,
+                                        const struct nzpir_outcome *outcome,
+                                        const struct nzpir_error *error);
+
 // `load`: copy the stored token set (the exact bytes `save` was last given)
 // into `buf`, which holds `buf_len` bytes, set `*len_out` to its length, and
 // return `NZPIR_TOKEN_STORE_OK`; or return `NZPIR_TOKEN_STORE_EMPTY` when
@@ -247,6 +276,45 @@ const char *nzpir_version(void);
 
 // The ABI version of the loaded library (see `NZPIR_ABI_VERSION`). Thread-safe.
 uint32_t nzpir_abi_version(void);
+
+// Looks up many requests on one client: `next` gives the requests one at a
+// time and `on_result` receives each one's outcome in input order, as soon
+// as it and every outcome before it are known. Identical requests are looked
+// up once (within the requests in flight and a bounded memory of recent
+// answers); at most a window of requests is read ahead, so memory does not
+// grow with the number of requests.
+//
+// `options_json` is NULL or a JSON object: `concurrency` (lookups at once,
+// 1 to 256, default 4), `max_rps` (lookup starts per second, 0.001 to
+// 10000), `journal` (a file path: completed lookups are recorded there, mode
+// 0600, as keyed hashes, never IRD numbers; a later call with the same path
+// repeats none of them). Unknown keys are errors.
+//
+// Returns `NZPIR_STATUS_OK` when every request's outcome was handed to
+// `on_result` (each request's own failure goes there, not here);
+// `NZPIR_STATUS_CANCELLED` when a callback cancelled; another status when
+// the call could not run (bad options, a journal that cannot be opened or
+// written).
+//
+// Threads: `next` and `on_result` are called on the calling thread only,
+// never at the same time, and never after this function returns; the
+// lookups run on threads of nzpir's own. Cancelling returns once the
+// lookups already on the wire have finished (no new one starts); their
+// answers are still journaled. The callbacks may call nzpir functions,
+// including on this client, but must not free it. Many bulk calls may run on
+// one client at once.
+//
+// # Safety
+// `client` is NULL or a live client; `options_json` is NULL or a
+// NUL-terminated string; `next` and `on_result` are valid functions or NULL
+// (an error); `ctx` is passed to them as is; `err_out` is NULL or valid for
+// writing.
+nzpir_status nzpir_client_lookup_many(const struct nzpir_client *client,
+                                      const char *options_json,
+                                      nzpir_bulk_next_fn next,
+                                      nzpir_bulk_result_fn on_result,
+                                      void *ctx,
+                                      struct nzpir_error **err_out);
 
 // Creates a client from a JSON configuration: the same schema as the TOML
 // file (`environment`, `endpoint`, `timeout_secs`, `max_retries`, `tls`,

@@ -6,6 +6,8 @@
  *   bench fresh CONFIG SECONDS     a new client per lookup (keys loaded, a JWT minted
  *                                  and a full handshake each time)
  *   bench rss CONFIG COUNT         COUNT lookups on one client, then peak RSS
+ *   bench bulk CONFIG REGISTER N   every row of a register (IRD,PieIRD first) once through
+ *                                  nzpir_client_lookup_many at concurrency N
  *
  * Each measurement warms up, runs for SECONDS of wall time and prints one
  * JSON line: {"peer", "items", "secs", "per_sec", "ns_per"}.
@@ -177,11 +179,76 @@ static int bench_rss(const char *config, long count) {
     return 0;
 }
 
+/* The register's rows as request JSON, handed out one at a time. */
+struct bulk {
+    char **requests;
+    size_t count, next, rated, results;
+};
+
+static int32_t bulk_next(void *ctx, const char **request_json_out) {
+    struct bulk *b = ctx;
+    if (b->next == b->count) return NZPIR_BULK_END;
+    *request_json_out = b->requests[b->next++];
+    return NZPIR_BULK_NEXT;
+}
+
+static int32_t bulk_result(void *ctx, size_t index, nzpir_status status, const nzpir_outcome *outcome,
+                           const nzpir_error *error) {
+    (void)index;
+    (void)error;
+    struct bulk *b = ctx;
+    uint32_t h = 0;
+    if (status == NZPIR_STATUS_OK && nzpir_outcome_rate_hundredths(outcome, &h)) b->rated++;
+    b->results++;
+    return 0;
+}
+
+static int bench_bulk(const char *config, const char *register_path, int concurrency) {
+    FILE *f = fopen(register_path, "r");
+    if (!f) return fail("register", NULL);
+    struct bulk b = {0};
+    size_t cap = 1024;
+    b.requests = malloc(cap * sizeof *b.requests);
+    char line[512];
+    bool header = true;
+    while (fgets(line, sizeof line, f)) {
+        if (header) {
+            header = false;
+            continue;
+        }
+        char *ird = strtok(line, ",\r\n");
+        char *pie = strtok(NULL, ",\r\n");
+        if (!ird || !pie) continue;
+        if (b.count == cap) b.requests = realloc(b.requests, (cap *= 2) * sizeof *b.requests);
+        char *req = malloc(96);
+        snprintf(req, 96, "{\"IRD\":\"%s\",\"PieIRD\":\"%s\"}", ird, pie);
+        b.requests[b.count++] = req;
+    }
+    fclose(f);
+    nzpir_client *client = NULL;
+    nzpir_error *err = NULL;
+    if (nzpir_client_new_from_file(config, &client, &err) != NZPIR_STATUS_OK) return fail("client", err);
+    if (lookup_once(client) != 0) return 1; /* connect and mint the JWT first */
+    char options[64];
+    snprintf(options, sizeof options, "{\"concurrency\":%d}", concurrency);
+    double start = now();
+    nzpir_status s = nzpir_client_lookup_many(client, options, bulk_next, bulk_result, &b, &err);
+    double secs = now() - start;
+    nzpir_client_free(client);
+    for (size_t i = 0; i < b.count; i++) free(b.requests[i]);
+    free(b.requests);
+    if (s != NZPIR_STATUS_OK) return fail("lookup_many", err);
+    printf("{\"peer\":\"c-bulk\",\"items\":%zu,\"secs\":%.6f,\"per_sec\":%.3f,\"rated\":%zu}\n",
+           b.results, secs, (double)b.results / secs, b.rated);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "ird") == 0) return bench_ird(argv[2], atof(argv[3]));
     if (argc == 4 && strcmp(argv[1], "lookup") == 0) return bench_lookup(argv[2], atof(argv[3]), false);
     if (argc == 4 && strcmp(argv[1], "fresh") == 0) return bench_lookup(argv[2], atof(argv[3]), true);
     if (argc == 4 && strcmp(argv[1], "rss") == 0) return bench_rss(argv[2], atol(argv[3]));
-    fprintf(stderr, "usage: bench ird CORPUS SECONDS | lookup CONFIG SECONDS | fresh CONFIG SECONDS | rss CONFIG COUNT\n");
+    if (argc == 5 && strcmp(argv[1], "bulk") == 0) return bench_bulk(argv[2], argv[3], atoi(argv[4]));
+    fprintf(stderr, "usage: bench ird CORPUS SECONDS | lookup CONFIG SECONDS | fresh CONFIG SECONDS | rss CONFIG COUNT | bulk CONFIG REGISTER N\n");
     return 2;
 }

@@ -6,6 +6,9 @@
 //   node bench.js lookup PEER SETTINGS.json SECONDS nzpir | nzpir-fresh | https-reused |
 //                                                   https-percall | https-percall-pem | https-fresh
 //   node bench.js jwt PEER ALG CERT KEY SECONDS     nzpir | jsonwebtoken | jsonwebtoken-pem
+//   node bench.js bulk PEER SETTINGS.json REGISTER.csv N
+//                                                   nzpir (lookupMany) | https-pool (N-wide
+//                                                   promise pool of https + jsonwebtoken)
 //
 // SETTINGS.json (written by run.sh) names the endpoint, the TLS files, the
 // JWT credential and nzpir's configuration file for the same server. Each
@@ -191,11 +194,86 @@ function mint(peer, alg, certPath, keyPath, secs) {
   report(peer, n, elapsed)
 }
 
+// Every row of a register (IRD,PieIRD as its first columns) once, N at a time.
+async function bulk(peer, settingsPath, registerPath, n) {
+  const s = JSON.parse(fs.readFileSync(settingsPath, 'utf8'))
+  const rows = fs
+    .readFileSync(registerPath, 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter(Boolean)
+    .map((l) => l.split(','))
+  let rated = 0
+  let start
+  if (peer === 'nzpir') {
+    const { Client } = require('nzpir')
+    const client = Client.fromConfig(s.config)
+    await client.lookup({ ird: IRD, pieIrd: PIE_IRD }) // connect and mint the JWT first
+    const requests = rows.map(([ird, pieIrd]) => ({ ird, pieIrd }))
+    start = now()
+    const entries = await client.lookupMany(requests, { concurrency: n })
+    rated = entries.filter((e) => e.status === 'fulfilled' && e.value.rate !== null).length
+  } else if (peer === 'https-pool') {
+    const jwt = require('jsonwebtoken')
+    const url = new URL(s.endpoint)
+    const agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: n,
+      cert: fs.readFileSync(s.client_cert),
+      key: fs.readFileSync(s.client_key),
+      ca: fs.readFileSync(s.ca_cert),
+    })
+    const sub = thumbprint(fs.readFileSync(s.jwt_cert))
+    const token = jwt.sign(claims(s.issuer, sub), crypto.createPrivateKey(fs.readFileSync(s.jwt_key)), {
+      algorithm: 'RS256',
+      keyid: 'M2M',
+    })
+    const one = async ([ird, pieIrd]) => {
+      const body = JSON.stringify({ IRD: ird, PieIRD: pieIrd })
+      try {
+        const answer = await post(
+          {
+            hostname: url.hostname,
+            port: url.port,
+            path: '/gateway/calculators/pir',
+            method: 'POST',
+            agent,
+            headers: {
+              Authorization: token,
+              'Content-Type': 'application/json; charset=utf-8',
+              'Content-Length': Buffer.byteLength(body),
+            },
+          },
+          body,
+        )
+        if (answer.SuggestedPirRate != null) rated++
+      } catch {
+        // an error answer counts as done, as in the other peers
+      }
+    }
+    await Promise.all(Array.from({ length: n }, () => one([IRD, PIE_IRD]))) // open n connections
+    rated = 0
+    start = now()
+    let next = 0
+    await Promise.all(
+      Array.from({ length: n }, async () => {
+        while (next < rows.length) await one(rows[next++])
+      }),
+    )
+    agent.destroy()
+  } else {
+    throw new Error(`unknown bulk peer ${peer}`)
+  }
+  const secs = now() - start
+  report(peer, rows.length, secs, { rated })
+}
+
 async function main(argv) {
   const [what, ...rest] = argv
   if (what === 'ird' && rest.length === 3) return ird(rest[0], rest[1], +rest[2])
   if (what === 'lookup' && rest.length === 3) return lookup(rest[0], rest[1], +rest[2])
   if (what === 'jwt' && rest.length === 5) return mint(rest[0], rest[1], rest[2], rest[3], +rest[4])
+  if (what === 'bulk' && rest.length === 4) return bulk(rest[0], rest[1], rest[2], +rest[3])
   throw new Error('usage: bench.js ird PEER CORPUS SECONDS | lookup PEER SETTINGS SECONDS | jwt PEER ALG CERT KEY SECONDS')
 }
 

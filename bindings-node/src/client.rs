@@ -265,7 +265,12 @@ fn build(cfg: &Config, store: Option<JsTokenStore>) -> std::result::Result<nzpir
 /// The lookup request: IR's fields in JavaScript's spelling, read into IR's
 /// wire form (the core validates every rule before anything is sent).
 fn request_from(v: Unknown<'_>) -> std::result::Result<PirRequest, ArgError> {
-    let f = Fields::new(v, "request")?;
+    request_at(v, "request")
+}
+
+/// [`request_from`] for the argument at `path` (`requests[3]` in `lookupMany`).
+pub(crate) fn request_at(v: Unknown<'_>, path: &str) -> std::result::Result<PirRequest, ArgError> {
+    let f = Fields::new(v, path)?;
     f.only(&[
         "ird",
         "pieIrd",
@@ -335,7 +340,7 @@ fn request_from(v: Unknown<'_>) -> std::result::Result<PirRequest, ArgError> {
     }
     let json = serde_json::to_vec(&Value::Object(wire)).unwrap_or_default();
     // Every member is a string we put there, so the core's parser accepts it.
-    PirRequest::from_json(&json).map_err(|_| ArgError::new("request", "could not be read"))
+    PirRequest::from_json(&json).map_err(|_| ArgError::new(path, "could not be read"))
 }
 
 /// A start of an OAuth authorisation: send the person's browser to `url`,
@@ -378,7 +383,7 @@ fn token_kind(
 /// IR returns a Promise and runs on the binding's own threads.
 #[napi]
 pub struct Client {
-    inner: nzpir::Client,
+    pub(crate) inner: nzpir::Client,
     /// The settings it was built from, for `doctor()`.
     config: Config,
 }

@@ -115,39 +115,79 @@ fn field_name(s: &str) -> Option<String> {
     ok.then(|| s.to_owned())
 }
 
+/// Everything an nzpir error object carries, as plain data (for results that
+/// hold an error rather than reject with one, e.g. `lookupMany`'s).
+#[napi(object, use_nullable = true)]
+pub struct ErrorInfo {
+    /// The message (never an IRD number, name, date of birth, token or key).
+    pub message: String,
+    /// The stable `NZPIR_*` code.
+    pub code: String,
+    /// The core's kind, e.g. `authorisation`.
+    pub kind: String,
+    /// IR's code, e.g. `EV1043`, or `null`.
+    pub ir_code: Option<String>,
+    /// The HTTP status, or `null`.
+    pub http_status: Option<u32>,
+    /// For `NZPIR_INVALID_INPUT`: every broken rule.
+    pub field_errors: Vec<FieldErrorInfo>,
+    /// IR's error body.
+    pub ir_errors: Vec<IrErrorInfo>,
+    /// Whether trying again later may help.
+    pub retryable: bool,
+    /// Calls made to the gateway.
+    pub attempts: u32,
+}
+
+impl ErrorInfo {
+    /// The one mapping of an nzpir error's properties.
+    pub fn from_error(e: &nzpir::Error) -> Self {
+        ErrorInfo {
+            message: e.message().to_owned(),
+            code: code_for(e.kind()).to_owned(),
+            kind: e.kind().as_str().to_owned(),
+            ir_code: e.ir_code().map(|c| c.as_str().to_owned()),
+            http_status: e.http_status().map(u32::from),
+            field_errors: e
+                .field_errors()
+                .iter()
+                .map(|f| FieldErrorInfo {
+                    field: f.field.to_owned(),
+                    rule: f.rule.code().to_owned(),
+                    message: f.message(),
+                })
+                .collect(),
+            ir_errors: e
+                .ir_errors()
+                .iter()
+                .map(|i| IrErrorInfo {
+                    code: i.code.as_str().to_owned(),
+                    error_type: i.error_type.clone(),
+                    // IR's own messages for known codes; an unknown code's text may come
+                    // from elsewhere, so it is replaced by the (scrubbed) core message.
+                    message: i
+                        .code
+                        .ir_message()
+                        .map_or_else(|| e.message().to_owned(), str::to_owned),
+                    field: i.field().and_then(field_name),
+                })
+                .collect(),
+            retryable: e.is_retryable(),
+            attempts: e.attempts(),
+        }
+    }
+}
+
 fn set_props(obj: &mut Object<'_>, e: &nzpir::Error) -> Result<()> {
-    obj.set("code", code_for(e.kind()))?;
-    obj.set("kind", e.kind().as_str())?;
-    obj.set("irCode", e.ir_code().map(|c| c.as_str().to_owned()))?;
-    obj.set("httpStatus", e.http_status().map(u32::from))?;
-    let fields: Vec<FieldErrorInfo> = e
-        .field_errors()
-        .iter()
-        .map(|f| FieldErrorInfo {
-            field: f.field.to_owned(),
-            rule: f.rule.code().to_owned(),
-            message: f.message(),
-        })
-        .collect();
-    obj.set("fieldErrors", fields)?;
-    let ir: Vec<IrErrorInfo> = e
-        .ir_errors()
-        .iter()
-        .map(|i| IrErrorInfo {
-            code: i.code.as_str().to_owned(),
-            error_type: i.error_type.clone(),
-            // IR's own messages for known codes; an unknown code's text may come
-            // from elsewhere, so it is replaced by the (scrubbed) core message.
-            message: i
-                .code
-                .ir_message()
-                .map_or_else(|| e.message().to_owned(), str::to_owned),
-            field: i.field().and_then(field_name),
-        })
-        .collect();
-    obj.set("irErrors", ir)?;
-    obj.set("retryable", e.is_retryable())?;
-    obj.set("attempts", e.attempts())?;
+    let info = ErrorInfo::from_error(e);
+    obj.set("code", info.code)?;
+    obj.set("kind", info.kind)?;
+    obj.set("irCode", info.ir_code)?;
+    obj.set("httpStatus", info.http_status)?;
+    obj.set("fieldErrors", info.field_errors)?;
+    obj.set("irErrors", info.ir_errors)?;
+    obj.set("retryable", info.retryable)?;
+    obj.set("attempts", info.attempts)?;
     Ok(())
 }
 

@@ -18,6 +18,7 @@
 extern crate napi_derive;
 
 mod args;
+mod bulk;
 mod client;
 mod error;
 mod ird;

@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use serde_json::{Map, Value};
 
+use crate::bulk;
 use crate::convert::{self, PemArg};
 use crate::errors::{self, type_error};
 use crate::oauth::{OAuth, PyTokenStore};
@@ -166,10 +167,102 @@ fn part(
     Ok(Some(json_object(pairs)))
 }
 
+/// A lookup's arguments, as `lookup()` names them.
+pub(crate) struct RequestArgs<'a, 'py> {
+    pub(crate) ird: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) pie_ird: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) filing_period: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) formatted_name: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) name: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) dob: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) formatted_address: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) address: Option<&'a Bound<'py, PyAny>>,
+}
+
+/// The keyword names of `lookup()`, which `lookup_many()`'s mappings use.
+pub(crate) const REQUEST_KEYS: [&str; 8] = [
+    "ird",
+    "pie_ird",
+    "filing_period",
+    "formatted_name",
+    "name",
+    "dob",
+    "formatted_address",
+    "address",
+];
+
+/// IR's request JSON from a lookup's arguments; a type error names the
+/// argument, after `prefix` (`requests[3].` for `lookup_many`). A missing
+/// `ird` is left to the core's validation (an empty IRD number).
+pub(crate) fn request_json(prefix: &str, a: &RequestArgs<'_, '_>) -> PyResult<Vec<u8>> {
+    let arg = |n: &str| format!("{prefix}{n}");
+    let ird = match a.ird {
+        Some(o) if !o.is_none() => convert::opt_str(&arg("ird"), Some(o))?
+            .ok_or_else(|| type_error(&arg("ird"), "str", o))?,
+        Some(o) if prefix.is_empty() => return Err(type_error("ird", "str", o)),
+        _ => String::new(),
+    };
+    let mut m = Map::new();
+    m.insert("IRD".into(), Value::String(ird));
+    let mut put = |key: &str, v: Option<String>| {
+        if let Some(v) = v {
+            m.insert(key.into(), Value::String(v));
+        }
+    };
+    put("PieIRD", convert::opt_str(&arg("pie_ird"), a.pie_ird)?);
+    put(
+        "FilingPeriod",
+        convert::date_arg(&arg("filing_period"), a.filing_period)?,
+    );
+    put(
+        "FormattedName",
+        convert::opt_str(&arg("formatted_name"), a.formatted_name)?,
+    );
+    put("Dob", convert::date_arg(&arg("dob"), a.dob)?);
+    put(
+        "FormattedAddress",
+        convert::opt_str(&arg("formatted_address"), a.formatted_address)?,
+    );
+    if let Some(v) = part(&arg("name"), "Name", a.name, &NAME_KEYS, |o| {
+        o.cast::<Name>().ok().map(|n| {
+            let n = n.get();
+            vec![
+                n.first_name.clone(),
+                n.middle_name.clone(),
+                n.last_name.clone(),
+            ]
+        })
+    })? {
+        m.insert("Name".into(), v);
+    }
+    if let Some(v) = part(&arg("address"), "Address", a.address, &ADDRESS_KEYS, |o| {
+        o.cast::<Address>().ok().map(|a| {
+            let a = a.get();
+            vec![
+                a.street.clone(),
+                a.city.clone(),
+                a.post_code.clone(),
+                a.state.clone(),
+                a.country.clone(),
+            ]
+        })
+    })? {
+        m.insert("Address".into(), v);
+    }
+    serde_json::to_vec(&Value::Object(m))
+        .map_err(|_| PyValueError::new_err("the request could not be encoded"))
+}
+
 /// The result of a lookup: IR's suggested rate, or that IR has none.
 #[pyclass(module = "nzpir", frozen)]
 pub(crate) struct LookupResult {
     outcome: PirOutcome,
+}
+
+impl LookupResult {
+    pub(crate) fn new(outcome: PirOutcome) -> Self {
+        LookupResult { outcome }
+    }
 }
 
 #[pymethods]
@@ -360,6 +453,15 @@ fn seconds(argument: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f6
 }
 
 fn count(argument: &str, obj: Option<&Bound<'_, PyAny>>, max: i64) -> PyResult<Option<i64>> {
+    count_in(argument, obj, 0, max)
+}
+
+fn count_in(
+    argument: &str,
+    obj: Option<&Bound<'_, PyAny>>,
+    min: i64,
+    max: i64,
+) -> PyResult<Option<i64>> {
     match obj.filter(|o| !o.is_none()) {
         None => Ok(None),
         Some(o) => {
@@ -367,11 +469,11 @@ fn count(argument: &str, obj: Option<&Bound<'_, PyAny>>, max: i64) -> PyResult<O
                 return Err(type_error(argument, "int", o));
             }
             let v: i64 = o.extract().map_err(|_| type_error(argument, "int", o))?;
-            if (0..=max).contains(&v) {
+            if (min..=max).contains(&v) {
                 Ok(Some(v))
             } else {
                 Err(PyValueError::new_err(format!(
-                    "{argument}: must be between 0 and {max}"
+                    "{argument}: must be between {min} and {max}"
                 )))
             }
         }
@@ -411,7 +513,7 @@ pub(crate) fn store_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Store
 /// safe to use from many threads at once, and every call releases the GIL.
 #[pyclass(module = "nzpir", frozen)]
 pub(crate) struct Client {
-    inner: nzpir::Client,
+    pub(crate) inner: nzpir::Client,
     auth: &'static str,
     /// The settings it was built from, for `doctor()`.
     config: Config,
@@ -596,8 +698,13 @@ impl Client {
             issuer: convert::opt_str("issuer", issuer)?,
             start_logon: convert::opt_str("start_logon", start_logon)?,
             unset_start_logon: convert::opt_str("unset_start_logon", unset_start_logon)?,
-            ttl_secs: count("jwt_ttl", jwt_ttl, nzpir::jwt::MAX_TTL.as_secs() as i64)?
-                .map(|n| n as u64),
+            ttl_secs: count_in(
+                "jwt_ttl",
+                jwt_ttl,
+                nzpir::jwt::MIN_TTL.as_secs() as i64,
+                nzpir::jwt::MAX_TTL.as_secs() as i64,
+            )?
+            .map(|n| n as u64),
             ..JwtSettings::default()
         };
         let (cert_path, cert_pem) = pem_into("jwt_cert", jwt_cert)?;
@@ -699,63 +806,93 @@ impl Client {
         formatted_address: Option<&Bound<'_, PyAny>>,
         address: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<LookupResult> {
-        let ird =
-            convert::opt_str("ird", Some(ird))?.ok_or_else(|| type_error("ird", "str", ird))?;
-        let mut m = Map::new();
-        m.insert("IRD".into(), Value::String(ird));
-        let mut put = |key: &str, v: Option<String>| {
-            if let Some(v) = v {
-                m.insert(key.into(), Value::String(v));
-            }
-        };
-        put("PieIRD", convert::opt_str("pie_ird", pie_ird)?);
-        put(
-            "FilingPeriod",
-            convert::date_arg("filing_period", filing_period)?,
-        );
-        put(
-            "FormattedName",
-            convert::opt_str("formatted_name", formatted_name)?,
-        );
-        put("Dob", convert::date_arg("dob", dob)?);
-        put(
-            "FormattedAddress",
-            convert::opt_str("formatted_address", formatted_address)?,
-        );
-        if let Some(v) = part("name", "Name", name, &NAME_KEYS, |o| {
-            o.cast::<Name>().ok().map(|n| {
-                let n = n.get();
-                vec![
-                    n.first_name.clone(),
-                    n.middle_name.clone(),
-                    n.last_name.clone(),
-                ]
-            })
-        })? {
-            m.insert("Name".into(), v);
-        }
-        if let Some(v) = part("address", "Address", address, &ADDRESS_KEYS, |o| {
-            o.cast::<Address>().ok().map(|a| {
-                let a = a.get();
-                vec![
-                    a.street.clone(),
-                    a.city.clone(),
-                    a.post_code.clone(),
-                    a.state.clone(),
-                    a.country.clone(),
-                ]
-            })
-        })? {
-            m.insert("Address".into(), v);
-        }
-        let json = serde_json::to_vec(&Value::Object(m))
-            .map_err(|_| PyValueError::new_err("the request could not be encoded"))?;
+        let json = request_json(
+            "",
+            &RequestArgs {
+                ird: Some(ird),
+                pie_ird,
+                filing_period,
+                formatted_name,
+                name,
+                dob,
+                formatted_address,
+                address,
+            },
+        )?;
         let request = PirRequest::from_json(&json).map_err(errors::to_py)?;
         let client = self.inner.clone();
         let outcome = py
             .detach(move || client.lookup(&request))
             .map_err(errors::to_py)?;
         Ok(LookupResult { outcome })
+    }
+
+    /// Looks up many investors: `requests` is any iterable of mappings with
+    /// `lookup()`'s keyword names (`ird`, `pie_ird`, `filing_period`, ...;
+    /// `None` or NaN is a missing value, so `df.to_dict("records")` works).
+    ///
+    /// Returns a list in input order whose items are `LookupResult` or the
+    /// `NzpirError` instance for that request: one bad request never raises
+    /// for the run. Identical requests are looked up once; `concurrency`
+    /// lookups run at once on the core's threads (the GIL is released) and
+    /// `max_rps` caps their start rate. With `journal` (a path), completed
+    /// lookups are recorded and a later call with the same path repeats none
+    /// of them. `on_progress(BatchProgress)` is called on this thread about
+    /// every 0.1 s and once at the end. Ctrl-C stops the run and raises
+    /// `KeyboardInterrupt`. A request of a wrong type raises `TypeError`
+    /// naming its index and field, before any lookup.
+    #[pyo3(signature = (requests, *, concurrency = 4, max_rps = None, journal = None, on_progress = None))]
+    fn lookup_many(
+        &self,
+        py: Python<'_>,
+        requests: &Bound<'_, PyAny>,
+        concurrency: i64,
+        max_rps: Option<&Bound<'_, PyAny>>,
+        journal: Option<&Bound<'_, PyAny>>,
+        on_progress: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<Py<PyAny>>> {
+        let options = bulk::options(concurrency, max_rps, None, self.inner.validates_locally())?;
+        let items = bulk::convert_all(requests)?;
+        let options = nzpir::batch::BatchOptions {
+            total_hint: Some(items.len()),
+            ..options
+        };
+        let n = items.len();
+        let journal = bulk::journal(py, journal)?;
+        let on_progress = on_progress
+            .filter(|o| !o.is_none())
+            .map(|o| o.clone().unbind());
+        let run = bulk::Run::start(&self.inner, items, options, journal, on_progress)?;
+        let mut out = Vec::with_capacity(n);
+        while let Some(r) = run.next(py)? {
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    /// `lookup_many` for registers that do not fit in a list: an iterator of
+    /// results in input order (each a `LookupResult` or the `NzpirError`
+    /// instance), reading `requests` only as far as the lookups in flight
+    /// need. A wrong type raises `TypeError` when iteration reaches it (the
+    /// results before it are returned first). `close()` stops the run.
+    #[pyo3(signature = (requests, *, concurrency = 4, max_rps = None, journal = None, on_progress = None))]
+    fn iter_lookup_many(
+        &self,
+        py: Python<'_>,
+        requests: &Bound<'_, PyAny>,
+        concurrency: i64,
+        max_rps: Option<&Bound<'_, PyAny>>,
+        journal: Option<&Bound<'_, PyAny>>,
+        on_progress: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bulk::LookupManyIterator> {
+        let total = requests.len().ok();
+        let options = bulk::options(concurrency, max_rps, total, self.inner.validates_locally())?;
+        let journal = bulk::journal(py, journal)?;
+        let on_progress = on_progress
+            .filter(|o| !o.is_none())
+            .map(|o| o.clone().unbind());
+        let run = bulk::Run::start_lazy(&self.inner, requests, options, journal, on_progress)?;
+        Ok(bulk::LookupManyIterator::new(run))
     }
 
     /// Checks the gateway's status endpoint (reachability, TLS and the client

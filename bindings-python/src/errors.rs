@@ -242,6 +242,12 @@ fn build_exception<'py>(py: Python<'py>, e: &nzpir::Error) -> PyResult<Bound<'py
     Ok(exc)
 }
 
+/// nzpir's error as an instance of the matching exception class (for
+/// results that carry an error rather than raise it).
+pub(crate) fn exception<'py>(py: Python<'py>, e: &nzpir::Error) -> PyResult<Bound<'py, PyAny>> {
+    build_exception(py, e)
+}
+
 /// nzpir's error as the matching Python exception.
 pub(crate) fn to_py(e: nzpir::Error) -> PyErr {
     Python::attach(|py| match build_exception(py, &e) {

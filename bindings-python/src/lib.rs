@@ -5,6 +5,7 @@
 //! with the GIL released, and its errors become the one exception tree
 //! (`errors`). Library logs go to Python's `logging` under the `nzpir` logger.
 
+mod bulk;
 mod client;
 mod convert;
 mod errors;
@@ -38,6 +39,8 @@ fn install_logging(py: Python<'_>) -> PyResult<()> {
 mod _native {
     use pyo3::prelude::*;
 
+    #[pymodule_export]
+    use crate::bulk::{BatchProgress, LookupManyIterator};
     #[pymodule_export]
     use crate::client::{Address, Client, DoctorCheck, LookupResult, Name, doctor};
     #[pymodule_export]

@@ -92,8 +92,9 @@ def test_eight_hour_tokens_and_an_empty_start_logon(strict: nzpir.Sandbox) -> No
 
     with pytest.raises(nzpir.ConfigError, match="unset_start_logon"):
         nzpir.mint_jwt(kw["jwt_cert"], kw["jwt_key"], issuer="x", unset_start_logon="none")
-    with pytest.raises(ValueError, match="jwt_ttl"):
-        strict.client(jwt_ttl=28801)
+    for bad in (28801, 59, 0):
+        with pytest.raises(ValueError, match="jwt_ttl: must be between 60 and 28800"):
+            strict.client(jwt_ttl=bad)
 
 
 def test_es512_verifies_with_pyjwt(tmp_path: Any) -> None:

@@ -431,10 +431,9 @@ pub enum ProgressMode {
 }
 
 fn parse_rps(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 && r <= 10_000.0 => Ok(r),
-        _ => Err("must be a number of lookups per second above 0 (at most 10000)".to_owned()),
-    }
+    const RULE: &str = "must be a number of lookups per second from 0.001 to 10000";
+    let r: f64 = s.trim().parse().map_err(|_| RULE.to_owned())?;
+    nzpir::batch::check_max_rps(r).map_err(|_| RULE.to_owned())
 }
 
 const SANDBOX_HELP: &str = "\

@@ -15,11 +15,12 @@ use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::ArgMatches;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
-use nzpir::batch::{self, BatchAnswer, BatchOptions, BatchRow, Journal, Progress};
+use nzpir::batch::{self, Answered, BatchAnswer, BatchOptions, CancelToken, Journal, Progress};
 
 use crate::args::{BatchArgs, ProgressMode};
 use crate::conn::{self, Purpose};
@@ -46,11 +47,41 @@ struct Row {
     request: Result<nzpir::PirRequest, (String, String)>,
 }
 
-/// The input file, read whole.
+/// A row's carried cells and, for a row not looked up, its code and message.
+type Carried = (Vec<String>, Option<(String, String)>);
+
+/// The input file's header: what the rows are read against.
 #[derive(Debug)]
-struct Input {
+struct Layout {
+    /// The output's leading columns (the input's, minus output columns).
     header: Vec<String>,
-    rows: Vec<Row>,
+    names: Vec<String>,
+    fields: Vec<(usize, Field)>,
+    carried: Vec<usize>,
+}
+
+type Records = csv::ByteRecordsIntoIter<QuoteCounter<std::io::BufReader<File>>>;
+
+/// The input file, read a row at a time (one row ahead, to report a quote
+/// left open at the end of the file on the row where it opened).
+struct Input {
+    path: PathBuf,
+    layout: Layout,
+    records: Records,
+    quotes: Rc<Cell<u64>>,
+    default_pie: Option<String>,
+    ahead: Option<(Row, u64, bool)>,
+    done: bool,
+    /// A read error that ended the input early (it stops the run).
+    failure: Rc<Cell<Option<Failure>>>,
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input")
+            .field("header", &self.layout.header)
+            .finish_non_exhaustive()
+    }
 }
 
 fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
@@ -59,20 +90,20 @@ fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Reads the CSV. A header problem stops the run (exit 2); a row problem
-/// becomes that row's `CSV` error and the run goes on.
+/// Opens the CSV and reads its header. A header problem stops the run (exit
+/// 2); a row problem becomes that row's `CSV` error and the run goes on.
 fn read_input(path: &Path, default_pie: Option<&str>) -> Result<Input, Failure> {
     let file = File::open(path)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
     let quotes = Rc::new(Cell::new(0u64));
-    let mut reader = csv::ReaderBuilder::new()
+    let reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)
         .from_reader(QuoteCounter {
             inner: std::io::BufReader::with_capacity(1 << 16, file),
             quotes: quotes.clone(),
         });
-    let mut records = reader.byte_records();
+    let mut records = reader.into_byte_records();
     let header = match records.next() {
         Some(Ok(h)) => h,
         Some(Err(e)) => {
@@ -111,7 +142,6 @@ fn read_input(path: &Path, default_pie: Option<&str>) -> Result<Input, Failure> 
         }
         names.push(name.to_owned());
     }
-    let width = names.len();
     let mut fields: Vec<(usize, Field)> = Vec::new();
     for (i, name) in names.iter().enumerate() {
         if let Some(f) = Field::from_column(name) {
@@ -131,7 +161,7 @@ fn read_input(path: &Path, default_pie: Option<&str>) -> Result<Input, Failure> 
             path.display()
         )));
     }
-    let carried: Vec<usize> = (0..width)
+    let carried: Vec<usize> = (0..names.len())
         .filter(|i| {
             !OUTPUT_COLUMNS
                 .iter()
@@ -139,19 +169,32 @@ fn read_input(path: &Path, default_pie: Option<&str>) -> Result<Input, Failure> 
         })
         .collect();
     let header: Vec<String> = carried.iter().map(|i| names[*i].clone()).collect();
+    Ok(Input {
+        path: path.to_owned(),
+        layout: Layout {
+            header,
+            names,
+            fields,
+            carried,
+        },
+        records,
+        quotes,
+        default_pie: default_pie.map(str::to_owned),
+        ahead: None,
+        done: false,
+        failure: Rc::new(Cell::new(None)),
+    })
+}
 
-    let mut rows = Vec::new();
-    let mut last = (0u64, false);
-    for record in records {
-        let record =
-            record.map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-        let line = record.position().map_or(0, csv::Position::line);
-        last = (line, record.iter().any(|f| f.contains(&b'\n')));
+impl Layout {
+    /// One record as a row: its carried cells and its request or problem.
+    fn row(&self, record: &csv::ByteRecord, line: u64, default_pie: Option<&str>) -> Row {
+        let width = self.names.len();
         if record.len() != width {
             // A quote left open swallows the following lines into one field.
             let open_quote = record.iter().any(|f| f.contains(&b'\n'));
-            rows.push(Row {
-                carried: vec![String::new(); carried.len()],
+            return Row {
+                carried: vec![String::new(); self.carried.len()],
                 request: Err((
                     CSV_CODE.to_owned(),
                     format!(
@@ -164,30 +207,28 @@ fn read_input(path: &Path, default_pie: Option<&str>) -> Result<Input, Failure> 
                         }
                     ),
                 )),
-            });
-            continue;
+            };
         }
         let bad_column = record
             .iter()
             .position(|cell| std::str::from_utf8(cell).is_err());
         let cell = |i: usize| String::from_utf8_lossy(&record[i]).into_owned();
-        let carried_cells: Vec<String> = carried.iter().map(|i| cell(*i)).collect();
+        let carried_cells: Vec<String> = self.carried.iter().map(|i| cell(*i)).collect();
         if let Some(col) = bad_column {
-            rows.push(Row {
+            return Row {
                 carried: carried_cells,
                 request: Err((
                     CSV_CODE.to_owned(),
                     format!(
                         "line {line}: column {} ({}) is not UTF-8; row not looked up",
                         col + 1,
-                        names[col]
+                        self.names[col]
                     ),
                 )),
-            });
-            continue;
+            };
         }
         let mut values = Fields::default();
-        for (i, f) in &fields {
+        for (i, f) in &self.fields {
             let v = cell(*i);
             let v = v.trim();
             if !v.is_empty() {
@@ -202,28 +243,67 @@ fn read_input(path: &Path, default_pie: Option<&str>) -> Result<Input, Failure> 
         let request = values
             .to_request()
             .map_err(|e| ("INVALID".to_owned(), format!("line {line}: {e}")));
-        rows.push(Row {
+        Row {
             carried: carried_cells,
             request,
-        });
+        }
     }
-    // The csv reader ends a quote left open at the end of the file without a
-    // word, having read every line after it into the last row. In a well-formed
-    // file quotes come in pairs; an odd count with line breaks in the last row
-    // means exactly that, so the row is reported instead of looked up.
-    if quotes.get() % 2 == 1
-        && last.1
-        && let Some(row) = rows.last_mut()
-    {
-        row.request = Err((
-            CSV_CODE.to_owned(),
-            format!(
-                "line {}: a quote opened in this row is never closed, so every line after it was read into this row; row not looked up",
-                last.0
-            ),
-        ));
+}
+
+impl Iterator for Input {
+    type Item = Row;
+
+    fn next(&mut self) -> Option<Row> {
+        if self.done {
+            return None;
+        }
+        loop {
+            match self.records.next() {
+                Some(Ok(record)) => {
+                    let line = record.position().map_or(0, csv::Position::line);
+                    let newline = record.iter().any(|f| f.contains(&b'\n'));
+                    let row = self.layout.row(&record, line, self.default_pie.as_deref());
+                    if let Some((held, _, _)) = self.ahead.replace((row, line, newline)) {
+                        return Some(held);
+                    }
+                }
+                Some(Err(e)) => {
+                    self.done = true;
+                    self.failure.set(Some(Failure::usage(format!(
+                        "cannot read {}: {e}",
+                        self.path.display()
+                    ))));
+                    return None;
+                }
+                None => {
+                    self.done = true;
+                    return self.finish_last();
+                }
+            }
+        }
     }
-    Ok(Input { header, rows })
+}
+
+impl Input {
+    /// The last row, checked for a quote left open at the end of the file.
+    ///
+    /// The csv reader ends a quote left open at the end of the file without a
+    /// word, having read every line after it into the last row. In a
+    /// well-formed file quotes come in pairs; an odd count with line breaks in
+    /// the last row means exactly that, so the row is reported instead of
+    /// looked up.
+    fn finish_last(&mut self) -> Option<Row> {
+        let (mut row, line, newline) = self.ahead.take()?;
+        if self.quotes.get() % 2 == 1 && newline {
+            row.request = Err((
+                CSV_CODE.to_owned(),
+                format!(
+                    "line {line}: a quote opened in this row is never closed, so every line after it was read into this row; row not looked up"
+                ),
+            ));
+        }
+        Some(row)
+    }
 }
 
 /// Counts the `"` bytes read through it.
@@ -241,10 +321,15 @@ impl<R: Read> Read for QuoteCounter<R> {
     }
 }
 
-/// Progress on standard error; never an IRD number or a name.
+/// Progress on standard error; never an IRD number or a name. It counts the
+/// rows that reach the lookup stage (not those that cannot be read).
 enum Reporter {
     Bar(ProgressBar),
-    Lines { last: Instant, last_tenth: usize },
+    Lines {
+        last: Instant,
+        last_tenth: usize,
+        total: usize,
+    },
     Silent,
 }
 
@@ -253,8 +338,8 @@ impl Reporter {
         let terminal = std::io::stderr().is_terminal();
         match mode {
             ProgressMode::None => Reporter::Silent,
-            ProgressMode::Lines => Reporter::lines(),
-            ProgressMode::Auto if !terminal => Reporter::lines(),
+            ProgressMode::Lines => Reporter::lines(total),
+            ProgressMode::Auto if !terminal => Reporter::lines(total),
             ProgressMode::Auto | ProgressMode::Bar => {
                 let bar =
                     ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
@@ -273,43 +358,48 @@ impl Reporter {
         }
     }
 
-    fn lines() -> Self {
+    fn lines(total: usize) -> Self {
         Reporter::Lines {
             last: Instant::now(),
             last_tenth: 0,
+            total,
         }
     }
 
     fn update(&mut self, p: &Progress) {
+        let done = p.done - p.unreadable;
         match self {
             Reporter::Silent => {}
             Reporter::Bar(bar) => {
-                bar.set_position(p.done as u64);
-                if p.failed > 0 {
-                    bar.set_message(format!("{} failed", p.failed));
+                bar.set_position(done as u64);
+                if p.failed > p.unreadable {
+                    bar.set_message(format!("{} failed", p.failed - p.unreadable));
                 }
             }
-            Reporter::Lines { last, last_tenth } => {
-                let tenth = (p.done * 10).checked_div(p.total).unwrap_or(10);
+            Reporter::Lines {
+                last,
+                last_tenth,
+                total,
+            } => {
+                let total = *total;
+                let tenth = (done * 10).checked_div(total).unwrap_or(10);
                 if tenth > *last_tenth || last.elapsed() >= Duration::from_secs(5) {
                     *last_tenth = tenth;
                     *last = Instant::now();
                     let secs = p.elapsed.as_secs_f64().max(1e-3);
-                    let rate = p.done as f64 / secs;
+                    let rate = done as f64 / secs;
                     let eta = if rate > 0.0 {
-                        format!("{:.0} s", (p.total - p.done) as f64 / rate)
+                        format!("{:.0} s", total.saturating_sub(done) as f64 / rate)
                     } else {
                         "unknown".to_owned()
                     };
                     let _ = writeln!(
                         std::io::stderr().lock(),
-                        "nzpir batch: {}/{} rows ({}%), {} looked up, {} from the journal, {} failed; {rate:.1} rows/s, ETA {eta}",
-                        p.done,
-                        p.total,
-                        p.done * 100 / p.total.max(1),
+                        "nzpir batch: {done}/{total} rows ({}%), {} looked up, {} from the journal, {} failed; {rate:.1} rows/s, ETA {eta}",
+                        done * 100 / total.max(1),
                         p.lookups,
                         p.resumed,
-                        p.failed,
+                        p.failed - p.unreadable,
                     );
                 }
             }
@@ -391,7 +481,9 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Runs `nzpir batch`.
+/// Runs `nzpir batch`: rows stream from the input through the core's runner
+/// to the output, each written as soon as it and every row before it have
+/// their answer, so memory stays flat whatever the register's size.
 pub fn run(args: &BatchArgs, m: &ArgMatches) -> Result<u8, Failure> {
     let started = Instant::now();
     conn::init_logging(args.conn.verbose);
@@ -408,6 +500,13 @@ pub fn run(args: &BatchArgs, m: &ArgMatches) -> Result<u8, Failure> {
         })
         .map_err(Failure::from)?;
     let input = read_input(&args.input, args.pie_ird.as_deref())?;
+    // The progress total: a first pass that counts, holding nothing.
+    let lookup_rows = match args.progress {
+        ProgressMode::None => 0,
+        _ => read_input(&args.input, args.pie_ird.as_deref())?
+            .filter(|r| r.request.is_ok())
+            .count(),
+    };
     let journal_path = args
         .journal
         .clone()
@@ -416,11 +515,12 @@ pub fn run(args: &BatchArgs, m: &ArgMatches) -> Result<u8, Failure> {
     let file = File::create(&partial)
         .map_err(|e| Failure::usage(format!("cannot create {}: {e}", partial.display())))?;
     // Opened last, so a run that cannot start leaves no journal behind.
-    let journal = Journal::open(&journal_path, args.resume).map_err(Failure::from)?;
+    let journal = Arc::new(Journal::open(&journal_path, args.resume).map_err(Failure::from)?);
     let mut writer = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, file));
     writer
         .write_record(
             input
+                .layout
                 .header
                 .iter()
                 .map(String::as_str)
@@ -428,63 +528,53 @@ pub fn run(args: &BatchArgs, m: &ArgMatches) -> Result<u8, Failure> {
         )
         .map_err(|e| Failure::usage(format!("cannot write {}: {e}", partial.display())))?;
 
-    // The rows the core looks up; the others are written in their place.
-    let total = input.rows.len();
-    let mut carried: Vec<Vec<String>> = Vec::with_capacity(total);
-    let mut unreadable: Vec<Option<(String, String)>> = Vec::with_capacity(total);
-    let mut requests: Vec<BatchRow> = Vec::new();
-    for (i, row) in input.rows.into_iter().enumerate() {
-        carried.push(row.carried);
-        match row.request {
-            Ok(req) => {
-                requests.push((i, Ok(req)));
-                unreadable.push(None);
-            }
-            Err(problem) => unreadable.push(Some(problem)),
-        }
-    }
-    let looked_up = requests.len();
     let options = BatchOptions {
         concurrency,
         max_rps: args.max_rps,
         validate_locally: cfg.validate_locally.unwrap_or(true),
+        ..BatchOptions::default()
     };
-
+    let read_failure = Rc::clone(&input.failure);
+    // Rows that cannot be read go through the runner as already-failed items,
+    // so that they keep their place; their cells say why.
+    let items = input.map(|row| match row.request {
+        Ok(req) => ((row.carried, None), Ok(req)),
+        Err(problem) => (
+            (row.carried, Some(problem)),
+            Err(nzpir::Error::new(
+                nzpir::ErrorKind::InvalidInput,
+                "row not looked up",
+            )),
+        ),
+    });
     let mut tally = Tally::default();
-    let mut next = 0usize;
-    let mut reporter = Reporter::new(args.progress, looked_up);
-    let mut write_unreadable_until = |end: usize,
-                                      w: &mut csv::Writer<BufWriter<File>>,
-                                      tally: &mut Tally,
-                                      next: &mut usize|
-     -> Result<(), nzpir::Error> {
-        while *next < end {
-            if let Some((code, message)) = unreadable[*next].take() {
-                tally.failure(&code, exit::USAGE);
-                let cells = [String::new(), String::new(), code, message];
-                write_row(w, &carried[*next], &cells)?;
-            }
-            *next += 1;
-        }
-        Ok(())
-    };
+    let mut reporter = Reporter::new(args.progress, lookup_rows);
+    let lookup_client = client.clone();
     let result = batch::run(
-        requests,
-        |req| client.lookup(req),
+        items,
+        move |req| lookup_client.lookup(req),
         &options,
-        Some(&journal),
-        |index, answer| {
-            write_unreadable_until(index, &mut writer, &mut tally, &mut next)?;
-            let cells = answer_cells(answer, &mut tally);
-            write_row(&mut writer, &carried[index], &cells)?;
-            next = index + 1;
-            Ok(())
+        Some(Arc::clone(&journal)),
+        &CancelToken::new(),
+        |a: Answered<Carried>| {
+            let (carried, problem) = a.payload;
+            let cells = match problem {
+                Some((code, message)) => {
+                    tally.failure(&code, exit::USAGE);
+                    [String::new(), String::new(), code, message]
+                }
+                None => answer_cells(&a.answer, &mut tally),
+            };
+            write_row(&mut writer, &carried, &cells)
         },
         |p| reporter.update(p),
     );
     reporter.finish();
     let progress = result.map_err(Failure::from)?;
-    write_unreadable_until(total, &mut writer, &mut tally, &mut next).map_err(Failure::from)?;
+    if let Some(f) = read_failure.take() {
+        return Err(f);
+    }
+    let total = progress.read;
 
     // Make the output whole on disk, then put it in place.
     let file = writer
@@ -508,7 +598,7 @@ pub fn run(args: &BatchArgs, m: &ArgMatches) -> Result<u8, Failure> {
         }
     } else {
         format!(
-            "; {} row(s) failed on the way (connection, timeout or server): run again with --resume to retry just those (journal {})",
+            "; {} row(s) failed on the way (connection, timeout, server, HTTP 429 or EV1026): run again with --resume to retry just those (journal {})",
             tally.retry_later,
             journal_path.display()
         )
@@ -543,11 +633,21 @@ pub fn run(args: &BatchArgs, m: &ArgMatches) -> Result<u8, Failure> {
 mod tests {
     use super::*;
 
-    fn input(text: &[u8]) -> Result<Input, Failure> {
+    struct Whole {
+        header: Vec<String>,
+        rows: Vec<Row>,
+    }
+
+    fn input(text: &[u8]) -> Result<Whole, Failure> {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("in.csv");
         std::fs::write(&p, text).expect("write");
-        read_input(&p, None)
+        let i = read_input(&p, None)?;
+        let header = i.layout.header.clone();
+        Ok(Whole {
+            header,
+            rows: i.collect(),
+        })
     }
 
     #[test]

@@ -811,6 +811,11 @@ impl Client {
         result
     }
 
+    /// Whether requests are checked locally before they are sent.
+    pub fn validates_locally(&self) -> bool {
+        self.inner.validate_locally
+    }
+
     /// The gateway's base URL.
     pub fn endpoint(&self) -> &str {
         &self.inner.transport.endpoint.base
@@ -939,7 +944,9 @@ impl Client {
                 std::thread::sleep(delay);
                 continue;
             }
-            return Err(err.with_attempts(trace.attempts));
+            return Err(err
+                .with_attempts(trace.attempts)
+                .with_retry_after(retry_after));
         }
     }
 

@@ -324,6 +324,7 @@ struct Inner {
     field_errors: Vec<FieldError>,
     source: Option<BoxError>,
     attempts: u32,
+    retry_after: Option<std::time::Duration>,
 }
 
 /// The error of every fallible nzpir call.
@@ -348,6 +349,7 @@ impl Error {
                 field_errors: Vec::new(),
                 source: None,
                 attempts: 0,
+                retry_after: None,
             }),
         }
     }
@@ -427,6 +429,12 @@ impl Error {
         self
     }
 
+    /// Sets IR's code (for an answer recorded earlier, e.g. in a batch journal).
+    pub(crate) fn with_ir_code(mut self, code: IrCode) -> Self {
+        self.inner.ir_code = Some(code);
+        self
+    }
+
     /// The class of failure.
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
@@ -465,6 +473,18 @@ impl Error {
             let msg = format!("{} (after {attempts} attempts)", self.inner.message);
             self.inner.message = Cow::Owned(msg);
         }
+        self
+    }
+
+    /// How long the gateway asked the caller to wait (`Retry-After`), when it
+    /// said so on the answer that ended the call.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.inner.retry_after
+    }
+
+    /// Records the gateway's `Retry-After`.
+    pub(crate) fn with_retry_after(mut self, retry_after: Option<std::time::Duration>) -> Self {
+        self.inner.retry_after = retry_after;
         self
     }
 

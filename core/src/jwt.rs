@@ -1340,24 +1340,20 @@ mod tests {
         p.not_before = issued;
         p.not_after = rcgen::date_time_ymd(2099, 1, 1);
         let cert = p.self_signed(&key).expect("cert").pem();
-        let jwt = JwtSigner::builder(cert, key.serialize_pem())
-            .issuer("Acme")
-            .clock(Arc::new(FixedClock(NOW)))
-            .build()
-            .expect("signer")
-            .mint()
-            .expect("jwt");
+        let mint = |cert: String| {
+            JwtSigner::builder(cert, key.serialize_pem())
+                .issuer("Acme")
+                .clock(Arc::new(FixedClock(NOW)))
+                .build()
+                .expect("signer")
+                .mint()
+                .expect("jwt")
+        };
+        let jwt = mint(cert);
         assert_eq!(jwt.issued_at(), NOW - 10);
         assert_eq!(jwt.expires_at(), NOW - 10 + 540);
         // An older certificate keeps the usual margin.
-        let old = cert_for(&key);
-        let jwt = JwtSigner::builder(old, key.serialize_pem())
-            .issuer("Acme")
-            .clock(Arc::new(FixedClock(NOW)))
-            .build()
-            .expect("signer")
-            .mint()
-            .expect("jwt");
+        let jwt = mint(cert_for(&key));
         assert_eq!(jwt.issued_at(), NOW - 30);
     }
 }

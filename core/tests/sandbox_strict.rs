@@ -594,23 +594,19 @@ fn a_renewed_client_certificate_with_the_same_cn_is_accepted() {
 
     let scheme = pie(m, "kowhai-scheme");
     let req = lookup("139276507", Some(&scheme));
-    let renewed = Client::builder()
-        .endpoint(sb.url())
-        .identity_files(&m.renewed_client_cert, &m.renewed_client_key)
-        .add_root_certificate_file(&m.ca_cert)
-        .no_proxy()
-        .auth(Auth::Jwt(rs256(m, None)))
-        .build()
-        .expect("client");
+    let with_identity = |cert: &std::path::Path, key: &std::path::Path| {
+        Client::builder()
+            .endpoint(sb.url())
+            .identity_files(cert, key)
+            .add_root_certificate_file(&m.ca_cert)
+            .no_proxy()
+            .auth(Auth::Jwt(rs256(m, None)))
+            .build()
+            .expect("client")
+    };
+    let renewed = with_identity(&m.renewed_client_cert, &m.renewed_client_key);
     assert_eq!(rate_of(&renewed, &req).as_deref(), Some("28"));
-    let other = Client::builder()
-        .endpoint(sb.url())
-        .identity_files(&m.unregistered_client_cert, &m.unregistered_client_key)
-        .add_root_certificate_file(&m.ca_cert)
-        .no_proxy()
-        .auth(Auth::Jwt(rs256(m, None)))
-        .build()
-        .expect("client");
+    let other = with_identity(&m.unregistered_client_cert, &m.unregistered_client_key);
     let e = other.lookup(&req).expect_err("not registered");
     assert_eq!(e.ir_code().map(|c| c.as_str()), Some("EV1023"));
 }

@@ -320,7 +320,7 @@ pub struct nzpir_outcome {
 }
 
 impl nzpir_outcome {
-    fn new(outcome: PirOutcome) -> Self {
+    pub(crate) fn new(outcome: PirOutcome) -> Self {
         nzpir_outcome {
             outcome,
             ird: OnceLock::new(),

@@ -103,6 +103,21 @@ impl nzpir_error {
 
 impl From<nzpir::Error> for nzpir_error {
     fn from(e: nzpir::Error) -> Self {
+        nzpir_error::from_ref(&e)
+    }
+}
+
+impl nzpir_error {
+    /// The call was stopped by the caller.
+    pub(crate) fn cancelled() -> Self {
+        nzpir_error::new(
+            nzpir_status::Cancelled,
+            "the call was cancelled by its callback",
+        )
+    }
+
+    /// From an error the caller does not own (a bulk call's result).
+    pub(crate) fn from_ref(e: &nzpir::Error) -> Self {
         let status = nzpir_status::from_kind(e.kind());
         nzpir_error {
             status,

@@ -18,6 +18,7 @@
 #![allow(non_camel_case_types)]
 
 mod boundary;
+mod bulk;
 mod client;
 mod error;
 mod ird;
@@ -27,6 +28,10 @@ mod strings;
 
 use std::ffi::c_char;
 
+pub use bulk::{
+    NZPIR_BULK_END, NZPIR_BULK_NEXT, nzpir_bulk_next_fn, nzpir_bulk_result_fn,
+    nzpir_client_lookup_many,
+};
 pub use client::{
     nzpir_client, nzpir_client_free, nzpir_client_lookup, nzpir_client_new_from_file,
     nzpir_client_new_from_json, nzpir_client_status, nzpir_outcome, nzpir_outcome_free,

@@ -60,6 +60,8 @@ pub enum nzpir_status {
     /// nzpir failed internally (a Rust panic, caught at the boundary). The
     /// handles passed in are still valid; please report it.
     Panic = 104,
+    /// The caller stopped the call (a bulk call's callback asked to).
+    Cancelled = 105,
 }
 
 impl nzpir_status {
@@ -105,6 +107,7 @@ impl nzpir_status {
             nzpir_status::TooLarge,
             nzpir_status::BufferTooSmall,
             nzpir_status::Panic,
+            nzpir_status::Cancelled,
         ]
     }
 
@@ -131,6 +134,7 @@ impl nzpir_status {
             nzpir_status::TooLarge => c"too_large",
             nzpir_status::BufferTooSmall => c"buffer_too_small",
             nzpir_status::Panic => c"panic",
+            nzpir_status::Cancelled => c"cancelled",
         }
     }
 }

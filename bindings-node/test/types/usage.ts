@@ -108,7 +108,37 @@ export async function main(): Promise<void> {
   const jwt = mintJwt({ cert: m.jwt_ec_cert, key: m.jwt_ec_key, alg: 'ES256', issuer: 'x' })
   const token: string = jwt.token
 
+  const controller = new AbortController()
+  const settled = await client.lookupMany([{ ird: '139276507', pieIrd: '125000002' }], {
+    concurrency: 4,
+    maxRps: 50,
+    signal: controller.signal,
+    onProgress: (p) => {
+      const done: number = p.done
+      const total: number | null = p.total
+      console.log(done, total)
+    },
+  })
+  for (const entry of settled) {
+    if (entry.status === 'fulfilled') {
+      const r: string | null = entry.value.rate
+      console.log(r)
+    } else {
+      const code: string = entry.reason.code
+      const ir: string | null = entry.reason.irCode
+      console.log(code, ir)
+    }
+  }
+  for await (const entry of client.lookupManyIter([{ ird: '139276507' }])) {
+    const status: 'fulfilled' | 'rejected' = entry.status
+    console.log(status)
+  }
+
   // What the declarations must refuse:
+  // @ts-expect-error lookupMany takes requests, not IRD numbers
+  await client.lookupMany(['139276507'])
+  // @ts-expect-error maxRps is a number
+  await client.lookupMany([], { maxRps: '5' })
   // @ts-expect-error an IRD number is a string
   await client.lookup({ ird: 139276507 })
   // @ts-expect-error unknown request fields are refused (as at run time)

@@ -23,6 +23,8 @@ from typing import Any, Dict, Optional, Protocol
 
 from ._native import (
     Address,
+    BatchProgress,
+    LookupManyIterator,
     AuthenticationError,
     AuthorisationError,
     AuthorizationRequest,
@@ -78,8 +80,13 @@ class TokenStore(Protocol):
         ...
 
 
+from ._aio import AsyncClient  # noqa: E402  (after the names it uses)
+
 __all__ = [
     "Address",
+    "AsyncClient",
+    "BatchProgress",
+    "LookupManyIterator",
     "AuthenticationError",
     "AuthorisationError",
     "AuthorizationRequest",

@@ -3,7 +3,19 @@
 import datetime
 import decimal
 import os
-from typing import Any, Dict, Iterable, List, Optional, Protocol, Union, final
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Protocol,
+    Union,
+    final,
+)
 
 _StrPath = Union[str, "os.PathLike[str]"]
 # A PEM: a file path, or the PEM content itself as bytes.
@@ -16,6 +28,8 @@ class _TokenStore(Protocol):
 
 __all__ = [
     "Address",
+    "BatchProgress",
+    "LookupManyIterator",
     "AuthenticationError",
     "AuthorisationError",
     "AuthorizationRequest",
@@ -145,6 +159,37 @@ class LookupResult:
     def pie_ird(self) -> Optional[str]: ...
 
 @final
+class BatchProgress:
+    @property
+    def total(self) -> Optional[int]: ...
+    @property
+    def read(self) -> int: ...
+    @property
+    def done(self) -> int: ...
+    @property
+    def failed(self) -> int: ...
+    @property
+    def lookups(self) -> int: ...
+    @property
+    def resumed(self) -> int: ...
+    @property
+    def duplicates(self) -> int: ...
+    @property
+    def in_flight(self) -> int: ...
+    @property
+    def elapsed(self) -> float: ...
+
+@final
+class LookupManyIterator:
+    def __iter__(self) -> LookupManyIterator: ...
+    def __next__(self) -> Union[LookupResult, NzpirError]: ...
+    def close(self) -> None: ...
+    @property
+    def progress(self) -> Optional[BatchProgress]: ...
+    def __enter__(self) -> LookupManyIterator: ...
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool: ...
+
+@final
 class TokenSet:
     @property
     def access_token(self) -> str: ...
@@ -243,6 +288,24 @@ class Client:
         formatted_address: Optional[str] = None,
         address: Optional[Union[Address, Dict[str, Optional[str]]]] = None,
     ) -> LookupResult: ...
+    def lookup_many(
+        self,
+        requests: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int = 4,
+        max_rps: Optional[float] = None,
+        journal: Optional[_StrPath] = None,
+        on_progress: Optional[Callable[[BatchProgress], object]] = None,
+    ) -> List[Union[LookupResult, NzpirError]]: ...
+    def iter_lookup_many(
+        self,
+        requests: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int = 4,
+        max_rps: Optional[float] = None,
+        journal: Optional[_StrPath] = None,
+        on_progress: Optional[Callable[[BatchProgress], object]] = None,
+    ) -> LookupManyIterator: ...
     def status(self) -> None: ...
     def reload_identity(self) -> bool: ...
     @property
