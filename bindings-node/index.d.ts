@@ -18,10 +18,12 @@ export {
   normalizeIrd,
   validIrds,
   mintJwt,
+  doctor,
   version,
 } from './native'
 export type {
   AuthorizationRequest,
+  DoctorCheck,
   BulkProgress,
   FieldErrorInfo,
   IntrospectionInfo,
@@ -35,6 +37,8 @@ export * from './types'
 
 declare module './native' {
   interface Client {
+    /** When the client certificate in use expires, or `null` without one. */
+    readonly identityExpiresAt: Date | null
     /**
      * Looks up many requests: resolves with one entry per request, in input
      * order, shaped as `Promise.allSettled`'s (`{ status: 'fulfilled', value }`

@@ -29,6 +29,16 @@ Object.defineProperty(native.Client.prototype, 'lookup', {
   },
 })
 
+// The identity's expiry as a Date (the native getter gives milliseconds).
+Object.defineProperty(native.Client.prototype, 'identityExpiresAt', {
+  configurable: true,
+  enumerable: false,
+  get() {
+    const ms = this.identityNotAfterMs
+    return ms == null ? null : new Date(ms)
+  },
+})
+
 // lookupMany and lookupManyIter: the native run (`startLookupMany`) hands
 // results over in input order, in chunks, from its own threads; here they
 // become Promise.allSettled-shaped entries, the errors real Error objects
@@ -267,6 +277,7 @@ module.exports = {
   normalizeIrd: native.normalizeIrd,
   validIrds,
   mintJwt: native.mintJwt,
+  doctor: native.doctor,
   version: native.version,
   ErrorCode,
   isNzpirError,

@@ -8,6 +8,7 @@ export const {
   normalizeIrd,
   validIrds,
   mintJwt,
+  doctor,
   version,
   ErrorCode,
   isNzpirError,

@@ -45,10 +45,21 @@ export interface ClientOptions {
   key?: PemSource
   /** Extra trusted root CAs (e.g. the sandbox's), added to the public roots. */
   ca?: PemSource
+  /**
+   * The TLS client certificate, chain and key as a PKCS#12 file (.p12/.pfx), instead of
+   * cert/key. Like cert/key files, it is watched: a renewed file is used for new connections.
+   */
+  pkcs12?: string
+  /** The pkcs12 file's password (none: an empty password). */
+  pkcs12Password?: string
   /** M2M JWT: the signing certificate registered with IR. */
   jwtCert?: PemSource
   /** M2M JWT: the signing key. */
   jwtKey?: PemSource
+  /** M2M JWT: the signing certificate and key as a PKCS#12 file (.p12/.pfx), instead of jwtCert/jwtKey. */
+  jwtPkcs12?: string
+  /** M2M JWT: the jwtPkcs12 file's password (none: an empty password). */
+  jwtPkcs12Password?: string
   /**
    * M2M JWT: the algorithm configured at IR (default: RS256 for RSA, ES256/ES384/ES512 for
    * EC P-256/P-384/P-521 keys). IR lists RS256/384/512 and ES256/384/512; PS256 is not on
@@ -85,6 +96,14 @@ export interface ClientOptions {
 }
 
 /** Options of `Client.fromConfig(path, options)`. */
+/** What `doctor()` does besides the checks every run makes. */
+export interface DoctorOptions {
+  /** One real lookup of this investor (IRD number) at the end. */
+  ird?: string
+  /** The PIE's IRD number for that lookup. */
+  pieIrd?: string
+}
+
 export interface FromConfigOptions {
   /** Replaces the file's OAuth `token_store`. */
   tokenStore?: string | TokenStore

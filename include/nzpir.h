@@ -388,6 +388,58 @@ nzpir_status nzpir_client_lookup(const struct nzpir_client *client,
 // `client` is NULL or a live client; `err_out` is NULL or valid for writing.
 nzpir_status nzpir_client_status(const struct nzpir_client *client, struct nzpir_error **err_out);
 
+// Reads the client certificate and key files again now and uses them for
+// new connections if they make a valid pair (the key matches, the
+// certificate is valid). `*changed_out` (if not NULL) receives whether a
+// different certificate is now in use. When the files are broken or do not
+// match, the error (`NZPIR_STATUS_CONFIG`) names the setting and the pair in
+// use is kept. Without this call the files are still checked, by
+// modification time and at most every 5 seconds, whenever a new connection
+// opens. An identity given inline (PEM text) is never re-read.
+//
+// Thread-safe.
+//
+// # Safety
+// `client` is NULL or a live client; `changed_out` and `err_out` are NULL or
+// valid for writing.
+nzpir_status nzpir_client_reload_identity(const struct nzpir_client *client,
+                                          bool *changed_out,
+                                          struct nzpir_error **err_out);
+
+// When the client certificate in use expires (its notAfter), in seconds
+// since the Unix epoch, written to `*not_after_out`; 0 when the client has
+// no client certificate. After a renewal on disk, the new certificate's.
+//
+// Thread-safe.
+//
+// # Safety
+// `client` is NULL or a live client; `not_after_out` and `err_out` are NULL
+// or valid for writing.
+nzpir_status nzpir_client_identity_not_after(const struct nzpir_client *client,
+                                             int64_t *not_after_out,
+                                             struct nzpir_error **err_out);
+
+// Checks a configuration (JSON, the same schema as for
+// `nzpir_client_new_from_json`) against IR's requirements and the live
+// gateway: the client certificate and key, the JWT credential, DNS, TCP, the
+// TLS handshake, the clock against the gateway's `Date`, the status endpoint
+// and, when `ird` is not NULL, one real lookup (with `pie_ird`, which may be
+// NULL). The report is JSON: `{"passed": bool, "checks": [{"id", "status"
+// ("ok", "warn", "fail" or "skip"), "detail", "action", "kind"}]}`, written
+// to `*report_out` (free it with `nzpir_string_free`). A failed check is in
+// the report, not an error: the status is not OK only when the
+// configuration JSON cannot be read or an argument is wrong.
+//
+// # Safety
+// `config_json` is NULL or a NUL-terminated string; `ird` and `pie_ird` are
+// NULL or NUL-terminated strings; `report_out` and `err_out` are NULL or
+// valid for writing.
+nzpir_status nzpir_doctor_json(const char *config_json,
+                               const char *ird,
+                               const char *pie_ird,
+                               char **report_out,
+                               struct nzpir_error **err_out);
+
 // Whether IR could not determine a rate for the investor (`PirRateNotFound`).
 // NULL gives false.
 //

@@ -28,8 +28,12 @@ const OPTION_KEYS: &[&str] = &[
     "cert",
     "key",
     "ca",
+    "pkcs12",
+    "pkcs12Password",
     "jwtCert",
     "jwtKey",
+    "jwtPkcs12",
+    "jwtPkcs12Password",
     "jwtAlg",
     "issuer",
     "startLogon",
@@ -48,6 +52,8 @@ const OPTION_KEYS: &[&str] = &[
 const JWT_KEYS: &[&str] = &[
     "jwtCert",
     "jwtKey",
+    "jwtPkcs12",
+    "jwtPkcs12Password",
     "jwtAlg",
     "issuer",
     "startLogon",
@@ -152,7 +158,9 @@ fn config_from(
     let mut tls = TlsSettings::default();
     let cert = f.pem("cert")?;
     let key = f.pem("key")?;
-    if cert.is_some() != key.is_some() {
+    tls.client_pkcs12 = f.string("pkcs12")?.map(Into::into);
+    tls.client_pkcs12_password = f.string("pkcs12Password")?.map(Secret::new);
+    if tls.client_pkcs12.is_none() && cert.is_some() != key.is_some() {
         let missing = if cert.is_some() { "key" } else { "cert" };
         return Err(ArgError::new(
             f.path_of(missing),
@@ -191,7 +199,9 @@ fn config_from(
         let mut j = JwtSettings::default();
         let cert = f.pem("jwtCert")?;
         let key = f.pem("jwtKey")?;
-        if cert.is_none() || key.is_none() {
+        j.pkcs12 = f.string("jwtPkcs12")?.map(Into::into);
+        j.pkcs12_password = f.string("jwtPkcs12Password")?.map(Secret::new);
+        if j.pkcs12.is_none() && (cert.is_none() || key.is_none()) {
             let missing = if cert.is_none() { "jwtCert" } else { "jwtKey" };
             return Err(ArgError::new(
                 f.path_of(missing),
@@ -374,6 +384,108 @@ fn token_kind(
 #[napi]
 pub struct Client {
     pub(crate) inner: nzpir::Client,
+    /// The settings it was built from, for `doctor()`.
+    config: Config,
+}
+
+/// One check of `doctor()`.
+#[napi(object, use_nullable = true)]
+pub struct DoctorCheck {
+    /// A stable name, e.g. `client_cert.dates`, `gateway.tls`.
+    pub id: String,
+    /// `ok`, `warn`, `fail` or `skip`.
+    pub status: String,
+    /// What was found.
+    pub detail: String,
+    /// What to do (warnings and failures), else `null`.
+    pub action: Option<String>,
+    /// A failure's class (`config`, `authentication`, `tls`, `transport`...), else `null`.
+    pub kind: Option<String>,
+}
+
+/// The core's doctor on a configuration, off the JavaScript thread.
+pub struct Doctor {
+    pub config: Option<std::result::Result<Config, Failure>>,
+    pub ird: Option<String>,
+    pub pie_ird: Option<String>,
+}
+
+impl crate::tasks::Work for Doctor {
+    type Output = nzpir::doctor::Report;
+    type JsValue = Vec<DoctorCheck>;
+
+    fn run(&mut self) -> std::result::Result<nzpir::doctor::Report, Failure> {
+        let cfg = match self.config.take() {
+            Some(c) => c?,
+            None => return Err(Failure::Arg(ArgError::new("doctor", "ran twice"))),
+        };
+        Ok(nzpir::doctor::run(
+            &cfg,
+            &nzpir::doctor::Options {
+                ird: self.ird.take(),
+                pie_ird: self.pie_ird.take(),
+                ..nzpir::doctor::Options::default()
+            },
+        ))
+    }
+
+    fn to_js(&mut self, _: &Env, r: nzpir::doctor::Report) -> Result<Vec<DoctorCheck>> {
+        Ok(r.checks
+            .into_iter()
+            .map(|c| DoctorCheck {
+                id: c.id.to_owned(),
+                status: c.status.as_str().to_owned(),
+                detail: c.detail,
+                action: c.action,
+                kind: c.kind.map(|k| k.as_str().to_owned()),
+            })
+            .collect())
+    }
+}
+
+/// `{ ird, pieIrd }` for a doctor run.
+fn doctor_options(
+    options: Option<Unknown<'_>>,
+) -> std::result::Result<(Option<String>, Option<String>), ArgError> {
+    match Fields::optional(options, "options")? {
+        None => Ok((None, None)),
+        Some(o) => {
+            o.only(&["ird", "pieIrd"])?;
+            Ok((o.string("ird")?, o.string("pieIrd")?))
+        }
+    }
+}
+
+/// Checks a configuration file (`nzpir.toml`) against IR's requirements and
+/// the live gateway: the client certificate and key, the JWT credential,
+/// DNS, TCP, the TLS handshake, the clock against the gateway's `Date`, the
+/// status endpoint and, with `options.ird`, one real lookup. Resolves with
+/// one `DoctorCheck` per check (it does not reject for a failed check).
+#[napi(
+    ts_args_type = "configPath: string, options?: DoctorOptions",
+    ts_return_type = "Promise<DoctorCheck[]>"
+)]
+pub fn doctor<'env>(
+    env: &'env Env,
+    config_path: Unknown<'_>,
+    options: Option<Unknown<'_>>,
+) -> Result<PromiseRaw<'env, Vec<DoctorCheck>>> {
+    let (ird, pie_ird, config) = match (
+        string_arg(&config_path, "configPath"),
+        doctor_options(options),
+    ) {
+        (Ok(path), Ok((ird, pie))) => (ird, pie, Config::from_file(&path).map_err(Failure::from)),
+        (Err(e), _) | (_, Err(e)) => (None, None, Err(Failure::Arg(e))),
+    };
+    let config = Some(config);
+    spawn(
+        env,
+        Doctor {
+            config,
+            ird,
+            pie_ird,
+        },
+    )
 }
 
 #[napi]
@@ -384,7 +496,7 @@ impl Client {
     #[napi(constructor, ts_args_type = "options: ClientOptions")]
     pub fn new(env: Env, options: Unknown<'_>) -> Result<Self> {
         let (cfg, store) = throw(&env, config_from(options))?;
-        throw(&env, build(&cfg, store)).map(|inner| Client { inner })
+        throw(&env, build(&cfg, store)).map(|inner| Client { inner, config: cfg })
     }
 
     /// A client from a configuration file (`nzpir.toml`, or `.json`), as the
@@ -405,7 +517,8 @@ impl Client {
                         if let Some(AuthSettings::Oauth(o)) = &mut cfg.auth {
                             o.token_store = Some(p);
                         }
-                        return throw(&env, build(&cfg, None)).map(|inner| Client { inner });
+                        return throw(&env, build(&cfg, None))
+                            .map(|inner| Client { inner, config: cfg });
                     }
                     None => None,
                 }
@@ -418,7 +531,56 @@ impl Client {
             // The store object replaces the file the configuration names.
             o.token_store = None;
         }
-        throw(&env, build(&cfg, store)).map(|inner| Client { inner })
+        throw(&env, build(&cfg, store)).map(|inner| Client { inner, config: cfg })
+    }
+
+    /// Reads the client certificate and key files again now and uses them
+    /// for new connections if they make a valid pair. Returns `true` when a
+    /// different certificate is now in use. Throws `NZPIR_CONFIG` (naming the
+    /// setting) when the files are broken or do not match; the pair in use is
+    /// then kept. (The files are also checked, by modification time and at
+    /// most every 5 seconds, whenever a new connection opens.)
+    #[napi]
+    pub fn reload_identity(&self, env: Env) -> Result<bool> {
+        throw(&env, self.inner.reload_identity())
+    }
+
+    /// When the client certificate in use expires, in milliseconds since the
+    /// epoch (`identityExpiresAt` gives it as a `Date`), or `null`.
+    #[napi(getter)]
+    pub fn identity_not_after_ms(&self) -> Option<f64> {
+        self.inner.identity_not_after().map(|s| s as f64 * 1000.0)
+    }
+
+    /// The SHA-256 thumbprint of the client certificate in use, or `null`.
+    #[napi(getter)]
+    pub fn identity_thumbprint(&self) -> Option<String> {
+        self.inner.identity().map(|i| i.thumbprint().to_owned())
+    }
+
+    /// Runs `doctor()`'s checks on the settings this client was built from.
+    #[napi(
+        ts_args_type = "options?: DoctorOptions",
+        ts_return_type = "Promise<DoctorCheck[]>"
+    )]
+    pub fn doctor<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<Unknown<'_>>,
+    ) -> Result<PromiseRaw<'env, Vec<DoctorCheck>>> {
+        let (ird, pie_ird, config) = match doctor_options(options) {
+            Ok((i, p)) => (i, p, Ok(self.config.clone())),
+            Err(e) => (None, None, Err(Failure::Arg(e))),
+        };
+        let config = Some(config);
+        spawn(
+            env,
+            Doctor {
+                config,
+                ird,
+                pie_ird,
+            },
+        )
     }
 
     /// Asks IR for an investor's suggested PIR. Resolves with the rate (or

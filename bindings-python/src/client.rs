@@ -329,6 +329,108 @@ fn pem_into(
     }
 }
 
+fn opt_path(
+    argument: &str,
+    obj: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<std::path::PathBuf>> {
+    match obj.filter(|o| !o.is_none()) {
+        None => Ok(None),
+        Some(o) => convert::path_arg(argument, o).map(Some),
+    }
+}
+
+/// Seconds since the Unix epoch as an aware `datetime.datetime` in UTC.
+fn utc_datetime<'py>(py: Python<'py>, secs: i64) -> PyResult<Bound<'py, PyAny>> {
+    let dt = py.import("datetime")?;
+    let utc = dt.getattr("timezone")?.getattr("utc")?;
+    dt.getattr("datetime")?
+        .call_method1("fromtimestamp", (secs, utc))
+}
+
+/// One check of `nzpir.doctor` / `Client.doctor`.
+#[pyclass(module = "nzpir", frozen)]
+pub(crate) struct DoctorCheck {
+    /// A stable name, e.g. `client_cert.dates`, `gateway.tls`.
+    #[pyo3(get)]
+    id: &'static str,
+    /// `ok`, `warn`, `fail` or `skip`.
+    #[pyo3(get)]
+    status: &'static str,
+    /// What was found.
+    #[pyo3(get)]
+    detail: String,
+    /// What to do (warnings and failures), else `None`.
+    #[pyo3(get)]
+    action: Option<String>,
+    /// A failure's class (`config`, `authentication`, `tls`, `transport`...), else `None`.
+    #[pyo3(get)]
+    kind: Option<&'static str>,
+}
+
+#[pymethods]
+impl DoctorCheck {
+    fn __repr__(&self) -> String {
+        format!(
+            "DoctorCheck(id={}, status={}, detail={})",
+            convert::quote(self.id),
+            convert::quote(self.status),
+            convert::quote(&self.detail)
+        )
+    }
+}
+
+/// Runs the core's checks on `cfg` with the GIL released.
+pub(crate) fn run_doctor(
+    py: Python<'_>,
+    cfg: Config,
+    ird: Option<String>,
+    pie_ird: Option<String>,
+) -> Vec<DoctorCheck> {
+    let report = py.detach(move || {
+        nzpir::doctor::run(
+            &cfg,
+            &nzpir::doctor::Options {
+                ird,
+                pie_ird,
+                ..nzpir::doctor::Options::default()
+            },
+        )
+    });
+    report
+        .checks
+        .into_iter()
+        .map(|c| DoctorCheck {
+            id: c.id,
+            status: c.status.as_str(),
+            detail: c.detail,
+            action: c.action,
+            kind: c.kind.map(|k| k.as_str()),
+        })
+        .collect()
+}
+
+/// Checks a configuration file (such as the sandbox's `nzpir.toml`)
+/// against IR's requirements and the live gateway: the client certificate
+/// and key, the JWT credential, DNS, TCP, the TLS handshake, the clock
+/// against the gateway's `Date`, the status endpoint and, with `ird`, one
+/// real lookup. Returns one `DoctorCheck` per check; none raises.
+#[pyfunction]
+#[pyo3(signature = (config, *, ird = None, pie_ird = None))]
+pub(crate) fn doctor(
+    py: Python<'_>,
+    config: &Bound<'_, PyAny>,
+    ird: Option<&Bound<'_, PyAny>>,
+    pie_ird: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Vec<DoctorCheck>> {
+    let path = convert::path_arg("config", config)?;
+    let ird = convert::opt_str("ird", ird)?;
+    let pie_ird = convert::opt_str("pie_ird", pie_ird)?;
+    let cfg = py
+        .detach(|| Config::from_file(&path))
+        .map_err(errors::to_py)?;
+    Ok(run_doctor(py, cfg, ird, pie_ird))
+}
+
 fn seconds(argument: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
     match obj.filter(|o| !o.is_none()) {
         None => Ok(None),
@@ -413,6 +515,8 @@ pub(crate) fn store_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Store
 pub(crate) struct Client {
     pub(crate) inner: nzpir::Client,
     auth: &'static str,
+    /// The settings it was built from, for `doctor()`.
+    config: Config,
 }
 
 impl Client {
@@ -427,6 +531,7 @@ impl Client {
             Some(AuthSettings::Bearer { .. }) => "bearer",
             Some(AuthSettings::Oauth(_)) => "oauth",
         };
+        let config = cfg.clone();
         let inner = py
             .detach(move || {
                 let mut b = ClientBuilder::from_config(&cfg)?.user_agent_suffix(USER_AGENT_SUFFIX);
@@ -436,7 +541,11 @@ impl Client {
                 b.build()
             })
             .map_err(errors::to_py)?;
-        Ok(Client { inner, auth })
+        Ok(Client {
+            inner,
+            auth,
+            config,
+        })
     }
 
     pub(crate) fn from_config_path(
@@ -488,8 +597,12 @@ impl Client {
         cert = None,
         key = None,
         ca = None,
+        pkcs12 = None,
+        pkcs12_password = None,
         jwt_cert = None,
         jwt_key = None,
+        jwt_pkcs12 = None,
+        jwt_pkcs12_password = None,
         jwt_alg = None,
         issuer = None,
         start_logon = None,
@@ -517,8 +630,12 @@ impl Client {
         cert: Option<&Bound<'_, PyAny>>,
         key: Option<&Bound<'_, PyAny>>,
         ca: Option<&Bound<'_, PyAny>>,
+        pkcs12: Option<&Bound<'_, PyAny>>,
+        pkcs12_password: Option<&Bound<'_, PyAny>>,
         jwt_cert: Option<&Bound<'_, PyAny>>,
         jwt_key: Option<&Bound<'_, PyAny>>,
+        jwt_pkcs12: Option<&Bound<'_, PyAny>>,
+        jwt_pkcs12_password: Option<&Bound<'_, PyAny>>,
         jwt_alg: Option<&Bound<'_, PyAny>>,
         issuer: Option<&Bound<'_, PyAny>>,
         start_logon: Option<&Bound<'_, PyAny>>,
@@ -559,6 +676,9 @@ impl Client {
         cfg.tls.client_key = key_path;
         cfg.tls.client_key_pem = key_pem.map(Secret::new);
         (cfg.tls.ca_cert, cfg.tls.ca_cert_pem) = pem_into("ca", ca)?;
+        cfg.tls.client_pkcs12 = opt_path("pkcs12", pkcs12)?;
+        cfg.tls.client_pkcs12_password =
+            convert::opt_str("pkcs12_password", pkcs12_password)?.map(Secret::new);
         cfg.timeout_secs = seconds("timeout", timeout)?;
         cfg.connect_timeout_secs = seconds("connect_timeout", connect_timeout)?;
         cfg.retry_base_delay_secs = seconds("retry_base_delay", retry_base_delay)?;
@@ -594,6 +714,9 @@ impl Client {
             cert_pem,
             key: key_path,
             key_pem: key_pem.map(Secret::new),
+            pkcs12: opt_path("jwt_pkcs12", jwt_pkcs12)?,
+            pkcs12_password: convert::opt_str("jwt_pkcs12_password", jwt_pkcs12_password)?
+                .map(Secret::new),
             ..jwt
         };
         let bearer = convert::opt_str("bearer_token", bearer_token)?;
@@ -777,6 +900,48 @@ impl Client {
     fn status(&self, py: Python<'_>) -> PyResult<()> {
         let client = self.inner.clone();
         py.detach(move || client.status()).map_err(errors::to_py)
+    }
+
+    /// Reads the client certificate and key files again now and uses them
+    /// for new connections if they make a valid pair. Returns `True` when a
+    /// different certificate is now in use. Raises `ConfigError` (naming the
+    /// setting) when the files are broken or do not match; the pair in use
+    /// is then kept. (The files are also checked, by modification time and at
+    /// most every 5 seconds, whenever a new connection opens.)
+    fn reload_identity(&self, py: Python<'_>) -> PyResult<bool> {
+        let client = self.inner.clone();
+        py.detach(move || client.reload_identity())
+            .map_err(errors::to_py)
+    }
+
+    /// When the client certificate in use expires, as an aware UTC
+    /// `datetime`, or `None` without one.
+    #[getter]
+    fn identity_expires_at<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.inner
+            .identity_not_after()
+            .map(|s| utc_datetime(py, s))
+            .transpose()
+    }
+
+    /// The SHA-256 thumbprint of the client certificate in use, or `None`.
+    #[getter]
+    fn identity_thumbprint(&self) -> Option<String> {
+        self.inner.identity().map(|i| i.thumbprint().to_owned())
+    }
+
+    /// Runs `nzpir.doctor`'s checks on the settings this client was built
+    /// from; with `ird` (and `pie_ird`), one real lookup too.
+    #[pyo3(signature = (*, ird = None, pie_ird = None))]
+    fn doctor(
+        &self,
+        py: Python<'_>,
+        ird: Option<&Bound<'_, PyAny>>,
+        pie_ird: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<DoctorCheck>> {
+        let ird = convert::opt_str("ird", ird)?;
+        let pie_ird = convert::opt_str("pie_ird", pie_ird)?;
+        Ok(run_doctor(py, self.config.clone(), ird, pie_ird))
     }
 
     /// The gateway's base URL.

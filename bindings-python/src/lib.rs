@@ -42,7 +42,7 @@ mod _native {
     #[pymodule_export]
     use crate::bulk::{BatchProgress, LookupManyIterator};
     #[pymodule_export]
-    use crate::client::{Address, Client, LookupResult, Name};
+    use crate::client::{Address, Client, DoctorCheck, LookupResult, Name, doctor};
     #[pymodule_export]
     use crate::ird::{is_valid_ird, normalize_ird, valid_irds};
     #[pymodule_export]

@@ -347,6 +347,35 @@ def test_no_secret_or_personal_data_anywhere(
                 lambda: sb.client(bearer_token="bearer-nl\nsecret-QxZvTkWm")
                 .lookup("139276507", pie_ird=SCHEME))
 
+        # --- PKCS#12 bundles with right and wrong passwords, and the doctor.
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.serialization import pkcs12
+
+        right, wrong = "p12-right-QxZvTkWm", "p12-wrong-QxZvTkWm"
+        a.secret("PKCS#12 password", right)
+        a.secret("PKCS#12 password", wrong)
+        p12 = tmp_path / "client.p12"
+        p12.write_bytes(pkcs12.serialize_key_and_certificates(
+            b"client",
+            serialization.load_pem_private_key(  # type: ignore[arg-type]
+                Path(sb.client_key).read_bytes(), None),
+            x509.load_pem_x509_certificate(Path(sb.client_cert).read_bytes()),
+            None,
+            serialization.BestAvailableEncryption(right.encode()),
+        ))
+        p12_kw: Dict[str, Any] = sb.client_kwargs()
+        del p12_kw["cert"], p12_kw["key"]
+        p12_client = nzpir.Client(**p12_kw, pkcs12=p12, pkcs12_password=right)
+        a.shown("a PKCS#12 client", p12_client)
+        p12_client.lookup("139276507", pie_ird=SCHEME)
+        a.fails("a wrong PKCS#12 password", nzpir.ConfigError,
+                lambda: nzpir.Client(**p12_kw, pkcs12=p12, pkcs12_password=wrong))
+        for check in p12_client.doctor(ird="139276507", pie_ird=SCHEME):
+            a.shown("a doctor check", check)
+            a.texts.append(("a doctor check's detail", check.detail))
+            a.texts.append(("a doctor check's action", check.action or ""))
+
         # --- Token store errors, tokens inside.
         tokens = store.saved[-1]
         for junk in (

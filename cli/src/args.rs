@@ -44,6 +44,9 @@ pub enum Command {
     /// Ask IR for one investor's suggested PIR.
     #[command(after_help = LOOKUP_HELP)]
     Lookup(Box<LookupArgs>),
+    /// Check the configuration against IR's requirements and the live gateway.
+    #[command(after_help = DOCTOR_HELP)]
+    Doctor(Box<DoctorArgs>),
     /// Look up every row of a CSV file; resumable after a crash.
     #[command(after_help = BATCH_HELP)]
     Batch(Box<BatchArgs>),
@@ -172,15 +175,40 @@ pub struct ConnArgs {
     /// The TLS client certificate's private key (PEM).
     #[arg(long, value_name = "PEM", env = "NZPIR_KEY")]
     pub key: Option<PathBuf>,
+    /// The TLS client certificate, its chain and key as a PKCS#12 bundle
+    /// (.p12/.pfx), instead of --cert and --key.
+    #[arg(long, value_name = "P12", env = "NZPIR_PKCS12")]
+    pub pkcs12: Option<PathBuf>,
+    /// The --pkcs12 bundle's password. Prefer NZPIR_PKCS12_PASSWORD: command
+    /// lines are visible to other users.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "NZPIR_PKCS12_PASSWORD",
+        hide_env_values = true
+    )]
+    pub pkcs12_password: Option<String>,
     /// An extra trusted root CA (PEM), e.g. the sandbox's ca.pem.
     #[arg(long, value_name = "PEM", env = "NZPIR_CA")]
     pub ca: Option<PathBuf>,
-    /// M2M JWT: the signing certificate registered with IR (PEM).
+    /// M2M JWT: the signing certificate registered with IR (PEM, or DER as a .cer).
     #[arg(long, value_name = "PEM", env = "NZPIR_JWT_CERT")]
     pub jwt_cert: Option<PathBuf>,
     /// M2M JWT: the signing key (PEM).
     #[arg(long, value_name = "PEM", env = "NZPIR_JWT_KEY")]
     pub jwt_key: Option<PathBuf>,
+    /// M2M JWT: the signing certificate and key as a PKCS#12 bundle (.p12/.pfx),
+    /// instead of --jwt-cert and --jwt-key.
+    #[arg(long, value_name = "P12", env = "NZPIR_JWT_PKCS12")]
+    pub jwt_pkcs12: Option<PathBuf>,
+    /// M2M JWT: the --jwt-pkcs12 bundle's password. Prefer NZPIR_JWT_PKCS12_PASSWORD.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "NZPIR_JWT_PKCS12_PASSWORD",
+        hide_env_values = true
+    )]
+    pub jwt_pkcs12_password: Option<String>,
     /// M2M JWT: the algorithm configured at IR (IR lists RS256, RS384, RS512, ES256, ES384,
     /// ES512; PS256 is accepted for a credential deliberately configured with it).
     #[arg(long, value_name = "ALG", env = "NZPIR_JWT_ALG")]
@@ -271,6 +299,55 @@ pub struct LookupArgs {
     #[command(flatten)]
     pub conn: ConnArgs,
     /// Print IR's response JSON (or IR's error body) instead of a sentence.
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+}
+
+const DOCTOR_HELP: &str = "\
+Checks, one line each (ok, warn, fail or skip, and what to do):
+  the client certificate and key: readable, matching, dates (warn within 30
+  days of expiry), key type and size, issued by a CA on IR's approved list
+  (Amazon, Comodo, DigiCert, Entrust, GeoTrust, Let's Encrypt, Sectigo,
+  Thawte; the sandbox's CA is an expected warning), not self-signed, IR's CN
+  form <32 hex>.irdgws.<domain>, and (with --compare-config) not the same
+  certificate as the other environment's;
+  the JWT credential: key matching, algorithm, the `sub` it sends, lifetime;
+  the gateway: DNS, TCP, TLS handshake (version, suite, server certificate),
+  this machine's clock against the gateway's Date (warn beyond 30 s), the
+  status endpoint, and with --ird one real lookup.
+
+Examples:
+  nzpir doctor --config sandbox-pki/nzpir.toml
+  nzpir doctor --sandbox --ird 139276507 --pie-ird 125000002
+  nzpir doctor --env test --pkcs12 client.p12 --jwt-cert jwt.cer --jwt-key jwt.key \\
+      --issuer 'My Fund Admin Ltd' --ird 49-091-850 --pie-ird 136410132 --json
+
+Exit codes: 0 nothing failed (warnings allowed); otherwise the class of the
+worst failure: 2 configuration, 4 authentication/authorisation, 7 TLS,
+connection or timeout (3, 5 or 6 when the --ird lookup fails so).";
+
+/// `nzpir doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The connection.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Make one real lookup of this investor (IRD number) at the end.
+    #[arg(long, value_name = "IRD", help_heading = "Doctor")]
+    pub ird: Option<String>,
+    /// The PIE's IRD number for the --ird lookup.
+    #[arg(long, value_name = "IRD", requires = "ird", help_heading = "Doctor")]
+    pub pie_ird: Option<String>,
+    /// The other environment's configuration file (test when checking
+    /// production, or the reverse): its client certificate must differ.
+    #[arg(long, value_name = "FILE", help_heading = "Doctor")]
+    pub compare_config: Option<PathBuf>,
+    /// Check against a sandbox started in this process (profile strict, fresh
+    /// certificates): its ready configuration, with any connection flags on top
+    /// (e.g. --cert/--key to try other certificates).
+    #[arg(long, help_heading = "Doctor")]
+    pub sandbox: bool,
+    /// Print the checks as JSON.
     #[arg(long, help_heading = "Output")]
     pub json: bool,
 }

@@ -32,7 +32,7 @@ impl AuthChoice {
     fn flags(self) -> &'static str {
         match self {
             AuthChoice::Bearer => "--bearer",
-            AuthChoice::Jwt => "--jwt-cert/--jwt-key",
+            AuthChoice::Jwt => "--jwt-cert/--jwt-key/--jwt-pkcs12",
             AuthChoice::OAuth => "--oauth-client-id/--token-store",
         }
     }
@@ -87,6 +87,22 @@ pub fn resolve(a: &ConnArgs, m: &ArgMatches, purpose: Purpose) -> Result<Config,
         cfg.tls.client_key = Some(k.clone());
         cfg.tls.client_key_pem = None;
     }
+    if a.cert.is_some() || a.key.is_some() {
+        cfg.tls.client_pkcs12 = None;
+    }
+    if let Some(p) = &a.pkcs12 {
+        cfg.tls.client_pkcs12 = Some(p.clone());
+        cfg.tls.client_cert = None;
+        cfg.tls.client_cert_pem = None;
+        cfg.tls.client_key = None;
+        cfg.tls.client_key_pem = None;
+    }
+    if let Some(pw) = &a.pkcs12_password {
+        cfg.tls.client_pkcs12_password = Some(Secret::new(pw.clone()));
+    }
+    if cfg.tls.client_pkcs12.is_none() {
+        cfg.tls.client_pkcs12_password = None;
+    }
     if let Some(ca) = &a.ca {
         cfg.tls.ca_cert = Some(ca.clone());
         cfg.tls.ca_cert_pem = None;
@@ -131,7 +147,9 @@ fn choose_auth(m: &ArgMatches) -> Result<Option<AuthChoice>, Failure> {
         (AuthChoice::Bearer, level(m, "bearer")),
         (
             AuthChoice::Jwt,
-            level(m, "jwt_cert").max(level(m, "jwt_key")),
+            level(m, "jwt_cert")
+                .max(level(m, "jwt_key"))
+                .max(level(m, "jwt_pkcs12")),
         ),
         (
             AuthChoice::OAuth,
@@ -168,6 +186,22 @@ fn jwt_settings(a: &ConnArgs, mut j: JwtSettings) -> JwtSettings {
     if let Some(k) = &a.jwt_key {
         j.key = Some(k.clone());
         j.key_pem = None;
+    }
+    if a.jwt_cert.is_some() || a.jwt_key.is_some() {
+        j.pkcs12 = None;
+    }
+    if let Some(p) = &a.jwt_pkcs12 {
+        j.pkcs12 = Some(p.clone());
+        j.cert = None;
+        j.cert_pem = None;
+        j.key = None;
+        j.key_pem = None;
+    }
+    if let Some(pw) = &a.jwt_pkcs12_password {
+        j.pkcs12_password = Some(Secret::new(pw.clone()));
+    }
+    if j.pkcs12.is_none() {
+        j.pkcs12_password = None;
     }
     if let Some(alg) = &a.jwt_alg {
         j.alg = Some(alg.clone());

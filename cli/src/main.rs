@@ -10,6 +10,7 @@ mod batch;
 mod conn;
 mod creds;
 mod demo;
+mod doctor;
 mod exit;
 mod lookup;
 mod oauth;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Validate(a) => validate::run(&a.irds),
         Command::Lookup(a) => lookup::run(a, sub),
+        Command::Doctor(a) => doctor::run(a, sub),
         Command::Batch(a) => batch::run(a, sub),
         Command::Sandbox(a) => return nzpir_sandbox::run(a.clone()),
         Command::Jwt(a) => creds::jwt(a),

@@ -714,6 +714,77 @@ fn no_secret_or_personal_data_in_cli_output() {
         a.file("the batch journal after --resume", &journal, &[]);
     }
 
+    // --- doctor, and PKCS#12 bundles with their passwords.
+    let r = run(&mut {
+        let mut c = nzpir();
+        c.arg("doctor").args(config_args(&sb)).args([
+            "-vv",
+            "--ird",
+            "139276507",
+            "--pie-ird",
+            SCHEME,
+        ]);
+        c
+    });
+    r.expect_code(0);
+    a.run("doctor with a lookup", &r, &[], false);
+    let p12 = dir.path().join("client.p12");
+    let pass = "p12-pass-VbNmQwErTy";
+    a.secret("PKCS#12 password", pass);
+    let out = tool(
+        "openssl",
+        &[
+            "pkcs12",
+            "-export",
+            "-in",
+            &m.client_cert.display().to_string(),
+            "-inkey",
+            &m.client_key.display().to_string(),
+            "-passout",
+            &format!("pass:{pass}"),
+            "-out",
+            &p12.display().to_string(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (what, password, code) in [("right", pass, 0), ("wrong", "wrong-p12-pass-AsDfGh", 2)] {
+        a.secret("PKCS#12 password", password);
+        let mut c = nzpir();
+        c.arg("lookup")
+            .args(config_args(&sb))
+            .args(["-vv", "--ird", "139276507", "--pie-ird", SCHEME])
+            .args(["--pkcs12", &p12.display().to_string()])
+            .env("NZPIR_PKCS12_PASSWORD", password);
+        let r = run(&mut c);
+        r.expect_code(code);
+        a.run(
+            &format!("lookup with a PKCS#12 bundle, {what} password"),
+            &r,
+            &shown(&["139276507", SCHEME]),
+            false,
+        );
+        let mut c = nzpir();
+        c.arg("doctor").args(config_args(&sb)).args([
+            "-vv",
+            "--pkcs12",
+            &p12.display().to_string(),
+            "--pkcs12-password",
+            password,
+        ]);
+        let r = run(&mut c);
+        r.expect_code(code);
+        a.run(
+            &format!("doctor with a PKCS#12 bundle, {what} password"),
+            &r,
+            &[],
+            false,
+        );
+    }
+
     // Nothing vacuous: enough secrets and outputs, and -vv really logged.
     assert!(a.secrets.len() > 60, "{} secrets", a.secrets.len());
     assert!(a.outputs.len() > 50, "{} outputs", a.outputs.len());

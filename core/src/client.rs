@@ -5,7 +5,7 @@
 //! the same cached JWT.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use crate::model::{PirOutcome, PirRequest, PirResponse};
 use crate::oauth::{
     FileTokenStore, FormPost, OAuthClient, OAuthClientConfig, OAuthTokenSource, TokenStore,
 };
+use crate::renewal::{IdentityFiles, LiveIdentity};
 use crate::retry::RetryPolicy;
 use crate::tls::{self, Identity};
 use crate::transport::{Answer, Endpoint, ProxySetting, Transport, TransportOptions};
@@ -40,7 +41,8 @@ pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 32;
 enum IdentitySource {
     Loaded(Identity),
     Pem { cert: Vec<u8>, key: Secret },
-    Files { cert: PathBuf, key: PathBuf },
+    Pkcs12 { data: Vec<u8>, password: Secret },
+    Files(IdentityFiles),
 }
 
 /// Builds a [`Client`]. Nothing is read or checked until [`build`](Self::build),
@@ -201,13 +203,46 @@ impl ClientBuilder {
         self
     }
 
-    /// The client certificate and key from PEM files (read in `build`).
+    /// The client certificate and key from a PKCS#12 bundle (`.p12`/`.pfx`)
+    /// held in memory, opened with `password` (read in `build`).
+    #[must_use]
+    pub fn identity_pkcs12(
+        mut self,
+        data: impl Into<Vec<u8>>,
+        password: impl Into<String>,
+    ) -> Self {
+        self.identity = Some(IdentitySource::Pkcs12 {
+            data: data.into(),
+            password: Secret::new(password.into()),
+        });
+        self
+    }
+
+    /// The client certificate and key from a PKCS#12 file, opened with
+    /// `password` (read in `build`). Like [`identity_files`](Self::identity_files),
+    /// the file is watched: a renewed bundle is used for new connections.
+    #[must_use]
+    pub fn identity_pkcs12_file(
+        mut self,
+        path: impl AsRef<Path>,
+        password: impl Into<String>,
+    ) -> Self {
+        self.identity = Some(IdentitySource::Files(IdentityFiles::Pkcs12 {
+            path: path.as_ref().to_owned(),
+            password: Secret::new(password.into()),
+        }));
+        self
+    }
+
+    /// The client certificate (PEM or DER) and key (PEM) from files, read in
+    /// `build`. The files are watched: when they are replaced (a renewal),
+    /// new connections use the new pair (see [`Client::reload_identity`]).
     #[must_use]
     pub fn identity_files(mut self, cert: impl AsRef<Path>, key: impl AsRef<Path>) -> Self {
-        self.identity = Some(IdentitySource::Files {
+        self.identity = Some(IdentitySource::Files(IdentityFiles::Pem {
             cert: cert.as_ref().to_owned(),
             key: key.as_ref().to_owned(),
-        });
+        }));
         self
     }
 
@@ -373,24 +408,25 @@ impl ClientBuilder {
                 ));
             }
         };
+        let fixed = |id: Identity| LiveIdentity::fixed(id, Arc::clone(&self.clock));
         let identity = match self.identity {
             None => None,
-            Some(IdentitySource::Loaded(id)) => Some(id),
-            Some(IdentitySource::Pem { cert, key }) => Some(Identity::load(
+            Some(IdentitySource::Loaded(id)) => Some(fixed(id)),
+            Some(IdentitySource::Pem { cert, key }) => Some(fixed(Identity::load(
                 ("tls.client_cert_pem", &cert),
                 ("tls.client_key_pem", key.expose().as_bytes()),
                 &*self.clock,
-            )?),
-            Some(IdentitySource::Files { cert, key }) => {
-                let c = crate::pem::read_file("tls.client_cert", &cert)?;
-                let k = crate::pem::read_file("tls.client_key", &key)?;
-                Some(Identity::load(
-                    ("tls.client_cert", &c),
-                    ("tls.client_key", &k),
-                    &*self.clock,
-                )?)
+            )?)),
+            Some(IdentitySource::Pkcs12 { data, password }) => Some(fixed(Identity::load_pkcs12(
+                ("tls.client_pkcs12", &data),
+                ("tls.client_pkcs12_password", password.expose()),
+                &*self.clock,
+            )?)),
+            Some(IdentitySource::Files(files)) => {
+                Some(LiveIdentity::from_files(files, Arc::clone(&self.clock))?)
             }
-        };
+        }
+        .map(Arc::new);
         if let Some(env) = self.environment
             && identity.is_none()
             && env.requires_client_identity(self.connection)
@@ -449,7 +485,7 @@ impl ClientBuilder {
         };
         let transport = Arc::new(Transport::new(TransportOptions {
             endpoint,
-            identity: identity.as_ref(),
+            identity: identity.clone(),
             extra_roots: &roots,
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
@@ -593,6 +629,31 @@ fn secs(setting: &str, value: f64) -> Result<Duration, Error> {
 }
 
 fn identity_from_settings(t: &TlsSettings) -> Result<Option<IdentitySource>, Error> {
+    if let Some(path) = &t.client_pkcs12 {
+        if t.client_cert.is_some()
+            || t.client_cert_pem.is_some()
+            || t.client_key.is_some()
+            || t.client_key_pem.is_some()
+        {
+            return Err(Error::config(
+                "tls.client_pkcs12",
+                "give a PKCS#12 bundle or a certificate and key (`client_cert`, `client_key`), not both",
+            ));
+        }
+        return Ok(Some(IdentitySource::Files(IdentityFiles::Pkcs12 {
+            path: path.clone(),
+            password: t
+                .client_pkcs12_password
+                .clone()
+                .unwrap_or_else(|| Secret::new("")),
+        })));
+    }
+    if t.client_pkcs12_password.is_some() {
+        return Err(Error::config(
+            "tls.client_pkcs12_password",
+            "is only used with tls.client_pkcs12",
+        ));
+    }
     let cert_given = t.client_cert.is_some() || t.client_cert_pem.is_some();
     let key_given = t.client_key.is_some() || t.client_key_pem.is_some();
     if t.client_cert.is_some() && t.client_cert_pem.is_some() {
@@ -624,10 +685,10 @@ fn identity_from_settings(t: &TlsSettings) -> Result<Option<IdentitySource>, Err
         (true, true) => {}
     }
     if let (Some(c), Some(k)) = (&t.client_cert, &t.client_key) {
-        return Ok(Some(IdentitySource::Files {
+        return Ok(Some(IdentitySource::Files(IdentityFiles::Pem {
             cert: c.clone(),
             key: k.clone(),
-        }));
+        })));
     }
     // At least one side is inline: read whichever side is a file now.
     let cert = match (&t.client_cert, &t.client_cert_pem) {
@@ -673,7 +734,7 @@ struct ClientInner {
     validate_locally: bool,
     clock: Arc<dyn Clock>,
     environment: Option<Environment>,
-    identity: Option<Identity>,
+    identity: Option<Arc<LiveIdentity>>,
     extra_roots: usize,
     timeout: Duration,
     connect_timeout: Duration,
@@ -799,9 +860,44 @@ impl Client {
         self.inner.oauth.as_ref()
     }
 
-    /// The client identity, if one is configured.
-    pub fn identity(&self) -> Option<&Identity> {
-        self.inner.identity.as_ref()
+    /// The client identity in use, if one is configured (after a renewal
+    /// on disk, the new one).
+    pub fn identity(&self) -> Option<Identity> {
+        self.inner.identity.as_ref().map(|l| l.current())
+    }
+
+    /// When the client certificate in use expires (its notAfter), if one is
+    /// configured.
+    pub fn identity_expires_at(&self) -> Option<std::time::SystemTime> {
+        self.identity().map(|i| i.expires_at())
+    }
+
+    /// When the client certificate in use expires, in seconds since the
+    /// Unix epoch, if one is configured.
+    pub fn identity_not_after(&self) -> Option<i64> {
+        self.identity().map(|i| i.not_after_unix())
+    }
+
+    /// Reads the client certificate and key files again now, and uses them
+    /// for new connections if they make a valid pair (the key matches, the
+    /// certificate is valid). Returns `Ok(true)` when a different
+    /// certificate is now in use, `Ok(false)` when it is the same one or the
+    /// identity was not given as files. When the files are broken or do not
+    /// match, the error says why and the pair in use is kept.
+    ///
+    /// Without this call the files are still checked (by modification time,
+    /// at most every 5 seconds) whenever a new connection is opened.
+    pub fn reload_identity(&self) -> Result<bool, Error> {
+        match &self.inner.identity {
+            Some(live) => live.reload(),
+            None => Ok(false),
+        }
+    }
+
+    /// Whether the client certificate comes from files that are watched for
+    /// renewal.
+    pub fn identity_is_watched(&self) -> bool {
+        self.inner.identity.as_ref().is_some_and(|l| l.is_watched())
     }
 
     fn run<T>(

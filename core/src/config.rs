@@ -11,6 +11,9 @@
 //! client_cert = "client.pem"              # relative paths are relative to this file
 //! client_key = "client.key"
 //! ca_cert = "ca.pem"                      # extra trusted root (the sandbox's CA)
+//! # or, instead of client_cert/client_key, a PKCS#12 bundle:
+//! # client_pkcs12 = "client.p12"
+//! # client_pkcs12_password = "..."        # better: NZPIR_PKCS12_PASSWORD
 //!
 //! [auth]
 //! type = "jwt"                            # jwt | bearer | oauth | none
@@ -194,6 +197,13 @@ pub struct TlsSettings {
     /// Extra trusted roots as PEM text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_cert_pem: Option<String>,
+    /// A PKCS#12 bundle (`.p12`/`.pfx`) with the client certificate, its
+    /// chain and its key, instead of `client_cert` and `client_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_pkcs12: Option<PathBuf>,
+    /// The PKCS#12 bundle's password (none: an empty password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_pkcs12_password: Option<Secret>,
 }
 
 /// M2M JWT settings.
@@ -217,6 +227,13 @@ pub struct JwtSettings {
     /// IR's list; for a credential deliberately configured with it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alg: Option<String>,
+    /// A PKCS#12 bundle (`.p12`/`.pfx`) with the signing certificate and
+    /// key, instead of `cert` and `key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs12: Option<PathBuf>,
+    /// The PKCS#12 bundle's password (none: an empty password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs12_password: Option<Secret>,
     /// `iss`: the provider's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
@@ -412,10 +429,12 @@ impl Config {
         resolve(base, &mut self.tls.client_cert);
         resolve(base, &mut self.tls.client_key);
         resolve(base, &mut self.tls.ca_cert);
+        resolve(base, &mut self.tls.client_pkcs12);
         match &mut self.auth {
             Some(AuthSettings::Jwt(j)) => {
                 resolve(base, &mut j.cert);
                 resolve(base, &mut j.key);
+                resolve(base, &mut j.pkcs12);
             }
             Some(AuthSettings::Oauth(o)) => resolve(base, &mut o.token_store),
             _ => {}

@@ -34,7 +34,7 @@ use rustls_pki_types::PrivateKeyDer;
 use serde::Serialize;
 use ureq::http::HeaderValue;
 
-use crate::config::JwtSettings;
+use crate::config::{JwtSettings, Secret};
 use crate::error::Error;
 use crate::pem::{self, KeyType};
 use crate::tls::thumbprint;
@@ -329,6 +329,8 @@ impl Source {
 pub struct JwtSignerBuilder {
     cert: Source,
     key: Source,
+    /// A PKCS#12 bundle and its password, instead of `cert` and `key`.
+    pkcs12: Option<(Source, Secret)>,
     alg: Option<JwtAlgorithm>,
     issuer: String,
     start_logon: String,
@@ -407,11 +409,29 @@ impl JwtSignerBuilder {
     /// Reads the certificate and key, checks they belong together and fit the
     /// algorithm, and parses the key once.
     pub fn build(self) -> Result<JwtSigner, Error> {
-        let cert_pem = self.cert.read("auth.cert")?;
-        let key_pem = self.key.read("auth.key")?;
-        let chain = pem::cert_chain("auth.cert", &cert_pem)?;
-        let info = pem::inspect("auth.cert", &chain[0])?;
-        pem::check_validity("auth.cert", &info, self.clock.now_unix())?;
+        let (chain, bundled_key, cert_setting, key_setting) = match &self.pkcs12 {
+            Some((bundle, password)) => {
+                let data = bundle.read("auth.pkcs12")?;
+                let (chain, key) = pem::pkcs12(
+                    "auth.pkcs12",
+                    "auth.pkcs12_password",
+                    &data,
+                    password.expose(),
+                )?;
+                (chain, Some(key), "auth.pkcs12", "auth.pkcs12")
+            }
+            None => {
+                let cert_pem = self.cert.read("auth.cert")?;
+                (
+                    pem::cert_chain("auth.cert", &cert_pem)?,
+                    None,
+                    "auth.cert",
+                    "auth.key",
+                )
+            }
+        };
+        let info = pem::inspect(cert_setting, &chain[0])?;
+        pem::check_validity(cert_setting, &info, self.clock.now_unix())?;
         let alg = match self.alg {
             Some(a) if a.fits(info.key_type) => a,
             Some(a) => {
@@ -425,22 +445,25 @@ impl JwtSignerBuilder {
             }
             None => JwtAlgorithm::default_for(info.key_type).ok_or_else(|| {
                 Error::config(
-                    "auth.cert",
+                    cert_setting,
                     "the signing key is neither RSA nor ECDSA P-256/P-384",
                 )
             })?,
         };
-        let der = zeroize::Zeroizing::new(pem::private_key("auth.key", &key_pem)?);
+        let der = zeroize::Zeroizing::new(match bundled_key {
+            Some(der) => der,
+            None => pem::private_key("auth.key", &self.key.read("auth.key")?)?,
+        });
         let key = Key::load(alg, &der).map_err(|_| {
             Error::config(
-                "auth.key",
+                key_setting,
                 format!("the private key could not be loaded for {alg}: it must be a PKCS#8, SEC1 or PKCS#1 key of the certificate's type ({})", info.key_type),
             )
         })?;
         if key.public_key() != info.public_key.as_slice() {
             return Err(Error::config(
-                "auth.key",
-                "the private key does not match the certificate in `auth.cert`",
+                key_setting,
+                format!("the private key does not match the certificate in `{cert_setting}`"),
             ));
         }
         if self.issuer.trim().is_empty() {
@@ -514,10 +537,44 @@ impl JwtSigner {
         )
     }
 
+    /// Starts a signer from a PKCS#12 bundle (`.p12`/`.pfx`) in memory
+    /// holding the signing certificate and key, opened with `password`.
+    pub fn builder_from_pkcs12(
+        data: impl Into<Vec<u8>>,
+        password: impl Into<String>,
+    ) -> JwtSignerBuilder {
+        let mut b = Self::builder_from(
+            Source::Pem(Vec::new().into()),
+            Source::Pem(Vec::new().into()),
+        );
+        b.pkcs12 = Some((
+            Source::Pem(zeroize::Zeroizing::new(data.into())),
+            Secret::new(password.into()),
+        ));
+        b
+    }
+
+    /// Starts a signer from a PKCS#12 file (read in `build`).
+    pub fn builder_from_pkcs12_file(
+        path: impl AsRef<Path>,
+        password: impl Into<String>,
+    ) -> JwtSignerBuilder {
+        let mut b = Self::builder_from(
+            Source::Pem(Vec::new().into()),
+            Source::Pem(Vec::new().into()),
+        );
+        b.pkcs12 = Some((
+            Source::File(path.as_ref().to_owned()),
+            Secret::new(password.into()),
+        ));
+        b
+    }
+
     fn builder_from(cert: Source, key: Source) -> JwtSignerBuilder {
         JwtSignerBuilder {
             cert,
             key,
+            pkcs12: None,
             alg: None,
             issuer: String::new(),
             start_logon: String::new(),
@@ -530,6 +587,51 @@ impl JwtSigner {
 
     /// A signer from the `[auth]` settings of a configuration (`type = "jwt"`).
     pub fn from_settings(s: &JwtSettings, clock: Arc<dyn Clock>) -> Result<JwtSigner, Error> {
+        let b = match &s.pkcs12 {
+            Some(path) => {
+                if s.cert.is_some()
+                    || s.cert_pem.is_some()
+                    || s.key.is_some()
+                    || s.key_pem.is_some()
+                {
+                    return Err(Error::config(
+                        "auth.pkcs12",
+                        "give a PKCS#12 bundle or a certificate and key (`cert`, `key`), not both",
+                    ));
+                }
+                let password = s.pkcs12_password.as_ref().map_or("", Secret::expose);
+                Self::builder_from_pkcs12_file(path, password)
+            }
+            None => {
+                if s.pkcs12_password.is_some() {
+                    return Err(Error::config(
+                        "auth.pkcs12_password",
+                        "is only used with auth.pkcs12",
+                    ));
+                }
+                Self::pair_from_settings(s)?
+            }
+        };
+        let mut b = b.clock(clock);
+        if let Some(alg) = &s.alg {
+            b = b.algorithm(alg.parse()?);
+        }
+        if let Some(iss) = &s.issuer {
+            b = b.issuer(iss.clone());
+        }
+        if let Some(logon) = &s.start_logon {
+            b = b.start_logon(logon.clone());
+        }
+        if let Some(unset) = &s.unset_start_logon {
+            b = b.unset_start_logon(unset.parse()?);
+        }
+        if let Some(ttl) = s.ttl_secs {
+            b = b.ttl(Duration::from_secs(ttl));
+        }
+        b.build()
+    }
+
+    fn pair_from_settings(s: &JwtSettings) -> Result<JwtSignerBuilder, Error> {
         let cert = match (&s.cert, &s.cert_pem) {
             (Some(_), Some(_)) => {
                 return Err(Error::config(
@@ -562,23 +664,7 @@ impl JwtSigner {
                 ));
             }
         };
-        let mut b = Self::builder_from(cert, key).clock(clock);
-        if let Some(alg) = &s.alg {
-            b = b.algorithm(alg.parse()?);
-        }
-        if let Some(iss) = &s.issuer {
-            b = b.issuer(iss.clone());
-        }
-        if let Some(logon) = &s.start_logon {
-            b = b.start_logon(logon.clone());
-        }
-        if let Some(unset) = &s.unset_start_logon {
-            b = b.unset_start_logon(unset.parse()?);
-        }
-        if let Some(ttl) = s.ttl_secs {
-            b = b.ttl(Duration::from_secs(ttl));
-        }
-        b.build()
+        Ok(Self::builder_from(cert, key))
     }
 
     /// The current token: the cached one while it has more than a minute of

@@ -97,10 +97,43 @@ fn sections(setting: &str, pem: &[u8]) -> Result<Vec<(SectionKind, Vec<u8>)>, Er
         })
 }
 
+/// Whether `data` is binary DER (an ASN.1 SEQUENCE) rather than PEM text.
+fn is_der(data: &[u8]) -> bool {
+    data.first() == Some(&0x30) && !data.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+/// Whether DER `data` is a PKCS#12 bundle: `SEQUENCE { INTEGER 3, ... }`
+/// (a certificate's first member is another SEQUENCE).
+pub(crate) fn is_pkcs12(data: &[u8]) -> bool {
+    if data.first() != Some(&0x30) || data.len() < 5 {
+        return false;
+    }
+    let header = match data[1] {
+        n if n < 0x80 => 2,
+        n => 2 + usize::from(n & 0x7f),
+    };
+    data.get(header..header + 3) == Some(&[0x02, 0x01, 0x03][..])
+}
+
 /// Every certificate in `pem`, leaf first. Other sections (a key kept in the
 /// same file) are ignored; a file with no certificate is an error naming what
-/// it holds instead.
+/// it holds instead. A binary DER certificate (a `.cer` file) is read as a
+/// chain of one: the format is told by the content, not the file name.
 pub(crate) fn cert_chain(setting: &str, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
+    if is_der(pem) {
+        if X509Certificate::from_der(pem).is_ok_and(|(rest, _)| rest.is_empty()) {
+            return Ok(vec![CertificateDer::from(pem.to_vec())]);
+        }
+        let why = if is_pkcs12(pem) {
+            "it holds a PKCS#12 bundle (.p12/.pfx): give it as the PKCS#12 setting (`tls.client_pkcs12` or `auth.pkcs12`) with its password"
+        } else {
+            "it holds binary DER that is not an X.509 certificate"
+        };
+        return Err(Error::config(
+            setting,
+            format!("expected a certificate (PEM or DER) but {why}"),
+        ));
+    }
     let certs: Vec<CertificateDer<'static>> = sections(setting, pem)?
         .into_iter()
         .filter(|(kind, _)| *kind == SectionKind::Certificate)
@@ -151,6 +184,88 @@ pub(crate) fn private_key(setting: &str, pem: &[u8]) -> Result<PrivateKeyDer<'st
             format!("holds {n} private keys; give exactly one"),
         )),
     }
+}
+
+/// A certificate chain (leaf first) and its private key (PKCS#8) from a
+/// PKCS#12 bundle (`.p12`/`.pfx`). `password_setting` is named when the
+/// password is wrong; neither the password nor the contents reach a message.
+pub(crate) fn pkcs12(
+    setting: &str,
+    password_setting: &str,
+    data: &[u8],
+    password: &str,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), Error> {
+    use p12_keystore::error::Error as P;
+    if !is_pkcs12(data) {
+        let holds = if data.first() == Some(&0x30) {
+            "binary DER that is not PKCS#12".to_owned()
+        } else {
+            what_it_holds(data)
+        };
+        return Err(Error::config(
+            setting,
+            format!("expected a PKCS#12 bundle (.p12/.pfx) but it holds {holds}"),
+        ));
+    }
+    let archive = p12_keystore::Pkcs12Archive::from_pkcs12(data, password).map_err(|e| {
+        let why = match e {
+            P::MacError(_) => {
+                return Error::config(
+                    password_setting,
+                    format!("does not open the PKCS#12 bundle in `{setting}` (wrong password, or the file is damaged)"),
+                );
+            }
+            P::UnsupportedEncryptionScheme | P::UnsupportedMacAlgorithm => {
+                "it uses an encryption or MAC algorithm that is not supported (re-export it with `openssl pkcs12 -export` and AES-256)"
+            }
+            P::Pkcs5Error(_) | P::UnpadError => "it could not be decrypted (wrong password?)",
+            _ => "it is not a readable PKCS#12 bundle",
+        };
+        Error::config(setting, why)
+    })?;
+    let mut keys = archive.keys;
+    let key = match keys.len() {
+        1 => keys.remove(0),
+        0 => {
+            return Err(Error::config(
+                setting,
+                "the PKCS#12 bundle holds no private key (it must hold the certificate and its key)",
+            ));
+        }
+        n => {
+            return Err(Error::config(
+                setting,
+                format!(
+                    "the PKCS#12 bundle holds {n} private keys; give a bundle with exactly one"
+                ),
+            ));
+        }
+    };
+    let mut certs = archive.certs;
+    if certs.is_empty() {
+        return Err(Error::config(
+            setting,
+            "the PKCS#12 bundle holds no certificate (it must hold the certificate and its key)",
+        ));
+    }
+    // The key's certificate first (linked by localKeyId), then the others
+    // as the bundle lists them.
+    let leaf = key
+        .local_key_id
+        .as_ref()
+        .and_then(|id| {
+            certs
+                .iter()
+                .position(|c| c.local_key_id.as_deref() == Some(id.as_ref()))
+        })
+        .unwrap_or(0);
+    let first = certs.remove(leaf);
+    let chain = std::iter::once(first)
+        .chain(certs)
+        .map(|c| CertificateDer::from(c.cert.as_der().to_vec()))
+        .collect();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.key.as_der().to_vec()));
+    Ok((chain, key))
 }
 
 /// The kind and size of a certificate's public key.

@@ -88,11 +88,11 @@ pub struct Identity {
 
 struct IdentityInner {
     chain: Vec<CertificateDer<'static>>,
-    /// The key file's PEM text, which holds exactly one private key
-    /// (zeroised when the last clone of the identity is dropped).
-    key_pem: zeroize::Zeroizing<Vec<u8>>,
+    /// The chain and the loaded signing key, as rustls presents them.
+    certified: Arc<CertifiedKey>,
     key_type: KeyType,
     subject: String,
+    not_before: i64,
     not_after: i64,
     thumbprint: String,
 }
@@ -128,7 +128,25 @@ impl Identity {
         Self::from_pem(&cert, &key)
     }
 
-    /// Loads and checks an identity; errors name `cert.0` or `key.0`.
+    /// Loads an identity from a PKCS#12 bundle (`.p12`/`.pfx`) holding the
+    /// certificate, any intermediates and the private key, opened with
+    /// `password` (empty for a bundle without one).
+    pub fn from_pkcs12(data: &[u8], password: &str) -> Result<Identity, Error> {
+        Self::load_pkcs12(
+            ("tls.client_pkcs12", data),
+            ("tls.client_pkcs12_password", password),
+            &SystemClock,
+        )
+    }
+
+    /// Loads an identity from a PKCS#12 file.
+    pub fn from_pkcs12_file(path: impl AsRef<Path>, password: &str) -> Result<Identity, Error> {
+        let data = pem::read_file("tls.client_pkcs12", path.as_ref())?;
+        Self::from_pkcs12(&data, password)
+    }
+
+    /// Loads and checks an identity; errors name `cert.0` or `key.0`. The
+    /// certificate may be PEM or DER; the key PEM.
     pub(crate) fn load(
         cert: (&str, &[u8]),
         key: (&str, &[u8]),
@@ -137,11 +155,35 @@ impl Identity {
         let (cert_setting, cert_pem) = cert;
         let (key_setting, key_pem) = key;
         let chain = pem::cert_chain(cert_setting, cert_pem)?;
+        let info = pem::inspect(cert_setting, &chain[0])?;
+        pem::check_validity(cert_setting, &info, clock.now_unix())?;
+        let key_der = pem::private_key(key_setting, key_pem)?;
+        Self::from_parts(chain, key_der, (cert_setting, key_setting), clock)
+    }
+
+    /// Loads and checks an identity from a PKCS#12 bundle; errors name the
+    /// bundle's setting or, for a wrong password, the password's.
+    pub(crate) fn load_pkcs12(
+        bundle: (&str, &[u8]),
+        password: (&str, &str),
+        clock: &dyn Clock,
+    ) -> Result<Identity, Error> {
+        let (setting, data) = bundle;
+        let (chain, key_der) = pem::pkcs12(setting, password.0, data, password.1)?;
+        Self::from_parts(chain, key_der, (setting, setting), clock)
+    }
+
+    fn from_parts(
+        chain: Vec<CertificateDer<'static>>,
+        key_der: PrivateKeyDer<'static>,
+        settings: (&str, &str),
+        clock: &dyn Clock,
+    ) -> Result<Identity, Error> {
+        let (cert_setting, key_setting) = settings;
         let leaf = &chain[0];
         let info = pem::inspect(cert_setting, leaf)?;
         pem::check_validity(cert_setting, &info, clock.now_unix())?;
-        let key_der = zeroize::Zeroizing::new(pem::private_key(key_setting, key_pem)?);
-        check_key_matches(&chain, &key_der, key_setting, cert_setting)?;
+        let certified = check_key_matches(&chain, &key_der, key_setting, cert_setting)?;
         let days_left = (info.not_after - clock.now_unix()) / 86_400;
         if days_left < 30 {
             log::warn!(
@@ -155,9 +197,10 @@ impl Identity {
             inner: Arc::new(IdentityInner {
                 thumbprint: thumbprint(leaf),
                 chain,
-                key_pem: zeroize::Zeroizing::new(key_pem.to_vec()),
+                certified: Arc::new(certified),
                 key_type: info.key_type,
                 subject: info.subject,
+                not_before: info.not_before,
                 not_after: info.not_after,
             }),
         })
@@ -171,6 +214,16 @@ impl Identity {
     /// When the leaf certificate expires (seconds since the Unix epoch).
     pub fn not_after_unix(&self) -> i64 {
         self.inner.not_after
+    }
+
+    /// When the leaf certificate becomes valid (seconds since the Unix epoch).
+    pub fn not_before_unix(&self) -> i64 {
+        self.inner.not_before
+    }
+
+    /// When the leaf certificate expires, as a time.
+    pub fn expires_at(&self) -> std::time::SystemTime {
+        unix_time(self.inner.not_after)
     }
 
     /// The key's type and size.
@@ -188,20 +241,17 @@ impl Identity {
         &self.inner.chain
     }
 
-    /// The identity in ureq's form.
-    pub(crate) fn to_ureq(&self) -> Result<ureq::tls::ClientCert, Error> {
-        use ureq::tls::{Certificate, PrivateKey};
-        let chain: Vec<Certificate<'static>> = self
-            .inner
-            .chain
-            .iter()
-            .map(|c| Certificate::from_der(c.as_ref()).to_owned())
-            .collect();
-        // The PEM was parsed and checked at load; this cannot fail in practice.
-        let key = PrivateKey::from_pem(&self.inner.key_pem)
-            .map_err(|_| Error::config("tls.client_key", "the private key could not be read"))?;
-        Ok(ureq::tls::ClientCert::new_with_certs(&chain, key))
+    /// The chain and signing key as rustls presents them.
+    pub(crate) fn certified_key(&self) -> Arc<CertifiedKey> {
+        Arc::clone(&self.inner.certified)
     }
+}
+
+/// Seconds since the Unix epoch as a time (before the epoch too).
+pub(crate) fn unix_time(secs: i64) -> std::time::SystemTime {
+    let epoch = std::time::UNIX_EPOCH;
+    let d = std::time::Duration::from_secs(secs.unsigned_abs());
+    if secs >= 0 { epoch + d } else { epoch - d }
 }
 
 impl fmt::Debug for Identity {
@@ -218,12 +268,12 @@ impl fmt::Debug for Identity {
 
 /// Loads the key with the same provider the TLS stack will use, and checks it
 /// belongs to the leaf certificate.
-fn check_key_matches(
+pub(crate) fn check_key_matches(
     chain: &[CertificateDer<'static>],
     key: &PrivateKeyDer<'static>,
     key_setting: &str,
     cert_setting: &str,
-) -> Result<(), Error> {
+) -> Result<CertifiedKey, Error> {
     let provider = crypto_provider();
     let signing_key = provider
         .key_provider
@@ -234,8 +284,11 @@ fn check_key_matches(
                 "the private key could not be loaded: it must be ECDSA P-256/P-384 or RSA of 2048 to 8192 bits, as PKCS#8, SEC1 or PKCS#1",
             )
         })?;
-    match CertifiedKey::new(chain.to_vec(), signing_key).keys_match() {
-        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => Ok(()),
+    let certified = CertifiedKey::new(chain.to_vec(), signing_key);
+    match certified.keys_match() {
+        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
+            Ok(certified)
+        }
         Err(_) => Err(Error::config(
             key_setting,
             format!("the private key does not match the certificate in `{cert_setting}`"),
@@ -269,22 +322,29 @@ pub(crate) fn extra_roots(
     Ok(certs)
 }
 
-/// The public roots plus `extra`, in ureq's form.
-pub(crate) fn root_certs(extra: &[CertificateDer<'static>]) -> ureq::tls::RootCerts {
-    use ureq::tls::Certificate;
-    let mut all: Vec<Certificate<'static>> =
-        Vec::with_capacity(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() + extra.len());
-    all.extend(
-        webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .map(|c| Certificate::from_der(c.as_ref())),
-    );
-    all.extend(
-        extra
-            .iter()
-            .map(|c| Certificate::from_der(c.as_ref()).to_owned()),
-    );
-    ureq::tls::RootCerts::new_with_certs(&all)
+/// The public roots plus `extra`, as a rustls root store.
+pub(crate) fn root_store(extra: &[CertificateDer<'static>]) -> RootCertStore {
+    let mut store = RootCertStore::empty();
+    store.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
+    store.add_parsable_certificates(extra.iter().cloned());
+    store
+}
+
+/// A rustls client configuration with IR's policy: TLS 1.2 and 1.3, IR's
+/// suites, `roots`, SNI, and the client certificate `client` resolves.
+pub(crate) fn client_config(
+    roots: RootCertStore,
+    client: Option<Arc<dyn rustls::client::ResolvesClientCert>>,
+) -> Result<Arc<rustls::ClientConfig>, Error> {
+    let builder = rustls::ClientConfig::builder_with_provider(crypto_provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| Error::new(ErrorKind::Tls, format!("TLS policy: {e}")))?
+        .with_root_certificates(roots);
+    let config = match client {
+        Some(resolver) => builder.with_client_cert_resolver(resolver),
+        None => builder.with_no_client_auth(),
+    };
+    Ok(Arc::new(config))
 }
 
 /// Turns a rustls failure into an [`ErrorKind::Tls`] error that says why.

@@ -10,19 +10,21 @@ use std::time::{Duration, Instant};
 use rustls_pki_types::CertificateDer;
 use ureq::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use ureq::http::{HeaderValue, Uri};
-use ureq::tls::{TlsConfig, TlsProvider};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
-    ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, RustlsConnector,
-    TcpConnector, Transport as UreqTransport,
+    ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, TcpConnector,
+    Transport as UreqTransport,
 };
 use ureq::{Agent, Proxy, ProxyProtocol};
 
 use arc_swap::ArcSwap;
+use rustls::ClientConfig;
 
+use crate::connector::PolicyTls;
 use crate::error::{Error, ErrorKind};
 use crate::fork::Owner;
-use crate::tls::{self, Identity};
+use crate::renewal::{LiveIdentity, Resolver as IdentityResolver};
+use crate::tls;
 
 /// The PIR operation's path under the gateway's base URL.
 pub const PIR_PATH: &str = "/gateway/calculators/pir";
@@ -113,7 +115,7 @@ impl Endpoint {
 /// What the transport needs to open connections.
 pub(crate) struct TransportOptions<'a> {
     pub endpoint: Endpoint,
-    pub identity: Option<&'a Identity>,
+    pub identity: Option<Arc<LiveIdentity>>,
     pub extra_roots: &'a [CertificateDer<'static>],
     pub timeout: Duration,
     pub connect_timeout: Duration,
@@ -151,18 +153,40 @@ struct Live {
     resolver: Arc<CachingResolver>,
 }
 
+/// What a process's TLS step is made from.
+#[derive(Clone)]
+struct TlsParts {
+    /// IR's policy, with the client certificate from `identity`.
+    ir: Arc<ClientConfig>,
+    /// IR's policy without a client certificate, for the hop to an HTTPS
+    /// proxy; `None` when no proxy is in use.
+    proxy_hop: Option<Arc<ClientConfig>>,
+    identity: Option<Arc<LiveIdentity>>,
+}
+
+/// A copy of a TLS configuration with a session cache of its own, so that no
+/// two processes resume the same session.
+fn own_sessions(config: &Arc<ClientConfig>) -> Arc<ClientConfig> {
+    let mut fresh = (**config).clone();
+    fresh.resumption = rustls::client::Resumption::default();
+    Arc::new(fresh)
+}
+
 impl Live {
-    fn new(config: ureq::config::Config, proxy_hop: Option<ureq::config::Config>) -> Live {
+    fn new(config: ureq::config::Config, tls: &TlsParts) -> Live {
         let resolver = Arc::new(CachingResolver::default());
         // ureq's default chain without SOCKS (refused when configured):
-        // CONNECT through an HTTP(S) proxy, TCP, then TLS.
+        // CONNECT through an HTTP(S) proxy, TCP, then TLS (ours, so that a
+        // renewed client certificate is used without a restart).
         let connector =
             ().chain(ConnectProxyConnector::default())
                 .chain(TcpConnector::default())
                 .chain(IdentityOnlyForIr {
-                    ir: RustlsConnector::default(),
-                    proxy: RustlsConnector::default(),
-                    proxy_hop,
+                    ir: PolicyTls::new(own_sessions(&tls.ir), tls.identity.clone()),
+                    proxy: tls
+                        .proxy_hop
+                        .as_ref()
+                        .map(|c| PolicyTls::new(own_sessions(c), None)),
                 });
         Live {
             owner: Owner::current(),
@@ -173,48 +197,33 @@ impl Live {
 }
 
 /// TLS for every connection, with the client certificate only on the
-/// connections to IR's hosts: the hop to an HTTPS proxy (made with a copy of
-/// the settings that has no proxy) gets settings without it, so a proxy that
-/// asks for a client certificate is sent none.
+/// connections to IR's hosts: the hop to an HTTPS proxy (made by the CONNECT
+/// step with a copy of the settings that has no proxy) gets IR's policy
+/// without it, so a proxy that asks for a client certificate is sent none.
 struct IdentityOnlyForIr {
-    ir: RustlsConnector,
-    proxy: RustlsConnector,
-    /// The proxy hop's settings, when a proxy is in use.
-    proxy_hop: Option<ureq::config::Config>,
+    ir: PolicyTls,
+    /// The proxy hop's TLS, when a proxy is in use.
+    proxy: Option<PolicyTls>,
 }
 
 impl fmt::Debug for IdentityOnlyForIr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IdentityOnlyForIr")
-            .field("proxied", &self.proxy_hop.is_some())
+            .field("proxied", &self.proxy.is_some())
             .finish()
     }
 }
 
 impl<In: UreqTransport> Connector<In> for IdentityOnlyForIr {
-    type Out = <RustlsConnector as Connector<In>>::Out;
+    type Out = <PolicyTls as Connector<In>>::Out;
 
     fn connect(
         &self,
         details: &ConnectionDetails<'_>,
         chained: Option<In>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        match &self.proxy_hop {
-            Some(hop) if details.config.proxy().is_none() => {
-                let to_proxy = ConnectionDetails {
-                    uri: details.uri,
-                    addrs: details.addrs.clone(),
-                    config: hop,
-                    request_level: details.request_level,
-                    resolver: details.resolver,
-                    now: details.now,
-                    timeout: details.timeout,
-                    current_time: Arc::clone(&details.current_time),
-                    run_connector: Arc::clone(&details.run_connector),
-                    register_shutdown: Arc::clone(&details.register_shutdown),
-                };
-                self.proxy.connect(&to_proxy, chained)
-            }
+        match &self.proxy {
+            Some(hop) if details.config.proxy().is_none() => hop.connect(details, chained),
             _ => self.ir.connect(details, chained),
         }
     }
@@ -227,8 +236,8 @@ pub(crate) struct Transport {
     live: ArcSwap<Live>,
     /// The agent's settings, to build a new one after a fork.
     config: ureq::config::Config,
-    /// The settings of the hop to an HTTPS proxy (no client certificate).
-    proxy_hop: Option<ureq::config::Config>,
+    /// The TLS step's parts, likewise.
+    tls: TlsParts,
     /// Held while a forked child replaces the agent.
     rebuild: Mutex<()>,
     pub endpoint: Endpoint,
@@ -239,43 +248,44 @@ pub(crate) struct Transport {
 
 impl Transport {
     pub(crate) fn new(o: TransportOptions<'_>) -> Result<Transport, Error> {
-        let client_cert = o.identity.map(Identity::to_ureq).transpose()?;
+        let has_identity = o.identity.is_some();
         let proxy = resolve_proxy(&o.proxy, &o.endpoint.host)?;
         let proxied = proxy.is_some();
-        let settings = |client_cert, proxy| {
-            let tls = TlsConfig::builder()
-                .provider(TlsProvider::Rustls)
-                .unversioned_rustls_crypto_provider(tls::crypto_provider())
-                .root_certs(tls::root_certs(o.extra_roots))
-                .client_cert(client_cert)
-                .use_sni(true)
-                .build();
-            Agent::config_builder()
-                .tls_config(tls)
-                .https_only(true)
-                .http_status_as_error(false)
-                .max_redirects(0)
-                .max_redirects_will_error(false)
-                .proxy(proxy)
-                .timeout_global(Some(o.timeout))
-                .timeout_connect(Some(o.connect_timeout))
-                .user_agent(o.user_agent.as_str())
-                .max_idle_connections(o.max_idle_connections)
-                .max_idle_connections_per_host(o.max_idle_connections)
-                .build()
+        let resolver: Option<Arc<dyn rustls::client::ResolvesClientCert>> = o
+            .identity
+            .as_ref()
+            .map(|id| Arc::new(IdentityResolver(Arc::clone(id))) as _);
+        let tls = TlsParts {
+            ir: tls::client_config(tls::root_store(o.extra_roots), resolver)?,
+            // The same roots and policy for the hop to an HTTPS proxy, and
+            // never the client certificate (it is for IR alone).
+            proxy_hop: if proxied {
+                Some(tls::client_config(tls::root_store(o.extra_roots), None)?)
+            } else {
+                None
+            },
+            identity: o.identity,
         };
-        // The TLS settings of the hop to an HTTPS proxy: the same roots and
-        // policy, and never the client certificate (it is for IR alone).
-        let proxy_hop = proxied.then(|| settings(None, None));
-        let config = settings(client_cert, proxy);
+        let config = Agent::config_builder()
+            .https_only(true)
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .proxy(proxy)
+            .timeout_global(Some(o.timeout))
+            .timeout_connect(Some(o.connect_timeout))
+            .user_agent(o.user_agent.as_str())
+            .max_idle_connections(o.max_idle_connections)
+            .max_idle_connections_per_host(o.max_idle_connections)
+            .build();
         Ok(Transport {
-            live: ArcSwap::from_pointee(Live::new(config.clone(), proxy_hop.clone())),
+            live: ArcSwap::from_pointee(Live::new(config.clone(), &tls)),
             config,
-            proxy_hop,
+            tls,
             rebuild: Mutex::new(()),
             endpoint: o.endpoint,
             proxied,
-            has_identity: o.identity.is_some(),
+            has_identity,
         })
     }
 
@@ -293,7 +303,7 @@ impl Transport {
             return live;
         }
         log::debug!(target: "nzpir", "new process (fork): opening new connections");
-        let fresh = Arc::new(Live::new(self.config.clone(), self.proxy_hop.clone()));
+        let fresh = Arc::new(Live::new(self.config.clone(), &self.tls));
         self.live.store(Arc::clone(&fresh));
         fresh
     }

@@ -11,7 +11,7 @@ use crate::boundary;
 use crate::error::nzpir_error;
 use crate::status::nzpir_status;
 use crate::strings::{
-    NZPIR_MAX_JSON_BYTES, NZPIR_MAX_PATH_BYTES, arg_ref, arg_str, c_string, out_ptr,
+    NZPIR_MAX_JSON_BYTES, NZPIR_MAX_PATH_BYTES, arg_ref, arg_str, c_string, give_string, out_ptr,
 };
 
 /// A client of IR's PIR gateway: its endpoint, TLS identity, authentication,
@@ -186,6 +186,117 @@ pub unsafe extern "C" fn nzpir_client_status(
         boundary::run(err_out, || {
             let client = arg_ref(client, "client")?;
             client.client.status()?;
+            Ok(())
+        })
+    }
+}
+
+/// Reads the client certificate and key files again now and uses them for
+/// new connections if they make a valid pair (the key matches, the
+/// certificate is valid). `*changed_out` (if not NULL) receives whether a
+/// different certificate is now in use. When the files are broken or do not
+/// match, the error (`NZPIR_STATUS_CONFIG`) names the setting and the pair in
+/// use is kept. Without this call the files are still checked, by
+/// modification time and at most every 5 seconds, whenever a new connection
+/// opens. An identity given inline (PEM text) is never re-read.
+///
+/// Thread-safe.
+///
+/// # Safety
+/// `client` is NULL or a live client; `changed_out` and `err_out` are NULL or
+/// valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nzpir_client_reload_identity(
+    client: *const nzpir_client,
+    changed_out: *mut bool,
+    err_out: *mut *mut nzpir_error,
+) -> nzpir_status {
+    // SAFETY: per this function's contract.
+    unsafe {
+        boundary::run(err_out, || {
+            let client = arg_ref(client, "client")?;
+            let changed = client.client.reload_identity()?;
+            if !changed_out.is_null() {
+                changed_out.write(changed);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// When the client certificate in use expires (its notAfter), in seconds
+/// since the Unix epoch, written to `*not_after_out`; 0 when the client has
+/// no client certificate. After a renewal on disk, the new certificate's.
+///
+/// Thread-safe.
+///
+/// # Safety
+/// `client` is NULL or a live client; `not_after_out` and `err_out` are NULL
+/// or valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nzpir_client_identity_not_after(
+    client: *const nzpir_client,
+    not_after_out: *mut i64,
+    err_out: *mut *mut nzpir_error,
+) -> nzpir_status {
+    // SAFETY: per this function's contract.
+    unsafe {
+        boundary::run(err_out, || {
+            let client = arg_ref(client, "client")?;
+            let out = out_ptr(not_after_out, "not_after_out")?;
+            out.write(client.client.identity_not_after().unwrap_or(0));
+            Ok(())
+        })
+    }
+}
+
+/// Checks a configuration (JSON, the same schema as for
+/// `nzpir_client_new_from_json`) against IR's requirements and the live
+/// gateway: the client certificate and key, the JWT credential, DNS, TCP, the
+/// TLS handshake, the clock against the gateway's `Date`, the status endpoint
+/// and, when `ird` is not NULL, one real lookup (with `pie_ird`, which may be
+/// NULL). The report is JSON: `{"passed": bool, "checks": [{"id", "status"
+/// ("ok", "warn", "fail" or "skip"), "detail", "action", "kind"}]}`, written
+/// to `*report_out` (free it with `nzpir_string_free`). A failed check is in
+/// the report, not an error: the status is not OK only when the
+/// configuration JSON cannot be read or an argument is wrong.
+///
+/// # Safety
+/// `config_json` is NULL or a NUL-terminated string; `ird` and `pie_ird` are
+/// NULL or NUL-terminated strings; `report_out` and `err_out` are NULL or
+/// valid for writing.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nzpir_doctor_json(
+    config_json: *const c_char,
+    ird: *const c_char,
+    pie_ird: *const c_char,
+    report_out: *mut *mut c_char,
+    err_out: *mut *mut nzpir_error,
+) -> nzpir_status {
+    // SAFETY: per this function's contract.
+    unsafe {
+        boundary::run(err_out, || {
+            let json = arg_str(config_json, "config_json", NZPIR_MAX_JSON_BYTES)?;
+            let optional = |p: *const c_char, name: &'static str| {
+                if p.is_null() {
+                    Ok(None)
+                } else {
+                    arg_str(p, name, NZPIR_MAX_PATH_BYTES).map(|s| Some(s.to_owned()))
+                }
+            };
+            let ird = optional(ird, "ird")?;
+            let pie_ird = optional(pie_ird, "pie_ird")?;
+            let report_out = out_ptr(report_out, "report_out")?;
+            let cfg = Config::from_json_str(json)?;
+            let report = nzpir::doctor::run(
+                &cfg,
+                &nzpir::doctor::Options {
+                    ird,
+                    pie_ird,
+                    ..nzpir::doctor::Options::default()
+                },
+            );
+            report_out.write(give_string(&report.to_json().to_string()));
             Ok(())
         })
     }

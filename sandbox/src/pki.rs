@@ -215,6 +215,9 @@ fn read_cert(path: &Path) -> Result<CertificateDer<'static>, Error> {
         .map_err(|e| Error::pki(format!("reading {}: {e}", path.display())))
 }
 
+/// How long the JWT signing certificates live: IR accepts up to 4 years.
+const JWT_CERT_LIFETIME: Duration = Duration::days(4 * 365);
+
 /// Whether a certificate is valid for at least another day.
 fn fresh(cert: &X509Certificate<'_>) -> bool {
     cert.validity()
@@ -323,6 +326,13 @@ fn reusable(
     {
         return Ok(None);
     }
+    // A JWT signing certificate from an older sandbox may outlive IR's 4 years.
+    if matches!(kind, Leaf::JwtRsa | Leaf::JwtEc) {
+        let v = cert.validity();
+        if v.not_after.timestamp() - v.not_before.timestamp() > JWT_CERT_LIFETIME.whole_seconds() {
+            return Ok(None);
+        }
+    }
     if matches!(kind, Leaf::Server | Leaf::Client(_)) {
         let issued_by_ca = cert.issuer().as_raw() == ca.subject().as_raw()
             && cert.verify_signature(Some(ca.public_key())).is_ok();
@@ -406,6 +416,7 @@ fn make_leaf(
             let key = KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048)
                 .map_err(|e| fail("the RS256 JWT key", e))?;
             let mut params = base_params("nzpir sandbox JWT signing (RS256)")?;
+            params.not_after = params.not_before + JWT_CERT_LIFETIME;
             params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
             let cert = params
                 .self_signed(&key)
@@ -416,6 +427,7 @@ fn make_leaf(
             let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
                 .map_err(|e| fail("the EC JWT key", e))?;
             let mut params = base_params("nzpir sandbox JWT signing (ES256)")?;
+            params.not_after = params.not_before + JWT_CERT_LIFETIME;
             params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
             let cert = params
                 .self_signed(&key)

@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "harness.h"
 
 #define PIE_S "125000002" /* kowhai-scheme: the ready configuration's party's scheme */
@@ -137,6 +139,42 @@ static void answers(nzpir_client *client) {
     expect_error(client, "139276507", PIE_T, NZPIR_STATUS_AUTHORISATION, "EV1042", 401, 0);
 
     CHECK_STATUS(nzpir_client_status(client, &err), err, NZPIR_STATUS_OK);
+
+    /* The client certificate's expiry, and a reload of the same files. */
+    int64_t not_after = 0;
+    CHECK_STATUS(nzpir_client_identity_not_after(client, &not_after, &err), err, NZPIR_STATUS_OK);
+    CHECK(not_after > (int64_t)time(NULL));
+    bool changed = true;
+    CHECK_STATUS(nzpir_client_reload_identity(client, &changed, &err), err, NZPIR_STATUS_OK);
+    CHECK(!changed);
+    CHECK_STATUS(nzpir_client_reload_identity(client, NULL, &err), err, NZPIR_STATUS_OK);
+    CHECK_STATUS(nzpir_client_identity_not_after(client, NULL, &err), err,
+                 NZPIR_STATUS_NULL_ARGUMENT);
+}
+
+static void doctor(void) {
+    char *json = sandbox_config(env("NZPIR_SANDBOX_URL"), env("NZPIR_SANDBOX_CLIENT_CERT"),
+                                env("NZPIR_SANDBOX_CLIENT_KEY"), 1, NULL, "");
+    char *report = NULL;
+    nzpir_error *err = NULL;
+    CHECK_STATUS(nzpir_doctor_json(json, "139276507", PIE_S, &report, &err), err, NZPIR_STATUS_OK);
+    CHECK(report != NULL && contains(report, "\"passed\":true"));
+    CHECK(report != NULL && contains(report, "gateway.lookup"));
+    CHECK(report != NULL && !contains(report, "\"fail\""));
+    CHECK(report != NULL && !contains(report, "139276507"));
+    nzpir_string_free(report);
+    report = NULL;
+    CHECK(sandbox_admin("DELETE", "/quotas", NULL) == 0);
+    /* A mismatched key is in the report as a failure of kind config. */
+    free(json);
+    json = sandbox_config(env("NZPIR_SANDBOX_URL"), env("NZPIR_SANDBOX_CLIENT_CERT"),
+                          env("NZPIR_SANDBOX_UNREGISTERED_CLIENT_KEY"), 1, NULL, "");
+    CHECK_STATUS(nzpir_doctor_json(json, NULL, NULL, &report, &err), err, NZPIR_STATUS_OK);
+    CHECK(report != NULL && contains(report, "\"passed\":false"));
+    CHECK(report != NULL && contains(report, "does not match the certificate"));
+    nzpir_string_free(report);
+    free(json);
+    CHECK_STATUS(nzpir_doctor_json("{", NULL, NULL, &report, &err), err, NZPIR_STATUS_CONFIG);
 }
 
 static void authentication(void) {
@@ -297,6 +335,7 @@ int main(void) {
         return finish("test_lookup");
     }
     answers(ready);
+    doctor();
     authentication();
     rate_limited(ready);
     faults(ready);

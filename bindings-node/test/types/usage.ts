@@ -3,6 +3,7 @@
 import {
   Client,
   ErrorCode,
+  doctor,
   Sandbox,
   isNzpirError,
   isValidIrd,
@@ -10,6 +11,7 @@ import {
   normalizeIrd,
   validIrds,
   type ClientOptions,
+  type DoctorCheck,
   type LookupRequest,
   type LookupResult,
   type NzpirErrorCode,
@@ -27,6 +29,12 @@ export async function main(): Promise<void> {
   const caPath: string = m.ca_cert
   const rate28: number | null | undefined = m.investors[0]?.suggested_pir_rate
   sb.setFault({ kind: 'delay', ms: 100, times: 1 })
+  const checks: DoctorCheck[] = await doctor(sb.configPath, { ird: '139276507', pieIrd: '125000002' })
+  const firstStatus: string | undefined = checks[0]?.status
+  const p12 = new Client({ endpoint: m.url, pkcs12: 'c.p12', pkcs12Password: 'pw', ca: caPath })
+  const idExpires: Date | null = p12.identityExpiresAt
+  const reloaded: boolean = p12.reloadIdentity()
+  const own: DoctorCheck[] = await p12.doctor({ ird: '139276507' })
   sb.addFault({ kind: 'status', status: 503, scope: 'pir' })
   const calls: number = sb.callsFor('139276507')
   const requests: number = sb.stats().pir_requests
@@ -146,4 +154,5 @@ export async function main(): Promise<void> {
 
   await sb.stop()
   console.log(ok, wire, flags, rate28, calls, requests, exact, approx, notFound, expires, user, token, notNull)
+  console.log(firstStatus, idExpires, reloaded, own)
 }

@@ -35,6 +35,7 @@ __all__ = [
     "AuthorizationRequest",
     "Client",
     "ConfigError",
+    "DoctorCheck",
     "ConsentRequiredError",
     "GatewayTimeoutError",
     "InvalidInputError",
@@ -52,6 +53,7 @@ __all__ = [
     "TokenSet",
     "TokenStoreError",
     "TransportError",
+    "doctor",
     "__version__",
     "is_valid_ird",
     "mint_jwt",
@@ -64,6 +66,12 @@ def _after_fork_in_child() -> None: ...
 def is_valid_ird(s: str) -> bool: ...
 def normalize_ird(s: str) -> str: ...
 def valid_irds(irds: Iterable[str]) -> List[bool]: ...
+def doctor(
+    config: _StrPath,
+    *,
+    ird: Optional[str] = None,
+    pie_ird: Optional[str] = None,
+) -> List[DoctorCheck]: ...
 def mint_jwt(
     cert: _Pem,
     key: _Pem,
@@ -215,6 +223,19 @@ class OAuth:
     def revoke(self, token: Optional[str] = None, *, kind: str = "refresh") -> None: ...
 
 @final
+class DoctorCheck:
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+    @property
+    def action(self) -> Optional[str]: ...
+    @property
+    def kind(self) -> Optional[str]: ...
+
+@final
 class Client:
     def __new__(
         cls,
@@ -225,8 +246,12 @@ class Client:
         cert: Optional[_Pem] = None,
         key: Optional[_Pem] = None,
         ca: Optional[_Pem] = None,
+        pkcs12: Optional[_StrPath] = None,
+        pkcs12_password: Optional[str] = None,
         jwt_cert: Optional[_Pem] = None,
         jwt_key: Optional[_Pem] = None,
+        jwt_pkcs12: Optional[_StrPath] = None,
+        jwt_pkcs12_password: Optional[str] = None,
         jwt_alg: Optional[str] = None,
         issuer: Optional[str] = None,
         start_logon: Optional[str] = None,
@@ -283,6 +308,14 @@ class Client:
         on_progress: Optional[Callable[[BatchProgress], object]] = None,
     ) -> LookupManyIterator: ...
     def status(self) -> None: ...
+    def reload_identity(self) -> bool: ...
+    @property
+    def identity_expires_at(self) -> Optional[datetime.datetime]: ...
+    @property
+    def identity_thumbprint(self) -> Optional[str]: ...
+    def doctor(
+        self, *, ird: Optional[str] = None, pie_ird: Optional[str] = None
+    ) -> List[DoctorCheck]: ...
     @property
     def endpoint(self) -> str: ...
     @property
