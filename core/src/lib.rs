@@ -77,6 +77,7 @@ pub mod client;
 pub mod config;
 pub mod country;
 pub mod error;
+pub mod estimate;
 pub mod ird;
 pub mod jwt;
 pub mod logging;
@@ -94,6 +95,7 @@ pub use config::{
     AuthSettings, Config, Connection, Environment, JwtSettings, OAuthSettings, Secret, TlsSettings,
 };
 pub use error::{Error, ErrorKind, IrCode, IrErrorBody, IrErrorClass, IrErrorItem, Result};
+pub use estimate::{EstimateRule, PirEstimate, PirFacts, estimate_pir};
 pub use ird::{IrdError, IrdNumber};
 pub use jwt::{Jwt, JwtAlgorithm, JwtSigner, JwtSignerBuilder, UnsetStartLogon};
 pub use model::{
