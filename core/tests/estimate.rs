@@ -1,6 +1,7 @@
 //! The PIR estimator: IR's rules at their inclusive boundaries, both threshold
 //! tables, every investor type, and IR's onboarding cases PIR-OB-009 to 012.
 
+#![allow(clippy::inconsistent_digit_grouping)] // amounts are written as dollars_cents
 use nzpir::estimate::{Amount, EstimateRule, PirFacts, estimate_pir, estimate_pir_json};
 use nzpir::{ErrorKind, PirRate};
 use proptest::prelude::*;
