@@ -868,10 +868,16 @@ mod tests {
 
     #[test]
     fn amounts_parse_exactly() {
-        assert_eq!(Amount::parse("48000").unwrap().cents(), 4_800_000);
-        assert_eq!(Amount::parse("48000.5").unwrap().cents(), 4_800_050);
-        assert_eq!(Amount::parse("0.07").unwrap().cents(), 7);
-        assert_eq!(Amount::parse("-1").unwrap().cents(), -100);
+        assert_eq!(
+            Amount::parse("48000").expect("test value").cents(),
+            4_800_000
+        );
+        assert_eq!(
+            Amount::parse("48000.5").expect("test value").cents(),
+            4_800_050
+        );
+        assert_eq!(Amount::parse("0.07").expect("test value").cents(), 7);
+        assert_eq!(Amount::parse("-1").expect("test value").cents(), -100);
         for bad in ["", ".5", "5.", "1.234", "1e5", "1,000", "+5", " 5", "NaN"] {
             assert_eq!(Amount::parse(bad), Err(Rule::Amount), "{bad}");
         }
@@ -883,10 +889,16 @@ mod tests {
     fn one_row_per_pir_year() {
         assert!(thresholds_for(2010).is_none());
         for y in 2011..=2025 {
-            assert_eq!(thresholds_for(y).unwrap().a, Amount::dollars(14_000));
+            assert_eq!(
+                thresholds_for(y).expect("test value").a,
+                Amount::dollars(14_000)
+            );
         }
         for y in 2026..=2100 {
-            assert_eq!(thresholds_for(y).unwrap().c, Amount::dollars(78_100));
+            assert_eq!(
+                thresholds_for(y).expect("test value").c,
+                Amount::dollars(78_100)
+            );
         }
     }
 }

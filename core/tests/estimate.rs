@@ -77,11 +77,11 @@ proptest! {
             ]
         });
         let expect = reference_year(pir_year, t1, p1).min(reference_year(pir_year, t2, p2));
-        let e = estimate_pir(&PirFacts::from_json_value(&facts).unwrap());
+        let e = estimate_pir(&PirFacts::from_json_value(&facts).expect("estimate"));
         prop_assert_eq!(e.rate.map(PirRate::hundredths), Some(expect));
         prop_assert_eq!(e.rule, EstimateRule::ResidentIndividual);
         prop_assert_eq!(e.pir_year, Some(pir_year));
-        let decided = e.decided_by_year.unwrap();
+        let decided = e.decided_by_year.expect("estimate");
         prop_assert!(decided == pir_year - 1 || decided == pir_year - 2);
         let y = if decided == pir_year - 2 { (t1, p1) } else { (t2, p2) };
         prop_assert_eq!(reference_year(pir_year, y.0, y.1), expect);
@@ -96,7 +96,7 @@ proptest! {
         let as_text = rate_of(json!({"pir_year": pir_year, "income": [
             {"year": pir_year - 1, "taxable_income": cents_text(t), "pie_income": cents_text(p)},
             {"year": pir_year - 2, "taxable_income": "99999999"}]}));
-        let number: serde_json::Value = serde_json::from_str(&cents_text(t)).unwrap();
+        let number: serde_json::Value = serde_json::from_str(&cents_text(t)).expect("estimate");
         let as_number = rate_of(json!({"pir_year": pir_year, "income": [
             {"year": pir_year - 1, "taxable_income": number, "pie_income": cents_text(p)},
             {"year": pir_year - 2, "taxable_income": "99999999"}]}));
@@ -149,7 +149,7 @@ fn pir_ob_009_entities() {
         "pie",
         "superannuation_fund",
     ] {
-        let e = estimate_pir_json(&json!({"investor_type": t}).to_string()).unwrap();
+        let e = estimate_pir_json(&json!({"investor_type": t}).to_string()).expect("estimate");
         assert_eq!(e.rate, Some(PirRate::from_hundredths(0)), "{t}");
         assert_eq!(e.rule, EstimateRule::ZeroRateEntity);
         assert!(
@@ -160,7 +160,7 @@ fn pir_ob_009_entities() {
         let e = estimate_pir_json(
             &json!({"investor_type": t, "residency": "non_resident"}).to_string(),
         )
-        .unwrap();
+        .expect("estimate");
         assert_eq!(e.rate, Some(PirRate::TOP), "{t} non-resident");
     }
 }
@@ -171,19 +171,19 @@ fn pir_ob_010_non_resident() {
     let e = estimate_pir_json(
         r#"{"pir_year": 2026, "residency": "non_resident", "income": [{"year": 2025, "taxable_income": 1000}]}"#,
     )
-    .unwrap();
+    .expect("estimate");
     assert_eq!(e.rate, Some(PirRate::TOP));
     assert_eq!(e.rule, EstimateRule::NonResident);
     let e = estimate_pir_json(
         r#"{"residency": "non_resident", "notified_foreign_investor": true, "zero_rate_pie": true}"#,
     )
-    .unwrap();
+    .expect("estimate");
     assert_eq!(e.rate.map(PirRate::hundredths), Some(0));
     assert_eq!(e.rule, EstimateRule::NotifiedForeignInvestor);
     let e = estimate_pir_json(
         r#"{"residency": "non_resident", "notified_foreign_investor": true, "zero_rate_pie": false}"#,
     )
-    .unwrap();
+    .expect("estimate");
     assert_eq!(e.rate, Some(PirRate::TOP));
 }
 
@@ -195,7 +195,7 @@ fn pir_ob_011_no_income() {
         r#"{"pir_year": 2026, "income": []}"#,
         r#"{"filing_period": "2025-03-31", "income": [{"year": 2023}, {"year": 2024}]}"#,
     ] {
-        let e = estimate_pir_json(facts).unwrap();
+        let e = estimate_pir_json(facts).expect("estimate");
         assert_eq!(e.rate, Some(PirRate::LOW), "{facts}");
         assert!(e.explanation.contains("no income"), "{}", e.explanation);
     }
@@ -210,7 +210,7 @@ fn pir_ob_012_middle_row() {
             {"year": 2023, "taxable_income": "47000.00", "pie_income": "22000.00"},
             {"year": 2024, "taxable_income": "48000", "pie_income": "21999.99"}]}"#,
     )
-    .unwrap();
+    .expect("estimate");
     assert_eq!(e.rate, Some(PirRate::MIDDLE));
     assert!(
         e.explanation.contains("48,000 or less"),
@@ -230,7 +230,7 @@ fn pir_ob_012_middle_row() {
             {"year": 2024, "taxable_income": "53500", "pie_income": "24600"},
             {"year": 2025, "taxable_income": "60000", "pie_income": "0"}]}"#,
     )
-    .unwrap();
+    .expect("estimate");
     assert_eq!(e.rate, Some(PirRate::MIDDLE));
     assert_eq!(e.decided_by_year, Some(2024));
     assert!(
@@ -246,11 +246,11 @@ fn trustees_choose() {
         let e = estimate_pir_json(&format!(
             r#"{{"investor_type": "trustee", "trustee_election": "{r}"}}"#
         ))
-        .unwrap();
+        .expect("estimate");
         assert_eq!(e.rate.map(PirRate::hundredths), Some(h));
         assert_eq!(e.rule, EstimateRule::TrusteeElection);
     }
-    let e = estimate_pir_json(r#"{"investor_type": "trustee"}"#).unwrap();
+    let e = estimate_pir_json(r#"{"investor_type": "trustee"}"#).expect("estimate");
     assert_eq!(e.rate, None);
     assert_eq!(e.rule, EstimateRule::CannotEstimate);
     assert_eq!(e.missing, ["trustee_election"]);
@@ -259,21 +259,22 @@ fn trustees_choose() {
 #[test]
 fn transitional_residents() {
     let e = estimate_pir_json(r#"{"residency": "transitional_resident", "zero_rate_pie": true}"#)
-        .unwrap();
+        .expect("estimate");
     assert_eq!(e.rate.map(PirRate::hundredths), Some(0));
     assert_eq!(e.rule, EstimateRule::TransitionalResidentZeroRate);
     let e = estimate_pir_json(
         r#"{"residency": "transitional_resident", "pir_year": 2026, "income": [
             {"year": 2024, "taxable_income": 90000}, {"year": 2025, "taxable_income": 90000}]}"#,
     )
-    .unwrap();
+    .expect("estimate");
     assert_eq!(e.rate, Some(PirRate::TOP));
     assert_eq!(e.rule, EstimateRule::ResidentIndividual);
 }
 
 #[test]
 fn missing_pir_year_cannot_estimate() {
-    let e = estimate_pir_json(r#"{"income": [{"year": 2024, "taxable_income": 1}]}"#).unwrap();
+    let e = estimate_pir_json(r#"{"income": [{"year": 2024, "taxable_income": 1}]}"#)
+        .expect("estimate");
     assert_eq!(e.rate, None);
     assert_eq!(e.rule, EstimateRule::CannotEstimate);
     assert_eq!(e.missing, ["pir_year"]);
@@ -332,14 +333,14 @@ fn facts_round_trip_and_hide_amounts_in_debug() {
     let facts = PirFacts::from_json_str(
         r#"{"pir_year": 2026, "income": [{"year": 2025, "taxable_income": "61234.56"}]}"#,
     )
-    .unwrap();
+    .expect("estimate");
     assert!(!format!("{facts:?}").contains("61234"));
-    let again = PirFacts::from_json_value(&facts.to_json_value()).unwrap();
+    let again = PirFacts::from_json_value(&facts.to_json_value()).expect("estimate");
     assert_eq!(again, facts);
     assert_eq!(
         facts.income[0].taxable_income,
         Amount::from_cents(6_123_456)
     );
-    let via_serde: PirFacts = serde_json::from_value(facts.to_json_value()).unwrap();
+    let via_serde: PirFacts = serde_json::from_value(facts.to_json_value()).expect("estimate");
     assert_eq!(via_serde, facts);
 }
