@@ -8,6 +8,7 @@
 mod client;
 mod convert;
 mod errors;
+mod estimate;
 mod ird;
 mod jwt;
 mod oauth;
@@ -40,6 +41,8 @@ mod _native {
 
     #[pymodule_export]
     use crate::client::{Address, Client, LookupResult, Name};
+    #[pymodule_export]
+    use crate::estimate::{PirEstimate, estimate_pir};
     #[pymodule_export]
     use crate::ird::{is_valid_ird, normalize_ird, valid_irds};
     #[pymodule_export]

@@ -3,7 +3,7 @@
 import datetime
 import decimal
 import os
-from typing import Any, Dict, Iterable, List, Optional, Protocol, Union, final
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Protocol, Union, final
 
 _StrPath = Union[str, "os.PathLike[str]"]
 # A PEM: a file path, or the PEM content itself as bytes.
@@ -28,6 +28,7 @@ __all__ = [
     "LookupResult",
     "Name",
     "NzpirError",
+    "PirEstimate",
     "OAuth",
     "RateLimitedError",
     "RejectedError",
@@ -40,12 +41,32 @@ __all__ = [
     "TransportError",
     "__version__",
     "is_valid_ird",
+    "estimate_pir",
     "mint_jwt",
     "normalize_ird",
     "valid_irds",
 ]
 __version__: str
 
+# Facts for estimate_pir: snake_case keys; amounts as Decimal, int or decimal str.
+_Facts = Mapping[str, Any]
+
+@final
+class PirEstimate:
+    @property
+    def rate(self) -> Optional[decimal.Decimal]: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def explanation(self) -> str: ...
+    @property
+    def missing(self) -> List[str]: ...
+    @property
+    def pir_year(self) -> Optional[int]: ...
+    @property
+    def decided_by_year(self) -> Optional[int]: ...
+
+def estimate_pir(facts: _Facts) -> PirEstimate: ...
 def is_valid_ird(s: str) -> bool: ...
 def normalize_ird(s: str) -> str: ...
 def valid_irds(irds: Iterable[str]) -> List[bool]: ...
