@@ -8,6 +8,7 @@ export const {
   normalizeIrd,
   validIrds,
   mintJwt,
+  estimatePir,
   version,
   ErrorCode,
   isNzpirError,

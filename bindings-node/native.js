@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Client = nativeBinding.Client
 module.exports.Sandbox = nativeBinding.Sandbox
+module.exports.estimatePirJson = nativeBinding.estimatePirJson
 module.exports.isValidIrd = nativeBinding.isValidIrd
 module.exports.mintJwt = nativeBinding.mintJwt
 module.exports.normalizeIrd = nativeBinding.normalizeIrd

@@ -20,6 +20,7 @@ extern crate napi_derive;
 mod args;
 mod client;
 mod error;
+mod estimate;
 mod ird;
 mod jwt;
 mod sandbox;
