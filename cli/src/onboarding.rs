@@ -355,6 +355,15 @@ fn run_one(
     if auth == AuthMode::None {
         cfg.auth = Some(AuthSettings::None);
     }
+    if auth == AuthMode::Oauth
+        && !matches!(&cfg.auth, Some(AuthSettings::Oauth(o)) if o.token_store.is_some())
+    {
+        row.verdict = Verdict::NotRun(
+            "needs OAuth: `oauth_config` must have [auth] type = \"oauth\" with a token store"
+                .to_owned(),
+        );
+        return;
+    }
     if let Some(logon) = &s.start_logon {
         match &mut cfg.auth {
             Some(AuthSettings::Jwt(j)) => j.start_logon = Some(logon.clone()),
@@ -405,6 +414,17 @@ fn run_one(
     };
     let sent = String::from_utf8_lossy(&request.to_json()).into_owned();
     let result = client.lookup(&request);
+    if let Err(e) = &result
+        && auth == AuthMode::Oauth
+        && e.kind() == nzpir::ErrorKind::ConsentRequired
+    {
+        row.verdict = Verdict::NotRun(
+            "the OAuth token store holds no usable grant: authorise first \
+             (nzpir oauth authorize-url, then nzpir oauth exchange)"
+                .to_owned(),
+        );
+        return;
+    }
     let (happened, answer, pass) = match &result {
         Ok(outcome) => {
             let happened = match outcome {

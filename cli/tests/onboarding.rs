@@ -116,6 +116,42 @@ fn a_failing_scenario_fails_the_run_and_unrunnable_ones_say_why() {
     assert!(text.contains("oauth_config"), "{text}");
     no_secrets(&text);
 
+    // An OAuth configuration whose token store holds no grant yet: the OAuth
+    // scenarios cannot run, and say what to do.
+    let m = sb.manifest();
+    let oauth_toml = format!(
+        "environment = \"sandbox\"\nendpoint = {:?}\n[tls]\nclient_cert = {:?}\nclient_key = {:?}\n\
+         ca_cert = {:?}\n[auth]\ntype = \"oauth\"\nclient_id = \"sandbox-app\"\n\
+         client_secret = \"sandbox-app-secret\"\nredirect_uri = \"http://127.0.0.1/callback\"\n\
+         endpoint = {:?}\ntoken_store = \"tokens.json\"\n",
+        sb.url(),
+        m.client_cert.display().to_string(),
+        m.client_key.display().to_string(),
+        m.ca_cert.display().to_string(),
+        m.oauth.base_url,
+    );
+    std::fs::write(dir.path().join("oauth.toml"), oauth_toml).expect("write");
+    let own = format!(
+        "config = {:?}\noauth_config = \"oauth.toml\"\n{}",
+        sb.config_path().display().to_string(),
+        SHIPPED
+    );
+    std::fs::write(&scenarios, own).expect("write");
+    let r = run(nzpir()
+        .args(["onboarding", "--scenarios"])
+        .arg(&scenarios)
+        .arg("--report")
+        .arg(&report));
+    r.expect_code(0);
+    let text = read(&report);
+    assert_eq!(
+        table(&text).iter().filter(|(_, v)| v == "Not run").count(),
+        2,
+        "{text}"
+    );
+    assert!(text.contains("holds no usable grant"), "{text}");
+    no_secrets(&text);
+
     // A scenario file that is not TOML, or names a scenario IR does not have.
     std::fs::write(&scenarios, "[scenarios.PIR-OB-099]\nrequest = {}\n").expect("write");
     run(nzpir().args(["onboarding", "--scenarios"]).arg(&scenarios)).expect_code(2);

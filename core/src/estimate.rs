@@ -712,8 +712,20 @@ fn resident_rules(facts: &PirFacts, who: &str) -> PirEstimate {
             decided_by_year: None,
         };
     };
-    // Parsing refuses PIR years before the table starts.
-    let t = thresholds_for(pir_year).unwrap_or(&THRESHOLDS[0]);
+    // Parsing refuses PIR years before the table starts; facts built in code may not.
+    let Some(t) = thresholds_for(pir_year) else {
+        return PirEstimate {
+            rate: None,
+            rule: EstimateRule::CannotEstimate,
+            explanation: format!(
+                "Cannot estimate: PIR year {pir_year} is before {FIRST_PIR_YEAR}, the first \
+                 year of the thresholds this estimator knows."
+            ),
+            missing: vec!["pir_year"],
+            pir_year: Some(pir_year),
+            decided_by_year: None,
+        };
+    };
     let years = [pir_year - 2, pir_year - 1];
     let results: Vec<(i32, PirRate, String)> = years
         .iter()

@@ -344,3 +344,11 @@ fn facts_round_trip_and_hide_amounts_in_debug() {
     let via_serde: PirFacts = serde_json::from_value(facts.to_json_value()).expect("estimate");
     assert_eq!(via_serde, facts);
 }
+
+#[test]
+fn pir_years_before_the_table_cannot_be_estimated() {
+    let e = estimate_pir(&PirFacts::individual(2009));
+    assert_eq!(e.rate, None);
+    assert_eq!(e.rule, EstimateRule::CannotEstimate);
+    assert_eq!(e.missing, ["pir_year"]);
+}
