@@ -12,6 +12,7 @@ use crate::convert;
 use crate::errors::{to_py, type_error};
 
 static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static DATE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// A Python value as JSON. Decimals become their exact text (never a float);
 /// a float becomes its shortest round-trip text, as JSON numbers do.
@@ -44,6 +45,11 @@ fn to_json(path: &str, obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> 
             .call_method1("format", (obj, "f"))?
             .extract()?;
         return Ok(Value::from(text));
+    }
+    // A filing period as datetime.date (a datetime is refused, as in lookups).
+    let date = DATE.import(obj.py(), "datetime", "date")?;
+    if obj.is_instance(date)? {
+        return Ok(convert::date_arg(path, Some(obj))?.map_or(Value::Null, Value::from));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         let text: String = f.repr()?.extract()?;

@@ -3,6 +3,7 @@ field-naming errors, and the sandbox investors whose answers come from facts."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from typing import Any, Dict
 
@@ -46,6 +47,16 @@ def test_middle_row_before_and_after_2026() -> None:
     )
     assert e.rate == Decimal("17.5")
     assert "53,500" in e.explanation
+
+
+def test_filing_period_as_a_date() -> None:
+    e = nzpir.estimate_pir({"filing_period": datetime.date(2025, 3, 31)})
+    assert (e.rate, e.pir_year) == (Decimal("10.5"), 2025)
+    with pytest.raises(TypeError):
+        nzpir.estimate_pir({"filing_period": datetime.datetime(2025, 3, 31)})
+    with pytest.raises(nzpir.InvalidInputError) as info:
+        nzpir.estimate_pir({"filing_period": datetime.date(2025, 4, 1)})
+    assert info.value.errors[0]["field"] == "filing_period"
 
 
 @pytest.mark.parametrize(
