@@ -126,7 +126,7 @@ scenario file configures, and writes IR's test report as Markdown: one row per
 scenario with its id, the expected result, what happened (IR's code or rate),
 Pass / Fail / Not run, and the request and answer as evidence (tokens, keys and
 JWTs removed). Scenarios the configuration cannot run are reported as not run,
-with the reason. See the README's \"Onboarding\" section for the scenario file.
+with the reason. The scenario file is described in the README (\"Onboarding with IR\").
 
 Examples:
   nzpir onboarding --sandbox --report report.md
