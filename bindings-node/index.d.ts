@@ -22,6 +22,7 @@ export {
   version,
 } from './native'
 export type {
+  PirEstimate,
   AuthorizationRequest,
   DoctorCheck,
   BulkProgress,
@@ -64,6 +65,43 @@ declare module './native' {
     ): AsyncGenerator<LookupSettledResult, void, undefined>
   }
 }
+
+/** An investor's facts for `estimatePir` (amounts: numbers, decimal strings or bigints). */
+export interface PirFacts {
+  /** The PIR year: the year ending 31 March the rate is for, e.g. 2026. */
+  pirYear?: number | string | null
+  /** Instead of `pirYear`: 31 March of a tax year, `yyyy-MM-dd`. */
+  filingPeriod?: string | null
+  investorType?:
+    | 'individual'
+    | 'company'
+    | 'incorporated_society'
+    | 'charity'
+    | 'pie'
+    | 'superannuation_fund'
+    | 'trustee'
+    | null
+  residency?: 'resident' | 'non_resident' | 'transitional_resident' | null
+  /** A trustee's elected rate: 0, 10.5, 17.5 or 28. */
+  trusteeElection?: number | string | null
+  /** The PIE is a foreign investment zero-rate PIE. */
+  zeroRatePie?: boolean | null
+  /** The investor notified the PIE that they are a foreign investor. */
+  notifiedForeignInvestor?: boolean | null
+  /** Income years (ending 31 March); a year not listed had no income. */
+  income?: Array<{
+    year: number | string
+    taxableIncome?: number | string | bigint | null
+    pieIncome?: number | string | bigint | null
+  }> | null
+}
+
+/**
+ * Estimates an investor's PIR from their facts by IR's published rules (never
+ * IR's answer: IR's suggested rate and the investor's own choice take precedence).
+ * Throws an `NZPIR_INVALID_INPUT` error naming each bad field.
+ */
+export declare function estimatePir(facts: PirFacts): import('./native').PirEstimate
 
 /** The `code` of every error nzpir throws or rejects with. */
 export declare const ErrorCode: {

@@ -270,8 +270,57 @@ function validIrds(values) {
   return native.validIrds(values)
 }
 
+const snake = (key) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+const camel = (key) => key.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
+
+// The facts with snake_case keys, as the core reads them. Amounts may be
+// numbers, decimal strings or bigints (sent as their exact text).
+function snakeFacts(value, depth) {
+  if (depth > 8) return value
+  if (typeof value === 'bigint') return value.toString()
+  if (Array.isArray(value)) return value.map((v) => snakeFacts(v, depth + 1))
+  if (value !== null && typeof value === 'object') {
+    const out = {}
+    for (const [k, v] of Object.entries(value)) out[snake(k)] = snakeFacts(v, depth + 1)
+    return out
+  }
+  return value
+}
+
+/**
+ * Estimates an investor's PIR from their facts by IR's published rules:
+ * `{ pirYear | filingPeriod, investorType, residency, trusteeElection,
+ * zeroRatePie, notifiedForeignInvestor, income: [{ year, taxableIncome,
+ * pieIncome }] }`. Returns `{ rate (exact text), rateNumber, rule, explanation, missing,
+ * pirYear, decidedByYear }`; bad facts throw an `NZPIR_INVALID_INPUT` error
+ * whose `fieldErrors` name each field (camelCase) and rule.
+ */
+function estimatePir(facts) {
+  if (facts === null || typeof facts !== 'object' || Array.isArray(facts)) {
+    const e = new TypeError('`facts` must be an object')
+    e.code = ErrorCode.INVALID_ARG
+    e.field = 'facts'
+    throw e
+  }
+  try {
+    const result = native.estimatePirJson(JSON.stringify(snakeFacts(facts, 0)))
+    result.missing = result.missing.map(camel)
+    return result
+  } catch (e) {
+    if (e && e.code === ErrorCode.INVALID_INPUT && Array.isArray(e.fieldErrors)) {
+      for (const f of e.fieldErrors) {
+        const field = camel(f.field)
+        e.message = e.message.split(f.field).join(field)
+        f.field = field
+      }
+    }
+    throw e
+  }
+}
+
 module.exports = {
   Client,
+  estimatePir,
   Sandbox: native.Sandbox,
   isValidIrd: native.isValidIrd,
   normalizeIrd: native.normalizeIrd,

@@ -9,6 +9,7 @@ export const {
   validIrds,
   mintJwt,
   doctor,
+  estimatePir,
   version,
   ErrorCode,
   isNzpirError,

@@ -278,6 +278,9 @@ export interface ErrorInfo {
   attempts: number
 }
 
+/** The estimator over the facts as snake_case JSON text (use `estimatePir`). */
+export declare function estimatePirJson(factsJson: string): PirEstimate
+
 /** One broken rule of a request, as JavaScript sees it. */
 export interface FieldErrorInfo {
   /** The field path in IR's terms, e.g. `IRD`, `Name.FirstName`, `Address.Country`. */
@@ -380,6 +383,30 @@ export declare function mintJwt(options: JwtOptions): MintedJwt
  * `ird_check_digit` (the message never repeats the number).
  */
 export declare function normalizeIrd(s: string): string
+
+/** An explained PIR estimate, by IR's published rules (never IR's answer). */
+export interface PirEstimate {
+  /**
+   * The rate as exact decimal text (`'17.5'`; as a lookup's `rate`), or
+   * `null` when it cannot estimate.
+   */
+  rate: string | null
+  /** The rate as a number (0, 10.5, 17.5 or 28), or `null`. */
+  rateNumber: number | null
+  /**
+   * The rule that decided it, e.g. `resident_individual`, `non_resident`,
+   * `zero_rate_entity`, `trustee_election`, `cannot_estimate`.
+   */
+  rule: string
+  /** Why, in words: which PIR year, which income year, which threshold row. */
+  explanation: string
+  /** The facts that are missing (camelCase keys) when it cannot estimate. */
+  missing: Array<string>
+  /** The PIR year the estimate is for, when the facts gave one. */
+  pirYear: number | null
+  /** The income year that decided the rate (resident individuals). */
+  decidedByYear: number | null
+}
 
 /** What a grant holds, without the secrets. */
 export interface TokenInfo {

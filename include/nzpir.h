@@ -573,6 +573,33 @@ const char *nzpir_error_field_message(const struct nzpir_error *err, size_t inde
 // `err` is NULL or an error from nzpir, not yet freed; no other thread uses it.
 void nzpir_error_free(struct nzpir_error *err);
 
+// Estimates an investor's PIR from their facts by IR's published rules (an
+// estimate, never IR's answer: IR's suggested rate and the investor's own
+// choice take precedence).
+//
+// `facts_json` is a JSON object with snake_case keys: `pir_year` or
+// `filing_period`, `investor_type`, `residency`, `trustee_election`,
+// `zero_rate_pie`, `notified_foreign_investor`, and `income`, a list of
+// `{"year": 2025, "taxable_income": "40000.00", "pie_income": "0"}` (amounts
+// as decimal strings or numbers, at most 2 decimal places). At most
+// `NZPIR_MAX_JSON_BYTES`.
+//
+// On success `*result_json_out` receives a JSON object (free it with
+// `nzpir_string_free`): `rate` (a number, or null when it cannot estimate),
+// `rate_decimal` (exact text or null), `rule`, `explanation`, `missing` (the
+// facts it lacks), `pir_year`, `decided_by_year`. Bad facts give
+// `NZPIR_STATUS_INVALID_INPUT` with one field error per broken rule
+// (`nzpir_error_field_name`: `pir_year`, `income.taxable_income`, ...).
+//
+// Pure computation; thread-safe.
+//
+// # Safety
+// `facts_json` is NULL or a NUL-terminated string; `result_json_out` and
+// `err_out` are NULL or valid for writing.
+nzpir_status nzpir_estimate_pir(const char *facts_json,
+                                char **result_json_out,
+                                struct nzpir_error **err_out);
+
 // Whether `ird` is a valid IRD number, in IR's wire form (8 or 9 digits) or as
 // people type it (`49-091-850`, `049 091 850`, surrounding white space).
 // When `reason_out` is not NULL it receives the reason (`NZPIR_IRD_REASON_VALID`

@@ -21,6 +21,7 @@ mod args;
 mod bulk;
 mod client;
 mod error;
+mod estimate;
 mod ird;
 mod jwt;
 mod sandbox;

@@ -9,6 +9,7 @@ mod bulk;
 mod client;
 mod convert;
 mod errors;
+mod estimate;
 mod ird;
 mod jwt;
 mod oauth;
@@ -43,6 +44,8 @@ mod _native {
     use crate::bulk::{BatchProgress, LookupManyIterator};
     #[pymodule_export]
     use crate::client::{Address, Client, DoctorCheck, LookupResult, Name, doctor};
+    #[pymodule_export]
+    use crate::estimate::{PirEstimate, estimate_pir};
     #[pymodule_export]
     use crate::ird::{is_valid_ird, normalize_ird, valid_irds};
     #[pymodule_export]

@@ -62,6 +62,95 @@ pub enum Command {
     /// OAuth 2.0 with IR: authorise a myIR user, then keep the tokens fresh.
     #[command(subcommand)]
     Oauth(Box<OauthCommand>),
+    /// Estimate an investor's PIR locally from their facts, by IR's published rules, with the reason.
+    #[command(after_help = ESTIMATE_HELP)]
+    Estimate(EstimateArgs),
+    /// Run IR's 13 PIR onboarding scenarios (PIR-OB-001 to 013) and write IR's test report.
+    #[command(after_help = ONBOARDING_HELP)]
+    Onboarding(OnboardingArgs),
+}
+
+const ESTIMATE_HELP: &str = "\
+The facts are JSON with snake_case keys (the same in every surface and in the
+sandbox's fixture): pir_year or filing_period, investor_type, residency,
+trustee_election, zero_rate_pie, notified_foreign_investor, and income as a
+list of {\"year\": 2025, \"taxable_income\": \"40000.00\", \"pie_income\": \"0\"}.
+Flags add to (and win over) the facts of --facts. A year not listed had no income.
+
+An estimate is never IR's answer: IR's suggested rate and the investor's own
+choice take precedence. Use it where IR answers PirRateNotFound.
+
+Examples:
+  nzpir estimate --pir-year 2026 --income 2024:40000:5000 --income 2025:61000
+  nzpir estimate --facts investor.json --json
+  nzpir estimate --investor-type company
+
+Exit codes: 0 an estimate or \"cannot estimate\" (rate null, missing facts named),
+2 bad facts (each field and rule named on standard error).";
+
+/// `nzpir estimate`.
+#[derive(Debug, Args)]
+pub struct EstimateArgs {
+    /// A JSON file with the facts (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
+    pub facts: Option<PathBuf>,
+    /// The PIR year (the year ending 31 March the rate is for, e.g. 2026).
+    #[arg(long, value_name = "YEAR")]
+    pub pir_year: Option<String>,
+    /// The filing period instead of --pir-year: 31 March of a tax year, yyyy-MM-dd.
+    #[arg(long, value_name = "DATE")]
+    pub filing_period: Option<String>,
+    /// individual (default), company, incorporated_society, charity, pie, superannuation_fund, trustee.
+    #[arg(long, value_name = "TYPE")]
+    pub investor_type: Option<String>,
+    /// resident (default), non_resident, transitional_resident.
+    #[arg(long, value_name = "RESIDENCY")]
+    pub residency: Option<String>,
+    /// A trustee's elected rate: 0, 10.5, 17.5 or 28.
+    #[arg(long, value_name = "RATE")]
+    pub trustee_election: Option<String>,
+    /// The PIE is a foreign investment zero-rate PIE.
+    #[arg(long)]
+    pub zero_rate_pie: bool,
+    /// The investor notified the PIE that they are a foreign investor.
+    #[arg(long)]
+    pub notified_foreign_investor: bool,
+    /// One income year: YEAR:TAXABLE[:PIE] (dollars, at most 2 decimal places); repeatable.
+    #[arg(long, value_name = "YEAR:TAXABLE[:PIE]")]
+    pub income: Vec<String>,
+    /// Print the estimate as JSON: rate (number or null), rate_decimal, rule, explanation, missing.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const ONBOARDING_HELP: &str = "\
+Runs IR's PIR onboarding test plan (13 scenarios) against the environment the
+scenario file configures, and writes IR's test report as Markdown: one row per
+scenario with its id, the expected result, what happened (IR's code or rate),
+Pass / Fail / Not run, and the request and answer as evidence (tokens, keys and
+JWTs removed). Scenarios the configuration cannot run are reported as not run,
+with the reason. The scenario file is described in the README (\"Onboarding with IR\").
+
+Examples:
+  nzpir onboarding --sandbox --report report.md
+  nzpir onboarding --scenarios onboarding.toml --report report.md
+
+Exit codes: 0 when every scenario that ran passed, 1 when one failed,
+2 for a bad scenario file or configuration.";
+
+/// `nzpir onboarding`.
+#[derive(Debug, Args)]
+pub struct OnboardingArgs {
+    /// The scenario file (TOML): connection settings and IR's test data per scenario.
+    #[arg(long, value_name = "FILE", required_unless_present = "sandbox")]
+    pub scenarios: Option<PathBuf>,
+    /// Start an embedded sandbox and run against it with the shipped scenario file
+    /// (a --scenarios file is then read with the sandbox's connection settings).
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Where to write the Markdown report.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 const DEMO_HELP: &str = "\

@@ -11,9 +11,11 @@ mod conn;
 mod creds;
 mod demo;
 mod doctor;
+mod estimate;
 mod exit;
 mod lookup;
 mod oauth;
+mod onboarding;
 mod request;
 mod validate;
 
@@ -45,6 +47,8 @@ fn main() -> ExitCode {
         Command::Jwt(a) => creds::jwt(a),
         Command::Thumbprint(a) => creds::thumbprint(a),
         Command::Oauth(c) => oauth::run(c, sub),
+        Command::Estimate(a) => estimate::run(a),
+        Command::Onboarding(a) => onboarding::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -79,6 +79,7 @@ mod connector;
 pub mod country;
 pub mod doctor;
 pub mod error;
+pub mod estimate;
 pub mod fork;
 pub mod ird;
 pub mod jwt;
@@ -98,6 +99,7 @@ pub use config::{
     AuthSettings, Config, Connection, Environment, JwtSettings, OAuthSettings, Secret, TlsSettings,
 };
 pub use error::{Error, ErrorKind, IrCode, IrErrorBody, IrErrorClass, IrErrorItem, Result};
+pub use estimate::{EstimateRule, PirEstimate, PirFacts, estimate_pir};
 pub use ird::{IrdError, IrdNumber};
 pub use jwt::{Jwt, JwtAlgorithm, JwtSigner, JwtSignerBuilder, UnsetStartLogon};
 pub use model::{

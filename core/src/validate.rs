@@ -40,6 +40,26 @@ pub enum Rule {
     FilingPeriodTooOld,
     /// An ISO 3166-1 alpha-2 country code.
     CountryCode,
+    /// One of the listed values.
+    OneOf(&'static [&'static str]),
+    /// An amount in dollars: a decimal string or number with at most 2 decimal places.
+    Amount,
+    /// Zero or more.
+    NotNegative,
+    /// A year in the inclusive range.
+    YearRange(i32, i32),
+    /// A value of the named JSON type (`a boolean`, `a list`, `an object`...).
+    Type(&'static str),
+    /// Each year at most once.
+    DuplicateYear,
+    /// Must agree with the named field.
+    Conflict(&'static str),
+    /// A PIR: 0, 10.5, 17.5 or 28.
+    PirRate,
+    /// Only the documented keys.
+    UnknownKey,
+    /// Well-formed JSON.
+    Json,
 }
 
 impl Rule {
@@ -56,6 +76,16 @@ impl Rule {
             Rule::FilingPeriodFuture => "filing_period_future",
             Rule::FilingPeriodTooOld => "filing_period_too_old",
             Rule::CountryCode => "country_code",
+            Rule::OneOf(_) => "one_of",
+            Rule::Amount => "amount",
+            Rule::NotNegative => "not_negative",
+            Rule::YearRange(..) => "year_range",
+            Rule::Type(_) => "type",
+            Rule::DuplicateYear => "duplicate_year",
+            Rule::Conflict(_) => "conflict",
+            Rule::PirRate => "pir_rate",
+            Rule::UnknownKey => "unknown_key",
+            Rule::Json => "json",
         }
     }
 }
@@ -74,6 +104,18 @@ impl fmt::Display for Rule {
             Rule::FilingPeriodFuture => f.write_str("must not be a future period"),
             Rule::FilingPeriodTooOld => f.write_str("must be less than 8 years back"),
             Rule::CountryCode => f.write_str("must be an ISO 3166-1 alpha-2 country code"),
+            Rule::OneOf(values) => write!(f, "must be one of {}", values.join(", ")),
+            Rule::Amount => f.write_str(
+                "must be an amount in dollars (a decimal string or number, at most 2 decimal places)",
+            ),
+            Rule::NotNegative => f.write_str("must not be negative"),
+            Rule::YearRange(lo, hi) => write!(f, "must be a year from {lo} to {hi}"),
+            Rule::Type(t) => write!(f, "must be {t}"),
+            Rule::DuplicateYear => f.write_str("must not give the same year twice"),
+            Rule::Conflict(other) => write!(f, "must agree with {other}"),
+            Rule::PirRate => f.write_str("must be 0, 10.5, 17.5 or 28"),
+            Rule::UnknownKey => f.write_str("has a key that is not a known fact"),
+            Rule::Json => f.write_str("must be a JSON object"),
         }
     }
 }

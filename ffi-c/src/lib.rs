@@ -21,6 +21,7 @@ mod boundary;
 mod bulk;
 mod client;
 mod error;
+mod estimate;
 mod ird;
 mod oauth;
 mod status;
@@ -43,6 +44,7 @@ pub use error::{
     nzpir_error_field_rule, nzpir_error_free, nzpir_error_http_status, nzpir_error_ir_code,
     nzpir_error_is_retryable, nzpir_error_kind, nzpir_error_message, nzpir_error_status,
 };
+pub use estimate::nzpir_estimate_pir;
 pub use ird::{
     NZPIR_IRD_BUFFER_LEN, nzpir_ird_normalise, nzpir_ird_reason, nzpir_ird_reason_message,
     nzpir_ird_validate, nzpir_ird_validate_many,

@@ -251,6 +251,15 @@ pub struct Investor {
     /// no income tax period for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub income_tax_periods: Option<Vec<i32>>,
+    /// The investor's facts (the estimator's snake_case keys: `investor_type`,
+    /// `residency`, `income`...) instead of `suggested_pir_rate`: `strict`
+    /// answers an individual with the rate IR's rules give for the request's
+    /// filing period, any other investor type with `PirRateNotFound`. Without
+    /// `income_tax_periods`, the investor has an income tax period for a filing
+    /// year when `income` lists that year or one of the two before it (an
+    /// empty `income`: every year).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<nzpir::PirFacts>,
 }
 
 /// An investor's name as IR holds it.

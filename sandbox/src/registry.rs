@@ -35,15 +35,36 @@ pub(crate) struct InvestorEntry {
     pub address: Option<InvestorAddress>,
     /// Years (ending 31 March) with an income tax period; `None`: all.
     pub income_tax_periods: Option<Vec<i32>>,
+    /// The investor's facts, when IR's answer is derived from them.
+    pub facts: Option<nzpir::PirFacts>,
 }
 
 impl InvestorEntry {
     /// Whether the investor has an income tax period for the year ending 31
     /// March `year`.
     pub fn has_income_tax_period(&self, year: i32) -> bool {
-        self.income_tax_periods
-            .as_ref()
-            .is_none_or(|years| years.contains(&year))
+        match (&self.income_tax_periods, &self.facts) {
+            (Some(years), _) => years.contains(&year),
+            (None, Some(f)) if !f.income.is_empty() => {
+                f.income.iter().any(|i| (year - 2..=year).contains(&i.year))
+            }
+            _ => true,
+        }
+    }
+
+    /// The rate IR suggests for the filing year `year`: the stored one, or,
+    /// for an investor with facts, the estimator's rate for an individual and
+    /// none (`PirRateNotFound`) for any other investor type.
+    pub fn rate_for(&self, year: i32) -> Option<PirRate> {
+        let Some(facts) = &self.facts else {
+            return self.rate;
+        };
+        if facts.investor_type != nzpir::estimate::InvestorType::Individual {
+            return None;
+        }
+        let mut facts = facts.clone();
+        facts.pir_year = Some(year);
+        nzpir::estimate_pir(&facts).rate
     }
 }
 
@@ -332,7 +353,13 @@ impl Registry {
                 dob: inv.dob.clone(),
                 address: inv.address.clone(),
                 income_tax_periods: inv.income_tax_periods.clone(),
+                facts: inv.facts.clone(),
             };
+            if inv.facts.is_some() && inv.suggested_pir_rate.is_some() {
+                return Err(Error::fixture(format!(
+                    "{at}: give suggested_pir_rate or facts, not both"
+                )));
+            }
             if investors.insert(inv.ird.clone(), entry).is_some() {
                 return Err(Error::fixture(format!(
                     "{at}.ird: the investor is listed twice"

@@ -138,6 +138,6 @@ pub(crate) fn answer(
         return body::ir_error(IrCode::IR003);
     }
 
-    let rate = reg.investor(req.ird()).and_then(|i| i.rate);
+    let rate = reg.investor(req.ird()).and_then(|i| i.rate_for(year));
     body::pir_answer(&req, rate)
 }

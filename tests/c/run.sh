@@ -101,7 +101,7 @@ EOF
 )"
 echo "sandbox at $NZPIR_SANDBOX_URL"
 
-tests=(test_basics test_lookup test_threads test_oauth test_secrets test_bulk test_fork)
+tests=(test_basics test_lookup test_threads test_oauth test_secrets test_bulk test_fork test_estimate)
 # A folder for the files the tests write.
 export NZPIR_TEST_TMPDIR="$work/tmp"
 mkdir -p "$NZPIR_TEST_TMPDIR"

@@ -5,6 +5,7 @@ import {
   ErrorCode,
   doctor,
   Sandbox,
+  estimatePir,
   isNzpirError,
   isValidIrd,
   mintJwt,
@@ -15,6 +16,8 @@ import {
   type LookupRequest,
   type LookupResult,
   type NzpirErrorCode,
+  type PirEstimate,
+  type PirFacts,
   type TokenSet,
   type TokenStore,
 } from 'nzpir'
@@ -23,6 +26,12 @@ export async function main(): Promise<void> {
   const ok: boolean = isValidIrd('49-091-850')
   const wire: string = normalizeIrd('49091850')
   const flags: boolean[] = validIrds(['49091850', 'x'])
+  const facts: PirFacts = { pirYear: 2026, income: [{ year: 2025, taxableIncome: '61000.50', pieIncome: 0 }] }
+  const estimate: PirEstimate = estimatePir(facts)
+  const estimated: string | null = estimate.rate
+  const estimatedNumber: number | null = estimate.rateNumber
+  // @ts-expect-error investor types are a closed set
+  estimatePir({ investorType: 'person' })
 
   const sb: Sandbox = await Sandbox.start({ profile: 'strict', ir003Limit: 0 })
   const m = sb.manifest
@@ -153,6 +162,6 @@ export async function main(): Promise<void> {
   new Client({ endpoint: 'https://x', oauth: { clientId: 'a', clientSecret: 'b', tokenStore: { load: async () => null } } })
 
   await sb.stop()
-  console.log(ok, wire, flags, rate28, calls, requests, exact, approx, notFound, expires, user, token, notNull)
+  console.log(ok, wire, flags, estimated, estimatedNumber, rate28, calls, requests, exact, approx, notFound, expires, user, token, notNull)
   console.log(firstStatus, idExpires, reloaded, own)
 }

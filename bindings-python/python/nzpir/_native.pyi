@@ -16,6 +16,7 @@ from typing import (
     Union,
     final,
 )
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Protocol, Union, final
 
 _StrPath = Union[str, "os.PathLike[str]"]
 # A PEM: a file path, or the PEM content itself as bytes.
@@ -43,6 +44,7 @@ __all__ = [
     "LookupResult",
     "Name",
     "NzpirError",
+    "PirEstimate",
     "OAuth",
     "RateLimitedError",
     "RejectedError",
@@ -56,6 +58,7 @@ __all__ = [
     "doctor",
     "__version__",
     "is_valid_ird",
+    "estimate_pir",
     "mint_jwt",
     "normalize_ird",
     "valid_irds",
@@ -63,6 +66,25 @@ __all__ = [
 __version__: str
 
 def _after_fork_in_child() -> None: ...
+# Facts for estimate_pir: snake_case keys; amounts as Decimal, int or decimal str.
+_Facts = Mapping[str, Any]
+
+@final
+class PirEstimate:
+    @property
+    def rate(self) -> Optional[decimal.Decimal]: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def explanation(self) -> str: ...
+    @property
+    def missing(self) -> List[str]: ...
+    @property
+    def pir_year(self) -> Optional[int]: ...
+    @property
+    def decided_by_year(self) -> Optional[int]: ...
+
+def estimate_pir(facts: _Facts) -> PirEstimate: ...
 def is_valid_ird(s: str) -> bool: ...
 def normalize_ird(s: str) -> str: ...
 def valid_irds(irds: Iterable[str]) -> List[bool]: ...
