@@ -2,7 +2,7 @@
 // The nzpir package: the native module (native.js and native.d.ts are
 // generated) and the error codes.
 
-const native = require('./native.js')
+const native = require('./load.js')
 
 // A lookup's result names the investor (`ird`) and the PIE (`pieIrd`): the
 // properties are there for the caller, but `console.log(result)` and other
