@@ -44,8 +44,9 @@ cargo build --release --locked -q -p nzpir-ffi -p nzpir-cli -p nzpir-sandbox
 cargo build --release --locked -q --manifest-path bench/rust/Cargo.toml
 
 step "C bench program over libnzpir.so"
+scripts/install-c.sh --prefix "$work/c-prefix" --profile release --no-build >/dev/null
 cc -O2 -std=c11 -Wall -Wextra -Werror -Iinclude bench/c/bench.c \
-  -L"$CARGO_TARGET_DIR/release" -lnzpir -Wl,-rpath,"$CARGO_TARGET_DIR/release" \
+  -L"$work/c-prefix/lib" -lnzpir -Wl,-rpath,"$work/c-prefix/lib" \
   -o "$work/c-bench"
 
 step "Python venv: the peers and the nzpir package (release)"

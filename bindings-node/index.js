@@ -3,7 +3,7 @@
 // generated) and the error codes.
 
 const { AsyncLocalStorage } = require('node:async_hooks')
-const native = require('./native.js')
+const native = require('./load.js')
 
 // A lookup's result names the investor (`ird`) and the PIE (`pieIrd`): the
 // properties are there for the caller, but `console.log(result)` and other

@@ -4,7 +4,7 @@
 # packages) and exits non-zero on the first failure.
 #
 #   scripts/test.sh            everything
-#   scripts/test.sh rust       one stage (lint | rust | c | node | python)
+#   scripts/test.sh rust       one stage (lint | rust | c | node | python | dist)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -110,9 +110,26 @@ run_python() {
   grep -qx "revoked: the person must authorise again" <<<"$out"
 }
 
+# The artifacts users install (scripts/dist.sh: the wheel and sdist, the npm
+# tarballs, the C/C++ SDK; one release build in target/), each installed as a
+# user would in a clean temporary folder without cargo or rustc on PATH, and
+# used for sandbox lookups (scripts/test-dist.sh). It packs the dev profile
+# by default, which the stages above already built (a release build of the
+# three takes many minutes on 2 cores); NZPIR_DIST_PROFILE=release packs what
+# ships, as a plain scripts/dist.sh does.
+run_dist() {
+  stage "dist: one version everywhere"
+  scripts/check-versions.sh
+  local profile="${NZPIR_DIST_PROFILE:-dev}"
+  stage "dist: scripts/dist.sh --profile $profile (wheel, sdist, npm tarballs, C SDK)"
+  scripts/dist.sh --profile "$profile"
+  stage "dist: install and use every artifact (scripts/test-dist.sh)"
+  scripts/test-dist.sh
+}
+
 stages=("$@")
 if [ ${#stages[@]} -eq 0 ]; then
-  stages=(lint rust c node python)
+  stages=(lint rust c node python dist)
 fi
 
 for s in "${stages[@]}"; do

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The C ABI's tests, against a real sandbox over mutual TLS:
-#   1. include/nzpir.h compiles as C11 and C++17 (-Wall -Wextra -Werror -pedantic)
-#      and a C++ program links and runs;
+#   0. scripts/install-c.sh installs the dev build into a temporary prefix
+#      (libnzpir.so.X.Y.Z with its SONAME and symlinks, libnzpir.a): every
+#      program below links against that prefix, as users' programs do;
+#   1. include/nzpir.h compiles as C11 and C++17, and include/nzpir.hpp as
+#      C++17 (-Wall -Wextra -Werror -pedantic), and C++ programs link and run;
 #   2. the programs in tests/c, linked to libnzpir.so, run under valgrind
 #      (memcheck, full leak check: any error or leak fails);
 #   3. the same programs, linked to libnzpir.a, run built with AddressSanitizer;
-#   4. examples/c builds and runs;
-#   5. scripts/install-c.sh installs into a temporary prefix, and pkg-config
-#      builds the example from there (shared and static).
+#   4. the C++ wrapper's test (tests/c/test_cpp.cpp) runs under valgrind;
+#   5. examples/c builds and runs;
+#   6. pkg-config builds the example from the prefix (shared and static).
 #
 # It starts its own sandbox (target/debug/nzpir-sandbox, profile strict) in a
 # temporary folder and stops it at the end. Build first, in the dev profile:
@@ -21,7 +24,7 @@ target="${CARGO_TARGET_DIR:-$root/target}/debug"
 for tool in gcc g++ valgrind curl python3 pkg-config; do
   command -v "$tool" >/dev/null || { echo "tests/c/run.sh needs $tool" >&2; exit 1; }
 done
-for f in libnzpir.so libnzpir.a nzpir-sandbox; do
+for f in libnzpir_ffi.so libnzpir_ffi.a nzpir-sandbox; do
   [ -e "$target/$f" ] || {
     echo "missing $target/$f: run cargo build -p nzpir-ffi -p nzpir-sandbox first" >&2
     exit 1
@@ -43,8 +46,17 @@ step() { printf -- '--- %s\n' "$*"; }
 
 warn=(-Wall -Wextra -Werror -pedantic)
 cflags=(-std=c11 "${warn[@]}" -g -O1 -I"$root/include")
-shared=(-L"$target" -lnzpir -Wl,-rpath,"$target" -lpthread)
-static=("$target/libnzpir.a" -lpthread -ldl -lm -lrt -lutil)
+lib="$work/prefix/lib"
+shared=(-L"$lib" -lnzpir -Wl,-rpath,"$lib" -lpthread)
+static=("$lib/libnzpir.a" -lpthread -ldl -lm -lrt -lutil)
+
+step "scripts/install-c.sh into a temporary prefix"
+"$root/scripts/install-c.sh" --prefix "$work/prefix" --profile dev --no-build >"$work/install.log" 2>&1 ||
+  { cat "$work/install.log" >&2; exit 1; }
+soname="$(readelf -d "$lib/libnzpir.so" | sed -n 's/.*(SONAME) *Library soname: \[\(.*\)\]/\1/p')"
+[ -n "$soname" ] && [ -L "$lib/libnzpir.so" ] && [ -L "$lib/$soname" ] ||
+  { echo "libnzpir.so has no SONAME or its symlinks are missing" >&2; ls -l "$lib" >&2; exit 1; }
+echo "SONAME $soname: $(cd "$lib" && ls libnzpir.so* | tr '\n' ' ')"
 
 step "nzpir.h compiles as C11 and C++17"
 cat >"$work/header.c" <<'EOF'
@@ -60,6 +72,18 @@ gcc -std=c11 "${warn[@]}" -I"$root/include" "$work/header.c" -o "$work/header-c"
 g++ -std=c++17 "${warn[@]}" -I"$root/include" "$work/header.cpp" -o "$work/header-cpp" "${shared[@]}"
 "$work/header-c"
 "$work/header-cpp"
+# A program records the SONAME, not the development symlink.
+readelf -d "$work/header-c" | grep -qF "Shared library: [$soname]" ||
+  { echo "header-c does not record NEEDED $soname" >&2; exit 1; }
+cat >"$work/wrapper.cpp" <<'EOF'
+#include "nzpir.hpp"
+int main() {
+    return (nzpir::abi_matches() && nzpir::is_valid_ird("49091850") &&
+            nzpir::normalise_ird("49-091-850") == "049091850") ? 0 : 1;
+}
+EOF
+g++ -std=c++17 "${warn[@]}" -I"$root/include" "$work/wrapper.cpp" -o "$work/wrapper" "${shared[@]}"
+"$work/wrapper"
 
 step "starting the sandbox"
 "$target/nzpir-sandbox" --pki-dir "$work/pki" >"$work/sandbox.log" 2>&1 &
@@ -138,15 +162,20 @@ for t in "${tests[@]}"; do
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$work/bin/$t-asan"
 done
 
+step "C++ wrapper (nzpir.hpp) under valgrind"
+g++ -std=c++17 "${warn[@]}" -g -O1 -I"$root/include" "$root/tests/c/test_cpp.cpp" \
+  -o "$work/bin/test_cpp" "${shared[@]}"
+valgrind --quiet --num-callers=40 --leak-check=full --show-leak-kinds=definite,indirect,possible \
+  --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=1 \
+  --suppressions="$root/tests/c/valgrind.supp" "$work/bin/test_cpp"
+
 step "examples/c"
 gcc "${cflags[@]}" "$root/examples/c/lookup.c" -o "$work/bin/lookup" "${shared[@]}"
 out="$("$work/bin/lookup" "$NZPIR_SANDBOX_CONFIG" 139276507 125000002)"
 echo "$out"
 [ "$out" = "suggested PIR: 28 %" ] || { echo "unexpected example output" >&2; exit 1; }
 
-step "scripts/install-c.sh and pkg-config"
-"$root/scripts/install-c.sh" --prefix "$work/prefix" --profile dev >"$work/install.log" 2>&1 ||
-  { cat "$work/install.log" >&2; exit 1; }
+step "pkg-config from the prefix"
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
 pkg-config --exists --print-errors nzpir
 # shellcheck disable=SC2046 # pkg-config output is meant to split into flags
