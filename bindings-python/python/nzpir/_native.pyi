@@ -28,6 +28,7 @@ class _TokenStore(Protocol):
     def save(self, tokens: Dict[str, Any], /) -> None: ...
 
 __all__ = [
+    "_after_fork_in_child",
     "Address",
     "BatchProgress",
     "LookupManyIterator",
