@@ -58,7 +58,6 @@ __all__ = [
     "TransportError",
     "doctor",
     "__version__",
-    "_after_fork_in_child",
     "is_valid_ird",
     "estimate_pir",
     "mint_jwt",
