@@ -290,20 +290,23 @@ mod tests {
         )
     }
 
-    fn replace(path: &std::path::Path, text: &str) {
+    fn replace(path: &std::path::Path, bytes: impl AsRef<[u8]>) {
         // As an ACME client does: a new file renamed over the old one.
         let tmp = path.with_extension("new");
-        std::fs::write(&tmp, text).expect("write");
+        std::fs::write(&tmp, bytes).expect("write");
         std::fs::rename(&tmp, path).expect("rename");
     }
 
-    #[test]
-    fn follows_a_renewal_and_keeps_the_old_pair_when_broken() {
-        let dir = tempfile::tempdir().expect("dir");
-        let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
-        let (cert1, key1) = pair("one.example");
-        std::fs::write(&c, &cert1).expect("write");
-        std::fs::write(&k, &key1).expect("write");
+    /// A live identity over a fresh PEM pair with this CN in `dir`: the
+    /// identity, its two paths and the first certificate's text.
+    fn live_pem(
+        dir: &std::path::Path,
+        cn: &str,
+    ) -> (LiveIdentity, std::path::PathBuf, std::path::PathBuf, String) {
+        let (c, k) = (dir.join("c.pem"), dir.join("k.pem"));
+        let (cert, key) = pair(cn);
+        std::fs::write(&c, &cert).expect("write");
+        std::fs::write(&k, &key).expect("write");
         let live = LiveIdentity::from_files(
             IdentityFiles::Pem {
                 cert: c.clone(),
@@ -312,6 +315,13 @@ mod tests {
             Arc::new(SystemClock),
         )
         .expect("loads");
+        (live, c, k, cert)
+    }
+
+    #[test]
+    fn follows_a_renewal_and_keeps_the_old_pair_when_broken() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (live, c, k, cert1) = live_pem(dir.path(), "one.example");
         let first = live.current().thumbprint().to_owned();
         assert!(!live.reload().expect("same files"));
 
@@ -331,7 +341,7 @@ mod tests {
 
         // A half-written certificate is refused, the pair in use kept.
         let second = live.current().thumbprint().to_owned();
-        replace(&c, &cert1[..cert1.len() / 2]);
+        replace(&c, &cert1.as_bytes()[..cert1.len() / 2]);
         assert!(live.reload().is_err());
         assert_eq!(live.current().thumbprint(), second);
     }
@@ -367,15 +377,12 @@ mod tests {
         )
         .expect("loads");
         let first = live.current().thumbprint().to_owned();
-        let tmp = dir.path().join("client.p12.new");
-        std::fs::write(&tmp, bundle("three.example", "pw")).expect("write");
-        std::fs::rename(&tmp, &path).expect("rename");
+        replace(&path, bundle("three.example", "pw"));
         assert!(live.reload().expect("renewed bundle"));
         assert_ne!(live.current().thumbprint(), first);
         // A renewal with another password is refused; the bundle in use stays.
         let second = live.current().thumbprint().to_owned();
-        std::fs::write(&tmp, bundle("three.example", "other")).expect("write");
-        std::fs::rename(&tmp, &path).expect("rename");
+        replace(&path, bundle("three.example", "other"));
         let e = live.reload().expect_err("wrong password");
         assert!(e.to_string().contains("tls.client_pkcs12_password"), "{e}");
         assert_eq!(live.current().thumbprint(), second);
@@ -384,18 +391,7 @@ mod tests {
     #[test]
     fn checks_at_most_once_per_interval() {
         let dir = tempfile::tempdir().expect("dir");
-        let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
-        let (cert1, key1) = pair("two.example");
-        std::fs::write(&c, &cert1).expect("write");
-        std::fs::write(&k, &key1).expect("write");
-        let live = LiveIdentity::from_files(
-            IdentityFiles::Pem {
-                cert: c.clone(),
-                key: k.clone(),
-            },
-            Arc::new(SystemClock),
-        )
-        .expect("loads");
+        let (live, c, k, _) = live_pem(dir.path(), "two.example");
         let first = live.current().thumbprint().to_owned();
         let (cert2, key2) = pair("two.example");
         replace(&k, &key2);
