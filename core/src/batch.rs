@@ -1421,6 +1421,11 @@ where
             let mut msg = match rx.recv_timeout(wait) {
                 Ok(m) => Some(m),
                 Err(mpsc::RecvTimeoutError::Timeout) => None,
+                // The workers end on their own once the run is cancelled
+                // (also from the input iterator, just before this wait).
+                Err(mpsc::RecvTimeoutError::Disconnected) if cancel.is_cancelled() => {
+                    return Ok(());
+                }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     return Err(Error::new(
                         ErrorKind::Server,

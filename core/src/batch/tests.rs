@@ -593,6 +593,52 @@ fn cancel_returns_at_once_and_leaves_the_journal_whole() {
     assert_eq!((j.len(), j.damaged_lines()), (4, 0));
 }
 
+/// The input ends the run (as the C ABI's request callback does) while the
+/// only lookup waits to be tried again: the workers leave without an answer,
+/// and the run is still a clean cancellation, not a failure.
+#[test]
+fn cancelled_by_the_input_while_every_worker_leaves() {
+    let irds = distinct(1);
+    let lookup = |_: &PirRequest| {
+        Err(Error::from_status(429, "(too many requests)")
+            .with_retry_after(Some(Duration::from_secs(5))))
+    };
+    let cancel = CancelToken::new();
+    let mut calls = 0;
+    let rows = std::iter::from_fn(|| {
+        calls += 1;
+        if calls == 1 {
+            return Some(((), Ok(req(&irds[0]))));
+        }
+        // Let the lookup be answered and queued for later, then end the run
+        // and give the workers time to leave.
+        std::thread::sleep(Duration::from_millis(150));
+        cancel.cancel();
+        std::thread::sleep(Duration::from_millis(400));
+        None
+    });
+    let mut handed = 0;
+    let p = run(
+        rows,
+        lookup,
+        &BatchOptions {
+            concurrency: 2,
+            wait_on_cancel: true,
+            ..BatchOptions::default()
+        },
+        None,
+        &cancel,
+        |_| {
+            handed += 1;
+            Ok(())
+        },
+        |_| {},
+    )
+    .expect("a cancelled run, not an error");
+    assert!(p.cancelled);
+    assert_eq!(handed, 0);
+}
+
 #[test]
 fn a_folder_is_not_a_journal() {
     let dir = tempfile::tempdir().expect("tempdir");
