@@ -10,7 +10,8 @@
 mod store;
 
 use std::fmt;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, TryLockError};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -795,7 +796,15 @@ pub struct OAuthTokenSource {
     margin: i64,
     current: RwLock<Current>,
     refresh_lock: Mutex<()>,
+    refresh_wait: Duration,
 }
+
+/// How long a call waits for another thread's refresh of the same source
+/// (its token request, its retries and the store's load and save) before it
+/// fails rather than wait for ever: a store that hands a call back into its
+/// own client to another thread and waits for it would otherwise never
+/// return.
+pub const REFRESH_WAIT: Duration = Duration::from_secs(300);
 
 impl fmt::Debug for OAuthTokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -815,7 +824,16 @@ impl OAuthTokenSource {
             margin: REFRESH_MARGIN_SECS,
             current: RwLock::new(Current::default()),
             refresh_lock: Mutex::new(()),
+            refresh_wait: REFRESH_WAIT,
         }
+    }
+
+    /// Wait at most this long for another thread's refresh (default
+    /// [`REFRESH_WAIT`]).
+    #[must_use]
+    pub fn with_refresh_wait(mut self, wait: Duration) -> Self {
+        self.refresh_wait = wait;
+        self
     }
 
     /// Refresh this many seconds before expiry (default 120; at most half the
@@ -848,7 +866,36 @@ impl OAuthTokenSource {
                 "the token store called back into the same client from its load or save (a lookup or an OAuth call): it must not, as that call waits for the store to return",
             ));
         }
-        let guard = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = match self.refresh_lock.try_lock() {
+            Ok(g) => g,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                // Another thread refreshes: wait for it, within bounds.
+                let deadline = Instant::now() + self.refresh_wait;
+                let mut pause = Duration::from_millis(1);
+                loop {
+                    std::thread::sleep(
+                        pause.min(deadline.saturating_duration_since(Instant::now())),
+                    );
+                    match self.refresh_lock.try_lock() {
+                        Ok(g) => break g,
+                        Err(TryLockError::Poisoned(p)) => break p.into_inner(),
+                        Err(TryLockError::WouldBlock) if Instant::now() >= deadline => {
+                            return Err(Error::new(
+                                ErrorKind::TokenStore,
+                                format!(
+                                    "OAuth: another thread's token refresh did not finish within {:?}; if the token store's load or save waits for a call into its own client (made on another thread), it never will",
+                                    self.refresh_wait
+                                ),
+                            ));
+                        }
+                        Err(TryLockError::WouldBlock) => {
+                            pause = (pause * 2).min(Duration::from_millis(20));
+                        }
+                    }
+                }
+            }
+        };
         INSIDE_STORE_CALL.with(|inside| inside.borrow_mut().push(me));
         Ok(RefreshGuard { _guard: guard, me })
     }
@@ -1369,6 +1416,62 @@ mod tests {
             "access-2"
         );
         assert_eq!(http.calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// A store whose save hands a call into its own source to another thread
+    /// and waits for it: that call waits for the refresh, which waits for the
+    /// save. The wait is bounded, so both return.
+    #[test]
+    fn a_store_waiting_on_another_threads_call_into_its_client_does_not_hang() {
+        #[derive(Debug, Default)]
+        struct HandsOff {
+            inner: MemoryTokenStore,
+            source: Mutex<Option<std::sync::Weak<OAuthTokenSource>>>,
+            inner_call: Mutex<Option<Result<String, Error>>>,
+        }
+        impl TokenStore for HandsOff {
+            fn load(&self) -> Result<Option<TokenSet>, Error> {
+                self.inner.load()
+            }
+            fn save(&self, tokens: &TokenSet) -> Result<(), Error> {
+                let source = self.source.lock().expect("lock").take();
+                if let Some(source) = source.and_then(|w| w.upgrade()) {
+                    let r = std::thread::spawn(move || source.refresh_now())
+                        .join()
+                        .expect("thread");
+                    *self.inner_call.lock().expect("lock") =
+                        Some(r.map(|t| t.access_token.expose().to_owned()));
+                }
+                self.inner.save(tokens)
+            }
+        }
+        let http = rotating(0, 3600);
+        let store = Arc::new(HandsOff {
+            inner: MemoryTokenStore::with_tokens(expired()),
+            ..HandsOff::default()
+        });
+        let source = Arc::new(
+            OAuthTokenSource::new(
+                OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
+                store.clone(),
+            )
+            .with_refresh_wait(Duration::from_millis(300)),
+        );
+        *store.source.lock().expect("lock") = Some(Arc::downgrade(&source));
+        let started = Instant::now();
+        let token = source.access_token().expect("the outer refresh completes");
+        assert_eq!(token.expose(), "access-1");
+        assert!(started.elapsed() < Duration::from_secs(30));
+        let inner = store
+            .inner_call
+            .lock()
+            .expect("lock")
+            .take()
+            .expect("called");
+        let e = inner.expect_err("the inner call gave up waiting");
+        assert_eq!(e.kind(), ErrorKind::TokenStore);
+        assert!(e.to_string().contains("did not finish within 300ms"), "{e}");
+        assert_eq!(http.calls.load(Ordering::SeqCst), 1);
     }
 
     #[test]
