@@ -115,6 +115,35 @@ impl Fault {
         self
     }
 
+    /// A fault from its JSON form (`{"kind": "delay", "ms": 200, "times": 1,
+    /// "scope": "token"}`), checked: what the bindings' `setFault` and the
+    /// admin endpoint accept. The error names the field or the rule.
+    pub fn from_json(value: serde_json::Value) -> Result<Fault, String> {
+        const MEMBERS: [&str; 6] = ["kind", "ms", "status", "body", "times", "scope"];
+        let Some(obj) = value.as_object() else {
+            return Err("a fault is a JSON object".to_owned());
+        };
+        if let Some(k) = obj.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
+            return Err(format!("unknown fault member `{k}`"));
+        }
+        for (key, max) in [
+            ("ms", u64::MAX),
+            ("status", u64::from(u16::MAX)),
+            ("times", u64::from(u32::MAX)),
+        ] {
+            if let Some(v) = obj.get(key)
+                && v.as_u64().is_none_or(|n| n > max)
+            {
+                return Err(format!("`{key}` must be a whole number from 0 to {max}"));
+            }
+        }
+        let fault: Fault = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        match fault.problem() {
+            Some(p) => Err(p.to_owned()),
+            None => Ok(fault),
+        }
+    }
+
     /// Why the fault cannot be used, if it cannot.
     pub fn problem(&self) -> Option<&'static str> {
         match (&self.kind, self.scope) {

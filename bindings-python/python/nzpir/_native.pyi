@@ -409,6 +409,7 @@ class Sandbox:
         times: Optional[int] = None,
         ms: Optional[int] = None,
         status: Optional[int] = None,
+        body: Optional[str] = None,
         scope: str = "pir",
     ) -> None: ...
     def add_fault(
@@ -418,6 +419,7 @@ class Sandbox:
         times: Optional[int] = None,
         ms: Optional[int] = None,
         status: Optional[int] = None,
+        body: Optional[str] = None,
         scope: str = "pir",
     ) -> None: ...
     def clear_faults(self) -> None: ...
