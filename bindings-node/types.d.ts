@@ -176,6 +176,8 @@ export type FaultSpec = (
   | { kind: 'status'; status: number }
   /** This status (400-599) with `body`, JSON text sent as it is (a hostile or broken server). */
   | { kind: 'answer'; status: number; body: string }
+  /** A gateway's 429, with `Retry-After: secs` when `secs` is given. */
+  | { kind: 'too_many_requests'; secs?: number }
   | { kind: 'drop_before_read' | 'drop_after_read' | 'drop_after_process' | 'truncated_body' | 'malformed_body' | 'pir150' | 'other_investor' }
 ) & { times?: number; scope?: 'pir' | 'token' }
 

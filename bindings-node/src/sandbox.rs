@@ -55,10 +55,10 @@ fn options_from(v: Option<Unknown<'_>>) -> std::result::Result<SandboxOptions, A
 
 fn fault_from(v: Unknown<'_>) -> std::result::Result<Fault, ArgError> {
     let f = Fields::new(v, "fault")?;
-    f.only(&["kind", "ms", "status", "times", "scope", "body"])?;
+    f.only(&["kind", "ms", "status", "secs", "times", "scope", "body"])?;
     let mut json = Map::new();
     json.insert("kind".into(), Value::String(f.required_string("kind")?));
-    for key in ["ms", "status", "times"] {
+    for key in ["ms", "status", "secs", "times"] {
         if let Some(n) = f.count(key)? {
             json.insert(key.into(), Value::from(n));
         }

@@ -409,6 +409,7 @@ class Sandbox:
         times: Optional[int] = None,
         ms: Optional[int] = None,
         status: Optional[int] = None,
+        secs: Optional[int] = None,
         body: Optional[str] = None,
         scope: str = "pir",
     ) -> None: ...
@@ -419,6 +420,7 @@ class Sandbox:
         times: Optional[int] = None,
         ms: Optional[int] = None,
         status: Optional[int] = None,
+        secs: Optional[int] = None,
         body: Optional[str] = None,
         scope: str = "pir",
     ) -> None: ...
