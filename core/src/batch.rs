@@ -960,10 +960,7 @@ impl Journal {
                 return Ok(());
             }
             if d.syncing {
-                d = self
-                    .durable_cv
-                    .wait(d)
-                    .unwrap_or_else(|p| p.into_inner());
+                d = self.durable_cv.wait(d).unwrap_or_else(|p| p.into_inner());
                 continue;
             }
             d.syncing = true;
