@@ -31,9 +31,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 })
 `
 
-function run(args) {
+function run(args, script = WORKER) {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['-e', WORKER, ...args], { timeout: 120000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, ['-e', script, ...args], { timeout: 120000 }, (error, stdout, stderr) =>
       resolve({ error, stdout, stderr }),
     )
   })
@@ -163,16 +163,7 @@ test('five processes sharing a JavaScript store with lock()', async () => {
     await new Promise((r) => setTimeout(r, 2100)) // expired: every process needs a refresh
     const options = JSON.stringify({ ...base, oauth: { ...oauth, storePath: file, trace } })
     const runs = await Promise.all(
-      Array.from({ length: 5 }, () =>
-        new Promise((resolve) => {
-          execFile(
-            process.execPath,
-            ['-e', HOST_STORE_WORKER, path.join(__dirname, '..'), options, TAX_CLIENT],
-            { timeout: 120000 },
-            (error, stdout, stderr) => resolve({ error, stdout, stderr }),
-          )
-        }),
-      ),
+      Array.from({ length: 5 }, () => run([path.join(__dirname, '..'), options, TAX_CLIENT], HOST_STORE_WORKER)),
     )
     for (const r of runs) {
       assert.equal(r.error, null, r.stderr)

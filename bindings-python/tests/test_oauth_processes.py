@@ -45,27 +45,33 @@ def worker_kwargs(sb: nzpir.Sandbox, store: Path) -> Dict[str, Any]:
     return kwargs
 
 
+def run_workers(script: str, args: str, n: int = 5) -> List[List[str]]:
+    """Runs `script` in `n` Python processes at once; what each printed."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, args, TAX_CLIENT],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n)
+    ]
+    results: List[List[str]] = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        results.append(json.loads(out))
+    return results
+
+
 def test_processes_sharing_a_token_file(tmp_path: Path) -> None:
     with nzpir.Sandbox(access_token_ttl=2, ir003_limit=0) as sb:
         store = tmp_path / "tokens.json"
         authorise(sb, oauth_client(sb, store))
         args = json.dumps(worker_kwargs(sb, store))
         time.sleep(2.1)  # the stored access token has expired: every process needs a refresh
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-c", WORKER, args, TAX_CLIENT],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(5)
-        ]
-        results: List[List[str]] = []
-        for p in procs:
-            out, err = p.communicate(timeout=120)
-            assert p.returncode == 0, err
-            results.append(json.loads(out))
-        assert results == [["10.5"] * 3] * 5
+        # Each of five processes looked its investor up three times.
+        assert run_workers(WORKER, args) == [["10.5"] * 3] * 5
         refreshes = sb.stats()["token_requests"]["refresh_token"]
         # At least one refresh per expiry, never one per process and lookup.
         assert 1 <= refreshes < 15
@@ -152,21 +158,8 @@ def test_processes_sharing_a_host_store_with_a_lock(tmp_path: Path) -> None:
         kwargs.update(store_path=str(store), trace=str(trace))
         args = json.dumps(kwargs)
         time.sleep(2.1)  # every process starts with an expired access token
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-c", HOST_STORE_WORKER, args, TAX_CLIENT],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(5)
-        ]
-        results: List[List[str]] = []
-        for p in procs:
-            out, err = p.communicate(timeout=120)
-            assert p.returncode == 0, err
-            results.append(json.loads(out))
-        assert results == [["10.5"] * 3] * 5
+        # Each of five processes looked its investor up three times.
+        assert run_workers(HOST_STORE_WORKER, args) == [["10.5"] * 3] * 5
         assert sb.stats()["refresh_replays"] == 0
         refreshes = sb.stats()["token_requests"]["refresh_token"]
         assert 1 <= refreshes < 15

@@ -402,66 +402,44 @@ fn lookup_refusals_and_local_validation() {
 fn lookup_faults_and_tls() {
     audit(3, |sb, _, a| {
         let m = sb.manifest();
-        // 5xx retried (the retries are logged at debug), a drop, a timeout.
-        sb.set_fault(Fault::status(503));
-        let r = run(&mut lookup(
-            sb,
-            &[
-                "--ird",
-                "139276310",
-                "--pie-ird",
-                SCHEME,
-                "--max-retries",
-                "2",
-            ],
-        ));
-        sb.clear_faults();
-        r.expect_code(6);
-        assert!(
-            r.stderr.contains("[DEBUG nzpir]"),
-            "retries logged at -vv: {}",
-            r.stderr
-        );
-        a.run("lookup 503", &r, &[], false);
-        sb.set_fault(Fault::new(FaultKind::DropAfterRead));
-        let r = run(&mut lookup(
-            sb,
-            &[
-                "--ird",
-                "139276310",
-                "--pie-ird",
-                SCHEME,
-                "--max-retries",
-                "1",
-            ],
-        ));
-        sb.clear_faults();
-        r.expect_code(7);
-        a.run("lookup dropped", &r, &[], false);
-        sb.set_fault(Fault::delay(Duration::from_secs(3)));
-        let r = run(&mut lookup(
-            sb,
-            &[
-                "--ird",
-                "139276310",
-                "--pie-ird",
-                SCHEME,
-                "--timeout",
-                "0.3",
-                "--max-retries",
-                "0",
-            ],
-        ));
-        sb.clear_faults();
-        r.expect_code(7);
-        a.run("lookup timeout", &r, &[], false);
-        sb.set_fault(Fault::new(FaultKind::MalformedBody).times(1));
-        let r = run(&mut lookup(
-            sb,
-            &["--ird", "139276310", "--pie-ird", SCHEME],
-        ));
-        r.expect_code(6);
-        a.run("lookup malformed", &r, &[], false);
+        // 5xx retried (the retries are logged at debug), a drop, a timeout,
+        // a malformed answer.
+        for (what, fault, extra, code) in [
+            ("503", Fault::status(503), &["--max-retries", "2"][..], 6),
+            (
+                "dropped",
+                Fault::new(FaultKind::DropAfterRead),
+                &["--max-retries", "1"][..],
+                7,
+            ),
+            (
+                "timeout",
+                Fault::delay(Duration::from_secs(3)),
+                &["--timeout", "0.3", "--max-retries", "0"][..],
+                7,
+            ),
+            (
+                "malformed",
+                Fault::new(FaultKind::MalformedBody).times(1),
+                &[][..],
+                6,
+            ),
+        ] {
+            sb.set_fault(fault);
+            let mut args = vec!["--ird", "139276310", "--pie-ird", SCHEME];
+            args.extend_from_slice(extra);
+            let r = run(&mut lookup(sb, &args));
+            sb.clear_faults();
+            r.expect_code(code);
+            if what == "503" {
+                assert!(
+                    r.stderr.contains("[DEBUG nzpir]"),
+                    "retries logged at -vv: {}",
+                    r.stderr
+                );
+            }
+            a.run(&format!("lookup {what}"), &r, &[], false);
+        }
         // TLS: the sandbox's CA not trusted (an empty CA file is a config
         // error; the unregistered certificate stands in for an unknown CA's).
         let r = run(&mut lookup(
@@ -497,28 +475,15 @@ fn configuration_and_usage_errors() {
         let r = run(&mut cmd);
         r.expect_code(2);
         a.run("lookup with a broken TOML file", &r, &[], false);
-        let r = run(&mut lookup(
-            sb,
-            &[
-                "--ird",
-                "139276507",
-                "--key",
-                &m.jwt_rs256_key.display().to_string(),
-            ],
-        ));
-        r.expect_code(2);
-        a.run("lookup with a key that does not match", &r, &[], false);
-        let r = run(&mut lookup(
-            sb,
-            &[
-                "--ird",
-                "139276507",
-                "--key",
-                &m.client_cert.display().to_string(),
-            ],
-        ));
-        r.expect_code(2);
-        a.run("lookup with a certificate as key", &r, &[], false);
+        for (what, key) in [
+            ("a key that does not match", &m.jwt_rs256_key),
+            ("a certificate as key", &m.client_cert),
+        ] {
+            let key = key.display().to_string();
+            let r = run(&mut lookup(sb, &["--ird", "139276507", "--key", &key]));
+            r.expect_code(2);
+            a.run(&format!("lookup with {what}"), &r, &[], false);
+        }
         // A key pasted where its file's path belongs.
         let r = run(lookup(sb, &["--ird", "139276507", "--pie-ird", SCHEME])
             .env("NZPIR_KEY", read(&m.client_key)));

@@ -329,24 +329,7 @@ static nzpir_client *locked_client(struct file_store *store) {
 }
 
 /* The sandbox's count of spent refresh tokens sent again. */
-static long refresh_replays(void) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "curl -sS -f --cert '%s' --key '%s' --cacert '%s' '%s/stats'",
-             env("NZPIR_SANDBOX_CLIENT_CERT"), env("NZPIR_SANDBOX_CLIENT_KEY"),
-             env("NZPIR_SANDBOX_CA_CERT"), env("NZPIR_SANDBOX_ADMIN_URL"));
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) {
-        return -1;
-    }
-    static char body[65536];
-    size_t n = fread(body, 1, sizeof body - 1, p);
-    body[n] = '\0';
-    if (pclose(p) != 0) {
-        return -1;
-    }
-    const char *at = strstr(body, "\"refresh_replays\":");
-    return at == NULL ? -1 : strtol(at + strlen("\"refresh_replays\":"), NULL, 10);
-}
+static long refresh_replays(void) { return sandbox_stat("refresh_replays"); }
 
 #define PROCESSES 4
 #define REFRESHES 4
