@@ -605,24 +605,22 @@ fn start_sandbox() -> Result<(Sandbox, PathBuf, PathBuf), Failure> {
                 "the sandbox fixture has no OAuth client sandbox-app",
             )
         })?;
-    let oauth_cfg = Config {
-        environment: Some(Environment::Sandbox),
-        endpoint: Some(sb.url().to_owned()),
-        tls: TlsSettings {
+    let oauth_cfg = Config::new()
+        .with_environment(Environment::Sandbox)
+        .with_endpoint(sb.url().to_owned())
+        .with_tls(TlsSettings {
             client_cert: Some(m.client_cert.clone()),
             client_key: Some(m.client_key.clone()),
             ca_cert: Some(m.ca_cert.clone()),
             ..TlsSettings::default()
-        },
-        auth: Some(AuthSettings::Oauth(nzpir::OAuthSettings {
+        })
+        .with_auth(AuthSettings::Oauth(nzpir::OAuthSettings {
             client_id: Some(APP.to_owned()),
             client_secret: Some(Secret::new(secret)),
             redirect_uri: Some(REDIRECT.to_owned()),
             endpoint: Some(m.oauth.base_url.clone()),
             token_store: Some(sb.pki_dir().join("onboarding-tokens.json")),
-        })),
-        ..Config::default()
-    };
+        }));
     let oauth_path = sb.pki_dir().join("nzpir-oauth.toml");
     let text = oauth_cfg.to_toml_string().map_err(Failure::from)?;
     std::fs::write(&oauth_path, text).map_err(|e| {

@@ -291,8 +291,14 @@ pub enum AuthSettings {
 
 /// The whole client configuration. `Debug` hides secrets, and the user name
 /// and password of a proxy URL.
+///
+/// The TOML file, the C ABI's JSON, and every binding's settings reach it
+/// through the options schema ([`crate::options`]), which holds the rules.
+/// It may gain fields: build one with [`Config::new`] (or `default`) and the
+/// `with_*` setters, or set its public fields.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Config {
     /// production, test, mock or sandbox.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -347,6 +353,7 @@ impl fmt::Debug for Config {
             .field("retry_base_delay_secs", &self.retry_base_delay_secs)
             .field("proxy", &self.proxy.as_deref().map(without_userinfo))
             .field("validate_locally", &self.validate_locally)
+            .field("max_idle_connections", &self.max_idle_connections)
             .field("tls", &self.tls)
             .field("auth", &self.auth)
             .finish()
@@ -380,25 +387,91 @@ fn resolve(base: &Path, p: &mut Option<PathBuf>) {
     }
 }
 
+macro_rules! setters {
+    ($($(#[$doc:meta])* $with:ident $field:ident: $ty:ty),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            #[must_use]
+            pub fn $with(mut self, value: $ty) -> Self {
+                self.$field = Some(value);
+                self
+            }
+        )*
+    };
+}
+
 impl Config {
-    /// Parses TOML text. Relative paths stay relative (to the current directory).
+    /// An empty configuration (every setting at its default).
+    pub fn new() -> Self {
+        Config::default()
+    }
+
+    setters! {
+        /// IR's environment.
+        with_environment environment: Environment,
+        /// Cloud (the default) or desktop.
+        with_connection connection: Connection,
+        /// The gateway's base URL.
+        with_endpoint endpoint: String,
+        /// Seconds one attempt may take.
+        with_timeout_secs timeout_secs: f64,
+        /// Seconds to open a connection.
+        with_connect_timeout_secs connect_timeout_secs: f64,
+        /// Retries after the first attempt.
+        with_max_retries max_retries: u32,
+        /// Seconds before the first retry.
+        with_retry_base_delay_secs retry_base_delay_secs: f64,
+        /// An HTTP(S) proxy URL.
+        with_proxy proxy: String,
+        /// Whether requests are checked locally before sending.
+        with_validate_locally validate_locally: bool,
+        /// Idle connections kept for reuse.
+        with_max_idle_connections max_idle_connections: usize,
+        /// How each call is authenticated.
+        with_auth auth: AuthSettings,
+    }
+
+    /// The TLS settings.
+    #[must_use]
+    pub fn with_tls(mut self, tls: TlsSettings) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Parses TOML text through the options schema. Relative paths stay
+    /// relative (to the current directory).
     pub fn from_toml_str(text: &str) -> Result<Self, Error> {
-        toml::from_str(text).map_err(|e| {
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
             Error::new(
                 ErrorKind::Config,
                 format!("config TOML: {}", parse_error_text(e.message())),
             )
-        })
+        })?;
+        let doc = match serde_json::to_value(table) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => return Err(Error::new(ErrorKind::Config, "config TOML: not a table")),
+        };
+        crate::options::from_document(crate::options::Surface::Toml, &doc)
     }
 
-    /// Parses JSON text (the C ABI's form; same schema as the TOML file).
+    /// Parses JSON text (the C ABI's form; the same keys and rules as the
+    /// TOML file).
     pub fn from_json_str(text: &str) -> Result<Self, Error> {
-        serde_json::from_str(text).map_err(|e| {
+        let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             Error::new(
                 ErrorKind::Config,
                 format!("config JSON: {}", parse_error_text(&e.to_string())),
             )
-        })
+        })?;
+        match doc {
+            serde_json::Value::Object(m) => {
+                crate::options::from_document(crate::options::Surface::Json, &m)
+            }
+            _ => Err(Error::new(
+                ErrorKind::Config,
+                "config JSON: must be an object",
+            )),
+        }
     }
 
     /// Reads a TOML (or, by extension `.json`, JSON) file. Relative paths inside
@@ -522,7 +595,7 @@ issuer = "Acme Funds"
         let e = Config::from_toml_str(&format!("auth = \"{token}\"")).expect_err("not a table");
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(!e.to_string().contains("sekrit"), "{e}");
-        assert!(e.to_string().contains("invalid type"), "{e}");
+        assert!(e.to_string().contains("must be a table"), "{e}");
         let e = Config::from_json_str(&format!(r#"{{"auth":"Bearer {token}"}}"#))
             .expect_err("not an object");
         assert!(!e.to_string().contains("sekrit"), "{e}");

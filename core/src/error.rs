@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::options::Surface;
 use crate::validate::FieldError;
 
 /// The class of a failure. Stable: the C ABI, Python and Node map these one to one.
@@ -382,6 +383,15 @@ struct Inner {
     retry_after: Option<std::time::Duration>,
     /// The request certainly never reached the server (no connection).
     not_sent: bool,
+    /// For a setting's error: the setting, the problem (other settings
+    /// as `{name}` placeholders) and whether the value had the wrong type.
+    setting: Option<SettingProblem>,
+}
+
+struct SettingProblem {
+    setting: crate::options::Setting,
+    problem: Cow<'static, str>,
+    wrong_type: bool,
 }
 
 /// The error of every fallible nzpir call.
@@ -408,6 +418,7 @@ impl Error {
                 attempts: 0,
                 retry_after: None,
                 not_sent: false,
+                setting: None,
             }),
         }
     }
@@ -426,9 +437,85 @@ impl Error {
         e
     }
 
-    /// A configuration error naming the setting.
+    /// A configuration error naming the setting (by its TOML key or its
+    /// canonical name; a known one becomes [`Error::setting`]).
     pub fn config(setting: &str, problem: impl fmt::Display) -> Self {
-        Error::new(ErrorKind::Config, format!("config `{setting}`: {problem}"))
+        match crate::options::Setting::from_any_name(setting) {
+            Some(s) => {
+                let shown = if s.name_in(Surface::Toml) == setting {
+                    None
+                } else {
+                    Some(Cow::Owned(setting.to_owned()))
+                };
+                Error::setting_problem(s, shown, Cow::Owned(problem.to_string()), false)
+            }
+            None => Error::new(ErrorKind::Config, format!("config `{setting}`: {problem}")),
+        }
+    }
+
+    /// A configuration error about `setting`: `problem` may name other
+    /// settings as `{name}` (canonical names), spelled per surface by
+    /// [`Error::message_for`]. `wrong_type`: the value had the wrong type
+    /// (Python raises `TypeError` for it).
+    pub fn for_setting(
+        setting: crate::options::Setting,
+        problem: impl Into<Cow<'static, str>>,
+        wrong_type: bool,
+    ) -> Self {
+        Error::setting_problem(setting, None, problem.into(), wrong_type)
+    }
+
+    fn setting_problem(
+        setting: crate::options::Setting,
+        shown: Option<Cow<'static, str>>,
+        problem: Cow<'static, str>,
+        wrong_type: bool,
+    ) -> Self {
+        let shown = shown.unwrap_or_else(|| setting.name_in(Surface::Toml));
+        let message = format!(
+            "config `{shown}`: {}",
+            crate::options::render_problem(&problem, Surface::Toml)
+        );
+        let mut e = Error::new(ErrorKind::Config, message);
+        e.inner.setting = Some(SettingProblem {
+            setting,
+            problem,
+            wrong_type,
+        });
+        e
+    }
+
+    /// The setting a configuration error is about, as a structured key.
+    pub fn setting(&self) -> Option<crate::options::Setting> {
+        self.inner.setting.as_ref().map(|s| s.setting)
+    }
+
+    /// Whether a setting's value had the wrong type (not a wrong value).
+    pub fn is_wrong_type(&self) -> bool {
+        self.inner.setting.as_ref().is_some_and(|s| s.wrong_type)
+    }
+
+    /// The rule a setting broke, without the setting's name, in `surface`'s
+    /// spelling of any other setting it names.
+    pub fn setting_rule(&self, surface: Surface) -> Option<Cow<'_, str>> {
+        self.inner
+            .setting
+            .as_ref()
+            .map(|s| crate::options::render_problem(&s.problem, surface))
+    }
+
+    /// The message with settings spelled as `surface` names them
+    /// (`config `key`: ...` in Python, `config `options.key`: ...` in Node,
+    /// `config `--key`: ...` for the CLI). Other errors: [`Error::message`].
+    pub fn message_for(&self, surface: Surface) -> Cow<'_, str> {
+        match &self.inner.setting {
+            Some(s) if !matches!(surface, Surface::Toml | Surface::Json) => Cow::Owned(format!(
+                "config `{}`: {}",
+                s.setting.name_in(surface),
+                crate::options::render_problem(&s.problem, surface)
+            )),
+            _ => Cow::Borrowed(&self.inner.message),
+        }
     }
 
     /// The gateway answered with IR's error body. Only what

@@ -86,6 +86,7 @@ pub mod jwt;
 pub mod logging;
 pub mod model;
 pub mod oauth;
+pub mod options;
 mod pem;
 pub mod renewal;
 pub mod retry;
@@ -106,6 +107,7 @@ pub use model::{
     Address, DateText, FilingPeriod, Name, PirOutcome, PirRate, PirRequest, PirRequestBuilder,
     PirResponse,
 };
+pub use options::{Options, Setting, Surface};
 pub use retry::RetryPolicy;
 pub use tls::{Identity, KeyType, thumbprint};
 pub use transport::ProxySetting;

@@ -441,11 +441,9 @@ fn oauth() {
             );
         }
         let dir = tempfile::tempdir().expect("tempdir");
-        let cfg = Config {
-            max_retries: Some(1),
-            retry_base_delay_secs: Some(0.005),
-            ..oauth_file_config(sb, client_id, dir.path().join("tokens.json"))
-        };
+        let cfg = oauth_file_config(sb, client_id, dir.path().join("tokens.json"))
+            .with_max_retries(1)
+            .with_retry_base_delay_secs(0.005);
         a.debug("OAuth config", &cfg);
         let oclient = Client::from_config(&cfg).expect("OAuth client");
         let source = oclient.oauth().expect("token source").clone();
@@ -1014,10 +1012,8 @@ fn configuration() {
         a.secret("proxy password", "pr0xy-pa55-QxZv");
         a.debug(
             "config with a proxy",
-            &Config {
-                proxy: Some("http://audit:pr0xy-pa55-QxZv@127.0.0.1:3128".to_owned()),
-                ..cfg.clone()
-            },
+            &cfg.clone()
+                .with_proxy("http://audit:pr0xy-pa55-QxZv@127.0.0.1:3128".to_owned()),
         );
         let toml_secret = "toml-client-secret-QxZvTkWmPr";
         a.secret("client secret in a TOML file", toml_secret);

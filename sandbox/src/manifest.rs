@@ -304,16 +304,16 @@ pub(crate) fn client_config(url: &str, pki: &Pki, fixture: &Fixture) -> Config {
         .and_then(|c| fixture.parties.iter().find(|p| p.id == c.party))
         .map_or_else(|| "nzpir sandbox".to_owned(), |p| p.name.clone());
     let files = &pki.files;
-    Config {
-        environment: Some(Environment::Sandbox),
-        endpoint: Some(url.to_owned()),
-        tls: TlsSettings {
+    Config::new()
+        .with_environment(Environment::Sandbox)
+        .with_endpoint(url.to_owned())
+        .with_tls(TlsSettings {
             client_cert: Some(files.client_cert.clone()),
             client_key: Some(files.client_key.clone()),
             ca_cert: Some(files.ca_cert.clone()),
             ..TlsSettings::default()
-        },
-        auth: Some(AuthSettings::Jwt(JwtSettings {
+        })
+        .with_auth(AuthSettings::Jwt(JwtSettings {
             cert: Some(files.jwt_rs256_cert.clone()),
             key: Some(files.jwt_rs256_key.clone()),
             alg: Some("RS256".to_owned()),
@@ -321,9 +321,7 @@ pub(crate) fn client_config(url: &str, pki: &Pki, fixture: &Fixture) -> Config {
             start_logon: None,
             ttl_secs: Some(300),
             ..JwtSettings::default()
-        })),
-        ..Config::default()
-    }
+        }))
 }
 
 pub(crate) fn write_config(path: &Path, config: &Config) -> Result<(), Error> {

@@ -112,24 +112,22 @@ pub fn oauth_config(sb: &Sandbox, client_id: &str) -> OAuthClientConfig {
 /// file `token_store`.
 pub fn oauth_file_config(sb: &Sandbox, client_id: &str, token_store: PathBuf) -> Config {
     let m = sb.manifest();
-    Config {
-        environment: Some(Environment::Sandbox),
-        endpoint: Some(sb.url().to_owned()),
-        tls: TlsSettings {
+    Config::new()
+        .with_environment(Environment::Sandbox)
+        .with_endpoint(sb.url().to_owned())
+        .with_tls(TlsSettings {
             client_cert: Some(m.client_cert.clone()),
             client_key: Some(m.client_key.clone()),
             ca_cert: Some(m.ca_cert.clone()),
             ..TlsSettings::default()
-        },
-        auth: Some(AuthSettings::Oauth(OAuthSettings {
+        })
+        .with_auth(AuthSettings::Oauth(OAuthSettings {
             client_id: Some(client_id.to_owned()),
             client_secret: Some(Secret::new(oauth_secret(m, client_id))),
             redirect_uri: Some(REDIRECT_URI.to_owned()),
             endpoint: Some(m.oauth.base_url.clone()),
             token_store: Some(token_store),
-        })),
-        ..Config::default()
-    }
+        }))
 }
 
 /// An OAuth client calling through `client`'s TLS (the sandbox CA is trusted).
