@@ -4,13 +4,11 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use nzpir::oauth::TokenKind;
-use nzpir::{
-    AuthSettings, ClientBuilder, Config, Connection, Environment, JwtSettings, OAuthSettings,
-    PirRequest, Secret, TlsSettings,
-};
+use nzpir::options::{Options, Setting, Surface, Value as Raw};
+use nzpir::{ClientBuilder, Config, PirRequest, Secret};
 use serde_json::{Map, Value};
 
-use crate::args::{Fields, Pem, string_arg};
+use crate::args::{Fields, string_arg};
 use crate::error::{ArgError, Failure, throw};
 use crate::store::JsTokenStore;
 use crate::tasks::oauth::{IntrospectionInfo, TokenInfo};
@@ -21,237 +19,71 @@ use crate::tasks::{
 /// What the User-Agent says after `nzpir/<version>`.
 const USER_AGENT_SUFFIX: &str = "node";
 
-const OPTION_KEYS: &[&str] = &[
-    "environment",
-    "connection",
-    "endpoint",
-    "cert",
-    "key",
-    "ca",
-    "pkcs12",
-    "pkcs12Password",
-    "jwtCert",
-    "jwtKey",
-    "jwtPkcs12",
-    "jwtPkcs12Password",
-    "jwtAlg",
-    "issuer",
-    "startLogon",
-    "unsetStartLogon",
-    "jwtTtl",
-    "bearerToken",
-    "oauth",
-    "timeout",
-    "connectTimeout",
-    "maxRetries",
-    "retryBaseDelay",
-    "proxy",
-    "validateLocally",
-];
-
-const JWT_KEYS: &[&str] = &[
-    "jwtCert",
-    "jwtKey",
-    "jwtPkcs12",
-    "jwtPkcs12Password",
-    "jwtAlg",
-    "issuer",
-    "startLogon",
-    "unsetStartLogon",
-    "jwtTtl",
-];
-
-/// Milliseconds (JavaScript's unit) to the configuration's seconds.
-fn ms(f: &Fields<'_>, key: &str) -> std::result::Result<Option<f64>, ArgError> {
-    Ok(f.seconds(key)?.map(|v| v / 1000.0))
+/// A JavaScript value as the core's raw setting value: the core checks
+/// types, ranges and every rule, and names the option in its errors.
+fn raw(v: &Unknown<'_>, path: &str) -> std::result::Result<Raw, ArgError> {
+    use napi::ValueType as T;
+    let unreadable = || ArgError::new(path, "could not be read");
+    Ok(match v.get_type() {
+        Ok(T::String) => Raw::Str(string_arg(v, path)?),
+        Ok(T::Number) => Raw::Float(unsafe { v.cast::<f64>() }.map_err(|_| unreadable())?),
+        Ok(T::Boolean) => Raw::Bool(unsafe { v.cast::<bool>() }.map_err(|_| unreadable())?),
+        Ok(T::Object) if v.is_buffer().unwrap_or(false) => Raw::Bytes(
+            unsafe { v.cast::<BufferSlice<'_>>() }
+                .map_err(|_| unreadable())?
+                .to_vec(),
+        ),
+        Ok(T::Object) if v.is_array().unwrap_or(false) => Raw::Other("an array"),
+        Ok(T::Object) => Raw::Other("an object"),
+        Ok(T::Function) => Raw::Other("a function"),
+        _ => Raw::Other("another type"),
+    })
 }
 
-fn one_of<T>(
-    f: &Fields<'_>,
-    key: &str,
-    parse: impl Fn(&str) -> Option<T>,
-    allowed: &str,
-) -> std::result::Result<Option<T>, ArgError> {
-    match f.string(key)? {
-        None => Ok(None),
-        Some(s) => parse(&s)
-            .map(Some)
-            .ok_or_else(|| ArgError::new(f.path_of(key), format!("must be one of {allowed}"))),
+/// Puts one option into `o` by its name; unknown names are a TypeError.
+fn set(o: &mut Options, name: &str, v: &Unknown<'_>) -> std::result::Result<(), Failure> {
+    let path = format!("options.{name}");
+    if Setting::from_name(Surface::Node, name).is_none() {
+        let shown: String = path.chars().take(60).collect();
+        return Err(ArgError::new("options", format!("has no field `{shown}`")).into());
     }
+    o.set(name, raw(v, &path)?)?;
+    Ok(())
 }
 
-fn pem_into(pem: Option<Pem>, path: &mut Option<std::path::PathBuf>, text: &mut Option<String>) {
-    match pem {
-        Some(Pem::Path(p)) => *path = Some(p),
-        Some(Pem::Text(t)) => *text = Some(t),
-        None => {}
-    }
-}
-
-/// The token store option: a file path, or an object with `load`/`save`.
-enum StoreOption {
-    Path(std::path::PathBuf),
-    Object(JsTokenStore),
-}
-
-fn store_option(f: &Fields<'_>) -> std::result::Result<Option<StoreOption>, ArgError> {
-    let key = "tokenStore";
-    let Some(v) = f.value(key)? else {
-        return Ok(None);
-    };
-    let path = f.path_of(key);
-    if let Ok(s) = string_arg(&v, &path) {
-        if s.is_empty() {
-            return Err(ArgError::new(path, "must not be empty"));
-        }
-        return Ok(Some(StoreOption::Path(s.into())));
-    }
-    let store = Fields::new(v, &path).map_err(|_| {
-        ArgError::new(
-            &path,
-            "must be a file path or an object with async load() and save(tokens)",
-        )
-    })?;
-    Ok(Some(StoreOption::Object(JsTokenStore::new(&store)?)))
-}
-
-/// The client options as the shared configuration schema, plus a token
+/// The client options, through the core's options schema, plus a token
 /// store written in JavaScript, if one was given.
 fn config_from(
     options: Unknown<'_>,
-) -> std::result::Result<(Config, Option<JsTokenStore>), ArgError> {
+) -> std::result::Result<(Config, Option<JsTokenStore>), Failure> {
     let f = Fields::new(options, "options")?;
-    f.only(OPTION_KEYS)?;
-    let mut cfg = Config {
-        environment: one_of(
-            &f,
-            "environment",
-            |s| s.parse::<Environment>().ok(),
-            "production, test, mock, sandbox",
-        )?,
-        connection: one_of(
-            &f,
-            "connection",
-            |s| match s {
-                "cloud" => Some(Connection::Cloud),
-                "desktop" => Some(Connection::Desktop),
-                _ => None,
-            },
-            "cloud, desktop",
-        )?,
-        endpoint: f.string("endpoint")?,
-        timeout_secs: ms(&f, "timeout")?,
-        connect_timeout_secs: ms(&f, "connectTimeout")?,
-        max_retries: f.count("maxRetries")?,
-        retry_base_delay_secs: ms(&f, "retryBaseDelay")?,
-        proxy: f.string("proxy")?,
-        validate_locally: f.boolean("validateLocally")?,
-        ..Config::default()
-    };
-    if cfg.environment.is_none() && cfg.endpoint.is_none() {
-        return Err(ArgError::new(
-            "options",
-            "needs `environment` (production, test, mock, sandbox) or `endpoint`",
-        ));
-    }
-
-    let mut tls = TlsSettings::default();
-    let cert = f.pem("cert")?;
-    let key = f.pem("key")?;
-    tls.client_pkcs12 = f.string("pkcs12")?.map(Into::into);
-    tls.client_pkcs12_password = f.string("pkcs12Password")?.map(Secret::new);
-    if tls.client_pkcs12.is_none() && cert.is_some() != key.is_some() {
-        let missing = if cert.is_some() { "key" } else { "cert" };
-        return Err(ArgError::new(
-            f.path_of(missing),
-            "is required with the other half of the client certificate",
-        ));
-    }
-    pem_into(cert, &mut tls.client_cert, &mut tls.client_cert_pem);
-    let mut key_text = None;
-    pem_into(key, &mut tls.client_key, &mut key_text);
-    tls.client_key_pem = key_text.map(Secret::new);
-    pem_into(f.pem("ca")?, &mut tls.ca_cert, &mut tls.ca_cert_pem);
-    cfg.tls = tls;
-
-    let jwt_given = JWT_KEYS.iter().any(|k| matches!(f.value(k), Ok(Some(_))));
-    let bearer = f.string("bearerToken")?;
-    let oauth = f.fields("oauth")?;
-    let chosen: Vec<&str> = [
-        jwt_given.then_some("jwtCert"),
-        bearer.is_some().then_some("bearerToken"),
-        oauth.is_some().then_some("oauth"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if chosen.len() > 1 {
-        return Err(ArgError::new(
-            "options",
-            format!(
-                "gives more than one kind of auth ({}): choose one",
-                chosen.join(", ")
-            ),
-        ));
-    }
+    let mut o = Options::new(Surface::Node);
     let mut js_store = None;
-    cfg.auth = if jwt_given {
-        let mut j = JwtSettings::default();
-        let cert = f.pem("jwtCert")?;
-        let key = f.pem("jwtKey")?;
-        j.pkcs12 = f.string("jwtPkcs12")?.map(Into::into);
-        j.pkcs12_password = f.string("jwtPkcs12Password")?.map(Secret::new);
-        if j.pkcs12.is_none() && (cert.is_none() || key.is_none()) {
-            let missing = if cert.is_none() { "jwtCert" } else { "jwtKey" };
-            return Err(ArgError::new(
-                f.path_of(missing),
-                "is required for JWT auth",
-            ));
+    let keys =
+        Object::keys(f.object()).map_err(|_| ArgError::new("options", "could not be read"))?;
+    for key in keys {
+        let Some(v) = f.value(&key)? else { continue };
+        if key != "oauth" {
+            set(&mut o, &key, &v)?;
+            continue;
         }
-        pem_into(cert, &mut j.cert, &mut j.cert_pem);
-        let mut key_text = None;
-        pem_into(key, &mut j.key, &mut key_text);
-        j.key_pem = key_text.map(Secret::new);
-        j.alg = f.string("jwtAlg")?;
-        j.issuer = f.string("issuer")?;
-        j.start_logon = f.string("startLogon")?;
-        j.unset_start_logon = f.string("unsetStartLogon")?;
-        j.ttl_secs = ms(&f, "jwtTtl")?.map(|s| s.round() as u64);
-        Some(AuthSettings::Jwt(j))
-    } else if let Some(token) = bearer {
-        Some(AuthSettings::Bearer {
-            token: Secret::new(token),
-        })
-    } else if let Some(o) = oauth {
-        o.only(&[
-            "clientId",
-            "clientSecret",
-            "redirectUri",
-            "endpoint",
-            "tokenStore",
-        ])?;
-        let mut s = OAuthSettings {
-            client_id: Some(o.required_string("clientId")?),
-            client_secret: Some(Secret::new(o.required_string("clientSecret")?)),
-            redirect_uri: o.string("redirectUri")?,
-            endpoint: o.string("endpoint")?,
-            token_store: None,
-        };
-        match store_option(&o)? {
-            Some(StoreOption::Path(p)) => s.token_store = Some(p),
-            Some(StoreOption::Object(store)) => js_store = Some(store),
-            None => {
-                return Err(ArgError::new(
-                    o.path_of("tokenStore"),
-                    "is required: a file path or an object with async load() and save(tokens)",
-                ));
+        // `options.oauth` holds the OAuth settings (`oauth.clientId`, ...).
+        let oauth = Fields::new(v, "options.oauth")?;
+        let keys = Object::keys(oauth.object())
+            .map_err(|_| ArgError::new("options.oauth", "could not be read"))?;
+        for k in keys {
+            let Some(v) = oauth.value(&k)? else { continue };
+            if k == "tokenStore" && matches!(v.get_type(), Ok(napi::ValueType::Object)) {
+                let path = oauth.path_of(&k);
+                let store = Fields::new(v, &path)?;
+                js_store = Some(JsTokenStore::new(&store)?);
+                o.host_token_store();
+                continue;
             }
+            set(&mut o, &format!("oauth.{k}"), &v)?;
         }
-        Some(AuthSettings::Oauth(s))
-    } else {
-        None
-    };
-    Ok((cfg, js_store))
+    }
+    Ok((o.to_config()?, js_store))
 }
 
 fn build(cfg: &Config, store: Option<JsTokenStore>) -> std::result::Result<nzpir::Client, Failure> {
@@ -506,30 +338,22 @@ impl Client {
     #[napi(factory, ts_args_type = "path: string, options?: FromConfigOptions")]
     pub fn from_config(env: Env, path: Unknown<'_>, options: Option<Unknown<'_>>) -> Result<Self> {
         let path = throw(&env, string_arg(&path, "path"))?;
-        let store = match throw(&env, Fields::optional(options, "options"))? {
-            None => None,
-            Some(o) => {
-                throw(&env, o.only(&["tokenStore"]))?;
-                match throw(&env, store_option(&o))? {
-                    Some(StoreOption::Object(s)) => Some(s),
-                    Some(StoreOption::Path(p)) => {
-                        let mut cfg = throw(&env, Config::from_file(&path))?;
-                        if let Some(AuthSettings::Oauth(o)) = &mut cfg.auth {
-                            o.token_store = Some(p);
-                        }
-                        return throw(&env, build(&cfg, None))
-                            .map(|inner| Client { inner, config: cfg });
-                    }
-                    None => None,
-                }
-            }
-        };
         let mut cfg = throw(&env, Config::from_file(&path))?;
-        if store.is_some()
-            && let Some(AuthSettings::Oauth(o)) = &mut cfg.auth
-        {
-            // The store object replaces the file the configuration names.
-            o.token_store = None;
+        let mut store = None;
+        if let Some(o) = throw(&env, Fields::optional(options, "options"))? {
+            throw(&env, o.only(&["tokenStore"]))?;
+            if let Some(v) = throw(&env, o.value("tokenStore"))? {
+                let field = o.path_of("tokenStore");
+                let file = match string_arg(&v, &field) {
+                    Ok(p) => Some(p.into()),
+                    Err(_) => {
+                        let fields = throw(&env, Fields::new(v, &field))?;
+                        store = Some(throw(&env, JsTokenStore::new(&fields))?);
+                        None
+                    }
+                };
+                throw(&env, nzpir::options::override_token_store(&mut cfg, file))?;
+            }
         }
         throw(&env, build(&cfg, store)).map(|inner| Client { inner, config: cfg })
     }

@@ -188,14 +188,35 @@ fn set_props(obj: &mut Object<'_>, e: &nzpir::Error) -> Result<()> {
     obj.set("irErrors", info.ir_errors)?;
     obj.set("retryable", info.retryable)?;
     obj.set("attempts", info.attempts)?;
+    obj.set(
+        "setting",
+        e.setting()
+            .map(|s| s.name_in(nzpir::Surface::Node).into_owned()),
+    )?;
     Ok(())
 }
 
 fn build(env: &Env, failure: Failure) -> Result<Unknown<'_>> {
     match failure {
+        // A setting given a value of the wrong type is a TypeError naming
+        // the option, as for any other argument.
+        Failure::Nzpir(e) if e.is_wrong_type() => build(
+            env,
+            Failure::Arg(ArgError {
+                field: e.setting().map_or_else(
+                    || "options".to_owned(),
+                    |s| s.name_in(nzpir::Surface::Node).into_owned(),
+                ),
+                message: e.message_for(nzpir::Surface::Node).into_owned(),
+            }),
+        ),
         Failure::Nzpir(e) => {
-            let js =
-                JsError::from(Error::new(Status::GenericFailure, e.message())).into_unknown(*env);
+            // Settings are named as the options are (`options.key`).
+            let js = JsError::from(Error::new(
+                Status::GenericFailure,
+                e.message_for(nzpir::Surface::Node),
+            ))
+            .into_unknown(*env);
             let mut obj = js.coerce_to_object()?;
             set_props(&mut obj, &e)?;
             Ok(obj.to_unknown())

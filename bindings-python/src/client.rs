@@ -1,19 +1,16 @@
 //! `nzpir.Client`, its lookup result, and the `Name`/`Address` request parts.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
-use nzpir::{
-    AuthSettings, ClientBuilder, Config, Connection, Environment, JwtSettings, OAuthSettings,
-    PirOutcome, PirRequest, Secret,
-};
+use nzpir::options::{self, Options, Setting, Surface, Value as Raw};
+use nzpir::{AuthSettings, ClientBuilder, Config, PirOutcome, PirRequest};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use serde_json::{Map, Value};
 
 use crate::bulk;
-use crate::convert::{self, PemArg};
+use crate::convert;
 use crate::errors::{self, type_error};
 use crate::oauth::{OAuth, PyTokenStore};
 
@@ -316,29 +313,6 @@ impl LookupResult {
     }
 }
 
-fn pem_into(
-    argument: &str,
-    obj: Option<&Bound<'_, PyAny>>,
-) -> PyResult<(Option<std::path::PathBuf>, Option<String>)> {
-    match obj.filter(|o| !o.is_none()) {
-        None => Ok((None, None)),
-        Some(o) => match convert::pem_arg(argument, o)? {
-            PemArg::Path(p) => Ok((Some(p), None)),
-            PemArg::Pem(t) => Ok((None, Some(t))),
-        },
-    }
-}
-
-fn opt_path(
-    argument: &str,
-    obj: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Option<std::path::PathBuf>> {
-    match obj.filter(|o| !o.is_none()) {
-        None => Ok(None),
-        Some(o) => convert::path_arg(argument, o).map(Some),
-    }
-}
-
 /// Seconds since the Unix epoch as an aware `datetime.datetime` in UTC.
 fn utc_datetime<'py>(py: Python<'py>, secs: i64) -> PyResult<Bound<'py, PyAny>> {
     let dt = py.import("datetime")?;
@@ -431,53 +405,30 @@ pub(crate) fn doctor(
     Ok(run_doctor(py, cfg, ird, pie_ird))
 }
 
-fn seconds(argument: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<f64>> {
-    match obj.filter(|o| !o.is_none()) {
-        None => Ok(None),
-        Some(o) => {
-            if o.is_instance_of::<pyo3::types::PyBool>() {
-                return Err(type_error(argument, "a number of seconds", o));
-            }
-            let v: f64 = o
-                .extract()
-                .map_err(|_| type_error(argument, "a number of seconds", o))?;
-            if v.is_finite() && v > 0.0 {
-                Ok(Some(v))
-            } else {
-                Err(PyValueError::new_err(format!(
-                    "{argument}: must be a positive number of seconds"
-                )))
-            }
-        }
-    }
-}
-
-fn count(argument: &str, obj: Option<&Bound<'_, PyAny>>, max: i64) -> PyResult<Option<i64>> {
-    count_in(argument, obj, 0, max)
-}
-
-fn count_in(
-    argument: &str,
-    obj: Option<&Bound<'_, PyAny>>,
-    min: i64,
-    max: i64,
-) -> PyResult<Option<i64>> {
-    match obj.filter(|o| !o.is_none()) {
-        None => Ok(None),
-        Some(o) => {
-            if o.is_instance_of::<pyo3::types::PyBool>() {
-                return Err(type_error(argument, "int", o));
-            }
-            let v: i64 = o.extract().map_err(|_| type_error(argument, "int", o))?;
-            if (min..=max).contains(&v) {
-                Ok(Some(v))
-            } else {
-                Err(PyValueError::new_err(format!(
-                    "{argument}: must be between {min} and {max}"
-                )))
-            }
-        }
-    }
+/// A Python value as the core's raw setting value: the core checks types,
+/// ranges and every rule, and names the keyword in its errors.
+fn raw(obj: &Bound<'_, PyAny>) -> PyResult<Raw> {
+    use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
+    Ok(if obj.is_instance_of::<PyBool>() {
+        Raw::Bool(obj.extract()?)
+    } else if obj.is_instance_of::<PyInt>() {
+        obj.extract::<i64>()
+            .map_or(Raw::Other("an integer out of range"), Raw::Int)
+    } else if obj.is_instance_of::<PyFloat>() {
+        Raw::Float(obj.extract()?)
+    } else if obj.is_instance_of::<PyString>() {
+        Raw::Str(obj.extract()?)
+    } else if obj.is_instance_of::<PyBytes>() {
+        Raw::Bytes(obj.extract()?)
+    } else if obj.hasattr("__fspath__")? {
+        Raw::Path(convert::path_arg("path", obj)?)
+    } else if obj.is_instance_of::<PyList>() {
+        Raw::Other("a list")
+    } else if obj.is_instance_of::<PyDict>() {
+        Raw::Other("a dict")
+    } else {
+        Raw::Other("another type")
+    })
 }
 
 /// Where the OAuth tokens live: a file path, or a Python object with
@@ -559,21 +510,13 @@ impl Client {
         let mut object_store = None;
         match store_arg(token_store)? {
             None => {}
-            Some(store) => {
-                let Some(AuthSettings::Oauth(o)) = &mut cfg.auth else {
-                    return Err(errors::to_py(nzpir::Error::config(
-                        "token_store",
-                        "only used with OAuth (`[auth] type = \"oauth\"`)",
-                    )));
-                };
-                // The given store replaces the file the configuration names.
-                match store {
-                    StoreArg::Path(p) => o.token_store = Some(p),
-                    StoreArg::Object(obj) => {
-                        o.token_store = None;
-                        object_store = Some(obj);
-                    }
-                }
+            // The given store replaces the file the configuration names.
+            Some(StoreArg::Path(p)) => {
+                options::override_token_store(&mut cfg, Some(p)).map_err(errors::to_py)?;
+            }
+            Some(StoreArg::Object(obj)) => {
+                options::override_token_store(&mut cfg, None).map_err(errors::to_py)?;
+                object_store = Some(obj);
             }
         }
         Client::build(py, cfg, object_store)
@@ -582,181 +525,42 @@ impl Client {
 
 #[pymethods]
 impl Client {
-    /// A client from keyword arguments (the same settings as the TOML file).
+    /// A client from keyword arguments: the settings of the core's options
+    /// schema by their snake_case names (`environment`, `cert`, `key`,
+    /// `jwt_cert`, `timeout`, `max_idle_connections`, ...; see the README).
     ///
     /// PEM arguments (`cert`, `key`, `ca`, `jwt_cert`, `jwt_key`) take a file
-    /// path (`str` or `os.PathLike`) or the PEM content as `bytes`. Give at
-    /// most one way to authenticate: `jwt_cert`/`jwt_key`/`issuer` (M2M JWT),
-    /// `bearer_token`, or the `oauth_*` settings with a `token_store`.
+    /// path (`str` or `os.PathLike`) or the PEM content (`bytes`, or a `str`
+    /// starting with `-----BEGIN`). Give at most one way to authenticate:
+    /// `jwt_cert`/`jwt_key`/`issuer` (M2M JWT), `bearer_token`, or the
+    /// `oauth_*` settings with a `token_store` (a path, or an object with
+    /// `load()` and `save(tokens)`).
     #[new]
-    #[pyo3(signature = (
-        *,
-        environment = None,
-        endpoint = None,
-        connection = None,
-        cert = None,
-        key = None,
-        ca = None,
-        pkcs12 = None,
-        pkcs12_password = None,
-        jwt_cert = None,
-        jwt_key = None,
-        jwt_pkcs12 = None,
-        jwt_pkcs12_password = None,
-        jwt_alg = None,
-        issuer = None,
-        start_logon = None,
-        unset_start_logon = None,
-        jwt_ttl = None,
-        bearer_token = None,
-        oauth_client_id = None,
-        oauth_client_secret = None,
-        oauth_redirect_uri = None,
-        oauth_endpoint = None,
-        token_store = None,
-        timeout = None,
-        connect_timeout = None,
-        max_retries = None,
-        retry_base_delay = None,
-        proxy = None,
-        validate_locally = None,
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        environment: Option<&Bound<'_, PyAny>>,
-        endpoint: Option<&Bound<'_, PyAny>>,
-        connection: Option<&Bound<'_, PyAny>>,
-        cert: Option<&Bound<'_, PyAny>>,
-        key: Option<&Bound<'_, PyAny>>,
-        ca: Option<&Bound<'_, PyAny>>,
-        pkcs12: Option<&Bound<'_, PyAny>>,
-        pkcs12_password: Option<&Bound<'_, PyAny>>,
-        jwt_cert: Option<&Bound<'_, PyAny>>,
-        jwt_key: Option<&Bound<'_, PyAny>>,
-        jwt_pkcs12: Option<&Bound<'_, PyAny>>,
-        jwt_pkcs12_password: Option<&Bound<'_, PyAny>>,
-        jwt_alg: Option<&Bound<'_, PyAny>>,
-        issuer: Option<&Bound<'_, PyAny>>,
-        start_logon: Option<&Bound<'_, PyAny>>,
-        unset_start_logon: Option<&Bound<'_, PyAny>>,
-        jwt_ttl: Option<&Bound<'_, PyAny>>,
-        bearer_token: Option<&Bound<'_, PyAny>>,
-        oauth_client_id: Option<&Bound<'_, PyAny>>,
-        oauth_client_secret: Option<&Bound<'_, PyAny>>,
-        oauth_redirect_uri: Option<&Bound<'_, PyAny>>,
-        oauth_endpoint: Option<&Bound<'_, PyAny>>,
-        token_store: Option<&Bound<'_, PyAny>>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        connect_timeout: Option<&Bound<'_, PyAny>>,
-        max_retries: Option<&Bound<'_, PyAny>>,
-        retry_base_delay: Option<&Bound<'_, PyAny>>,
-        proxy: Option<&Bound<'_, PyAny>>,
-        validate_locally: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Client> {
-        let mut cfg = Config::default();
-        if let Some(env) = convert::opt_str("environment", environment)? {
-            cfg.environment = Some(Environment::from_str(&env).map_err(errors::to_py)?);
-        }
-        cfg.endpoint = convert::opt_str("endpoint", endpoint)?;
-        if let Some(c) = convert::opt_str("connection", connection)? {
-            cfg.connection = Some(match c.trim().to_ascii_lowercase().as_str() {
-                "cloud" => Connection::Cloud,
-                "desktop" => Connection::Desktop,
-                _ => {
-                    return Err(errors::to_py(nzpir::Error::config(
-                        "connection",
-                        "must be cloud or desktop",
-                    )));
-                }
-            });
-        }
-        (cfg.tls.client_cert, cfg.tls.client_cert_pem) = pem_into("cert", cert)?;
-        let (key_path, key_pem) = pem_into("key", key)?;
-        cfg.tls.client_key = key_path;
-        cfg.tls.client_key_pem = key_pem.map(Secret::new);
-        (cfg.tls.ca_cert, cfg.tls.ca_cert_pem) = pem_into("ca", ca)?;
-        cfg.tls.client_pkcs12 = opt_path("pkcs12", pkcs12)?;
-        cfg.tls.client_pkcs12_password =
-            convert::opt_str("pkcs12_password", pkcs12_password)?.map(Secret::new);
-        cfg.timeout_secs = seconds("timeout", timeout)?;
-        cfg.connect_timeout_secs = seconds("connect_timeout", connect_timeout)?;
-        cfg.retry_base_delay_secs = seconds("retry_base_delay", retry_base_delay)?;
-        cfg.max_retries = count("max_retries", max_retries, 100)?.map(|n| n as u32);
-        cfg.proxy = convert::opt_str("proxy", proxy)?;
-        cfg.validate_locally = match validate_locally.filter(|o| !o.is_none()) {
-            None => None,
-            Some(o) => Some(
-                o.extract::<bool>()
-                    .map_err(|_| type_error("validate_locally", "bool", o))?,
-            ),
-        };
-
-        // Authentication: at most one of JWT, bearer token, OAuth.
-        let jwt = JwtSettings {
-            alg: convert::opt_str("jwt_alg", jwt_alg)?,
-            issuer: convert::opt_str("issuer", issuer)?,
-            start_logon: convert::opt_str("start_logon", start_logon)?,
-            unset_start_logon: convert::opt_str("unset_start_logon", unset_start_logon)?,
-            ttl_secs: count_in(
-                "jwt_ttl",
-                jwt_ttl,
-                nzpir::jwt::MIN_TTL.as_secs() as i64,
-                nzpir::jwt::MAX_TTL.as_secs() as i64,
-            )?
-            .map(|n| n as u64),
-            ..JwtSettings::default()
-        };
-        let (cert_path, cert_pem) = pem_into("jwt_cert", jwt_cert)?;
-        let (key_path, key_pem) = pem_into("jwt_key", jwt_key)?;
-        let jwt = JwtSettings {
-            cert: cert_path,
-            cert_pem,
-            key: key_path,
-            key_pem: key_pem.map(Secret::new),
-            pkcs12: opt_path("jwt_pkcs12", jwt_pkcs12)?,
-            pkcs12_password: convert::opt_str("jwt_pkcs12_password", jwt_pkcs12_password)?
-                .map(Secret::new),
-            ..jwt
-        };
-        let bearer = convert::opt_str("bearer_token", bearer_token)?;
-        let oauth = OAuthSettings {
-            client_id: convert::opt_str("oauth_client_id", oauth_client_id)?,
-            client_secret: convert::opt_str("oauth_client_secret", oauth_client_secret)?
-                .map(Secret::new),
-            redirect_uri: convert::opt_str("oauth_redirect_uri", oauth_redirect_uri)?,
-            endpoint: convert::opt_str("oauth_endpoint", oauth_endpoint)?,
-            token_store: None,
-        };
-        let store = store_arg(token_store)?;
-        let jwt_given = jwt != JwtSettings::default();
-        let oauth_given = oauth != OAuthSettings::default() || store.is_some();
-        let ways = [jwt_given, bearer.is_some(), oauth_given];
-        if ways.iter().filter(|w| **w).count() > 1 {
-            return Err(errors::to_py(nzpir::Error::config(
-                "auth",
-                "give one way to authenticate: jwt_cert/jwt_key/issuer, bearer_token, \
-                 or oauth_* with token_store",
-            )));
-        }
+    #[pyo3(signature = (**settings))]
+    fn new(py: Python<'_>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Client> {
+        let mut options = Options::new(Surface::Python);
         let mut object_store = None;
-        cfg.auth = if jwt_given {
-            Some(AuthSettings::Jwt(jwt))
-        } else if let Some(token) = bearer {
-            Some(AuthSettings::Bearer {
-                token: Secret::new(token),
-            })
-        } else if oauth_given {
-            let mut oauth = oauth;
-            match store {
-                Some(StoreArg::Path(p)) => oauth.token_store = Some(p),
-                Some(StoreArg::Object(obj)) => object_store = Some(obj),
-                None => {}
+        for (name, value) in settings.into_iter().flatten() {
+            let name: String = name.extract()?;
+            if Setting::from_name(Surface::Python, &name).is_none() {
+                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "Client() got an unexpected keyword argument '{}'",
+                    name.chars().take(40).collect::<String>()
+                )));
             }
-            Some(AuthSettings::Oauth(oauth))
-        } else {
-            None
-        };
+            if value.is_none() {
+                continue;
+            }
+            if name == "token_store"
+                && let Some(StoreArg::Object(store)) = store_arg(Some(&value))?
+            {
+                options.host_token_store();
+                object_store = Some(store);
+                continue;
+            }
+            options.set(&name, raw(&value)?).map_err(errors::to_py)?;
+        }
+        let cfg = options.to_config().map_err(errors::to_py)?;
         Client::build(py, cfg, object_store)
     }
 

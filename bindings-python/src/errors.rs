@@ -106,6 +106,7 @@ fn make_class<'py>(
     ns.set_item("ir_code", py.None())?;
     ns.set_item("http_status", py.None())?;
     ns.set_item("attempts", 0)?;
+    ns.set_item("setting", py.None())?;
     for (k, v) in extra {
         ns.set_item(*k, v)?;
     }
@@ -137,6 +138,9 @@ fn build(py: Python<'_>) -> PyResult<Classes> {
                 extra.push(("errors", PyList::empty(py).into_any()));
             }
             ErrorKind::Timeout => bases.push(py.get_type::<PyTimeoutError>().into_any()),
+            // A setting with a wrong value is a ValueError too, as Python's
+            // own argument checks raise.
+            ErrorKind::Config => bases.push(py.get_type::<PyValueError>().into_any()),
             _ => {}
         }
         let cls = make_class(py, name, doc, bases, kind.as_str(), &extra)?;
@@ -220,8 +224,10 @@ fn build_exception<'py>(py: Python<'py>, e: &nzpir::Error) -> PyResult<Bound<'py
     } else {
         class_for(py, e.kind())?
     };
-    let exc = cls.call1((e.to_string(),))?;
+    // Settings are named as Python's keywords (`key`, not `tls.client_key`).
+    let exc = cls.call1((e.message_for(nzpir::Surface::Python),))?;
     exc.setattr("kind", e.kind().as_str())?;
+    exc.setattr("setting", e.setting().map(|s| s.name()))?;
     exc.setattr("ir_code", e.ir_code().map(|c| c.as_str()))?;
     exc.setattr("http_status", e.http_status())?;
     exc.setattr("attempts", e.attempts())?;
@@ -250,6 +256,12 @@ pub(crate) fn exception<'py>(py: Python<'py>, e: &nzpir::Error) -> PyResult<Boun
 
 /// nzpir's error as the matching Python exception.
 pub(crate) fn to_py(e: nzpir::Error) -> PyErr {
+    // A setting given a value of the wrong type is Python's TypeError.
+    if e.is_wrong_type() {
+        return pyo3::exceptions::PyTypeError::new_err(
+            e.message_for(nzpir::Surface::Python).into_owned(),
+        );
+    }
     Python::attach(|py| match build_exception(py, &e) {
         Ok(exc) => PyErr::from_value(exc),
         Err(err) => err,

@@ -36,7 +36,8 @@ def test_one_tree() -> None:
     assert issubclass(nzpir.InvalidInputError, ValueError)
     assert issubclass(nzpir.InvalidIrdError, nzpir.InvalidInputError)
     assert issubclass(nzpir.GatewayTimeoutError, TimeoutError)
-    assert not issubclass(nzpir.ConfigError, ValueError)
+    # A setting's wrong value is a ValueError too, whichever surface found it.
+    assert issubclass(nzpir.ConfigError, ValueError)
     kinds = {cls.kind for cls in ALL}
     assert len(kinds) == len(ALL) - 1  # InvalidIrdError shares invalid_input
 
@@ -185,7 +186,9 @@ def test_config(strict: nzpir.Sandbox, tmp_path: object) -> None:
     with pytest.raises(nzpir.ConfigError) as info:
         strict.client(key="/nonexistent/client.key")
     check(info.value, nzpir.ConfigError, "config", None, None)
-    assert "tls.client_key" in str(info.value)
+    # Named as the keyword the caller passed, not as the TOML key.
+    assert "`key`" in str(info.value) and "tls.client_key" not in str(info.value)
+    assert info.value.setting == "key"
     with pytest.raises(nzpir.ConfigError, match="environment"):
         nzpir.Client(environment="staging")
     with pytest.raises(nzpir.ConfigError, match="endpoint"):
@@ -198,8 +201,10 @@ def test_config(strict: nzpir.Sandbox, tmp_path: object) -> None:
         nzpir.Client(environment="test")  # production/test need mTLS and auth
     with pytest.raises(nzpir.ConfigError):
         nzpir.Client.from_config("/nonexistent/nzpir.toml")
-    with pytest.raises(nzpir.ConfigError, match="auth.alg"):
+    with pytest.raises(nzpir.ConfigError, match="jwt_alg") as info:
         strict.client(jwt_alg="HS256")
+    assert info.value.setting == "jwt_alg"
+    assert "auth.alg" not in str(info.value)
 
 
 def test_sandbox_error() -> None:

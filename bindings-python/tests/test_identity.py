@@ -57,7 +57,7 @@ def test_reload_identity_after_a_renewal(fresh: nzpir.Sandbox, tmp_path: Path) -
     # Broken files: the error names the setting, the renewed pair stays.
     renewed = client.identity_thumbprint
     cert.write_text(cert.read_text()[:100])
-    with pytest.raises(nzpir.ConfigError, match="tls.client_cert"):
+    with pytest.raises(nzpir.ConfigError, match="`cert`"):
         client.reload_identity()
     assert client.identity_thumbprint == renewed
     assert str(client.lookup(RATE_28, pie_ird=SCHEME).rate) == "28"
@@ -84,7 +84,7 @@ def test_pkcs12_identity(fresh: nzpir.Sandbox, tmp_path: Path) -> None:
 
     with pytest.raises(nzpir.ConfigError) as e:
         nzpir.Client(**kw, pkcs12=bundle, pkcs12_password="wrong")
-    assert "tls.client_pkcs12_password" in str(e.value)
+    assert "`pkcs12_password`" in str(e.value)
     assert "wrong" not in str(e.value).replace("(wrong password", "")
 
 

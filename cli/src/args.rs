@@ -4,7 +4,9 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{Arg, ArgAction, ArgMatches, Args, Parser, Subcommand, ValueEnum};
+use nzpir::options::{Kind, SPECS, Setting, Surface};
 
 const TOP_HELP: &str = "\
 Examples:
@@ -243,121 +245,105 @@ pub struct RequestArgs {
     pub country: Option<String>,
 }
 
-/// How to reach and authenticate with IR's gateway. Each flag also comes from
-/// its `NZPIR_*` variable; a flag wins over the variable, the variable over
-/// the `--config` file.
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Connection")]
+/// How to reach and authenticate with IR's gateway. The flags are the core's
+/// options schema (`nzpir::options::SPECS`): each also comes from its
+/// `NZPIR_*` variable; a flag wins over the variable, the variable over the
+/// `--config` file. The values are handed to the core as given; it checks them.
+#[derive(Debug, Clone, Default)]
 pub struct ConnArgs {
     /// A TOML configuration file (the sandbox writes a ready one: nzpir.toml).
-    #[arg(long, value_name = "FILE", env = "NZPIR_CONFIG")]
     pub config: Option<PathBuf>,
-    /// IR's environment: production, test, mock or sandbox.
-    #[arg(long = "env", value_name = "ENV", env = "NZPIR_ENV")]
-    pub environment: Option<String>,
-    /// The gateway's base URL (scheme, host, port); `/gateway/calculators/pir` is appended.
-    #[arg(long, value_name = "URL", env = "NZPIR_ENDPOINT")]
-    pub endpoint: Option<String>,
-    /// The TLS client certificate (PEM) for mutual TLS.
-    #[arg(long, value_name = "PEM", env = "NZPIR_CERT")]
-    pub cert: Option<PathBuf>,
-    /// The TLS client certificate's private key (PEM).
-    #[arg(long, value_name = "PEM", env = "NZPIR_KEY")]
-    pub key: Option<PathBuf>,
-    /// The TLS client certificate, its chain and key as a PKCS#12 bundle
-    /// (.p12/.pfx), instead of --cert and --key.
-    #[arg(long, value_name = "P12", env = "NZPIR_PKCS12")]
-    pub pkcs12: Option<PathBuf>,
-    /// The --pkcs12 bundle's password. Prefer NZPIR_PKCS12_PASSWORD: command
-    /// lines are visible to other users.
-    #[arg(
-        long,
-        value_name = "PASSWORD",
-        env = "NZPIR_PKCS12_PASSWORD",
-        hide_env_values = true
-    )]
-    pub pkcs12_password: Option<String>,
-    /// An extra trusted root CA (PEM), e.g. the sandbox's ca.pem.
-    #[arg(long, value_name = "PEM", env = "NZPIR_CA")]
-    pub ca: Option<PathBuf>,
-    /// M2M JWT: the signing certificate registered with IR (PEM, or DER as a .cer).
-    #[arg(long, value_name = "PEM", env = "NZPIR_JWT_CERT")]
-    pub jwt_cert: Option<PathBuf>,
-    /// M2M JWT: the signing key (PEM).
-    #[arg(long, value_name = "PEM", env = "NZPIR_JWT_KEY")]
-    pub jwt_key: Option<PathBuf>,
-    /// M2M JWT: the signing certificate and key as a PKCS#12 bundle (.p12/.pfx),
-    /// instead of --jwt-cert and --jwt-key.
-    #[arg(long, value_name = "P12", env = "NZPIR_JWT_PKCS12")]
-    pub jwt_pkcs12: Option<PathBuf>,
-    /// M2M JWT: the --jwt-pkcs12 bundle's password. Prefer NZPIR_JWT_PKCS12_PASSWORD.
-    #[arg(
-        long,
-        value_name = "PASSWORD",
-        env = "NZPIR_JWT_PKCS12_PASSWORD",
-        hide_env_values = true
-    )]
-    pub jwt_pkcs12_password: Option<String>,
-    /// M2M JWT: the algorithm configured at IR (IR lists RS256, RS384, RS512, ES256, ES384,
-    /// ES512; PS256 is accepted for a credential deliberately configured with it).
-    #[arg(long, value_name = "ALG", env = "NZPIR_JWT_ALG")]
-    pub jwt_alg: Option<String>,
-    /// M2M JWT: `iss`, the provider's name registered with IR.
-    #[arg(long, value_name = "NAME", env = "NZPIR_ISSUER")]
-    pub issuer: Option<String>,
-    /// M2M JWT: `startLogon`, a myIR logon to act as (empty: the certificate's party).
-    #[arg(long, value_name = "LOGON", env = "NZPIR_START_LOGON")]
-    pub start_logon: Option<String>,
-    /// M2M JWT: what `startLogon` carries when no logon is set: `null` (IR's build packs,
-    /// the default) or `empty` (`""`, as IR's sample script sends).
-    #[arg(long, value_name = "null|empty", env = "NZPIR_UNSET_START_LOGON", value_parser = ["null", "empty"])]
-    pub unset_start_logon: Option<String>,
-    /// A bearer token (an OAuth access token) to send as is. Prefer NZPIR_BEARER:
-    /// command lines are visible to other users.
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "NZPIR_BEARER",
-        hide_env_values = true
-    )]
-    pub bearer: Option<String>,
-    /// OAuth: the client id IR issued.
-    #[arg(long, value_name = "ID", env = "NZPIR_OAUTH_CLIENT_ID")]
-    pub oauth_client_id: Option<String>,
-    /// OAuth: the client secret IR issued. Prefer NZPIR_OAUTH_CLIENT_SECRET.
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "NZPIR_OAUTH_CLIENT_SECRET",
-        hide_env_values = true
-    )]
-    pub oauth_client_secret: Option<String>,
-    /// OAuth: the redirect URI registered with IR.
-    #[arg(long, value_name = "URI", env = "NZPIR_OAUTH_REDIRECT_URI")]
-    pub oauth_redirect_uri: Option<String>,
-    /// OAuth: the OAuth server's base URL (default: the environment's).
-    #[arg(long, value_name = "URL", env = "NZPIR_OAUTH_ENDPOINT")]
-    pub oauth_endpoint: Option<String>,
-    /// OAuth: the file that keeps the tokens (written atomically, mode 0600).
-    #[arg(long, value_name = "FILE", env = "NZPIR_TOKEN_STORE")]
-    pub token_store: Option<PathBuf>,
-    /// Seconds one attempt may take (default 65: IR's gateway times out at 60).
-    #[arg(long, value_name = "SECONDS", env = "NZPIR_TIMEOUT")]
-    pub timeout: Option<f64>,
-    /// Retries after the first attempt, for transient faults only (default 2).
-    #[arg(long, value_name = "N", env = "NZPIR_MAX_RETRIES")]
-    pub max_retries: Option<u32>,
-    /// An HTTP(S) proxy URL (default: HTTPS_PROXY / NO_PROXY).
-    #[arg(long, value_name = "URL", env = "NZPIR_PROXY")]
-    pub proxy: Option<String>,
-    /// Send the request even if it breaks a local rule (IR's mock uses IRD
-    /// numbers that fail modulus 11).
-    #[arg(long)]
+    /// Each setting given, where it came from (a flag or a variable), as text.
+    pub settings: Vec<(Setting, Surface, String)>,
+    /// `--no-validate`: send the request even if it breaks a local rule.
     pub no_validate: bool,
-    /// Log one line per call to standard error (-vv: retries too). Never IRD
-    /// numbers, names, dates of birth or tokens.
-    #[arg(short, long, action = ArgAction::Count)]
+    /// `-v`: one log line per call (`-vv`: retries too).
     pub verbose: u8,
+}
+
+fn value_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Pem => "PEM",
+        Kind::Path => "FILE",
+        Kind::Seconds | Kind::WholeSeconds { .. } => "SECONDS",
+        Kind::Count { .. } => "N",
+        Kind::Bool => "BOOL",
+        Kind::Enum(_) => "NAME",
+        Kind::Secret => "SECRET",
+        Kind::Text => "TEXT",
+    }
+}
+
+impl clap::FromArgMatches for ConnArgs {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut settings = Vec::new();
+        for spec in SPECS {
+            if let Some(v) = m.get_one::<String>(spec.name) {
+                let surface = match m.value_source(spec.name) {
+                    Some(ValueSource::EnvVariable) => Surface::Env,
+                    _ => Surface::Cli,
+                };
+                settings.push((spec.setting, surface, v.clone()));
+            }
+        }
+        Ok(ConnArgs {
+            config: m.get_one::<PathBuf>("config").cloned(),
+            settings,
+            no_validate: m.get_flag("no_validate"),
+            verbose: m.get_count("verbose"),
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for ConnArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let mut cmd = cmd.next_help_heading("Connection").arg(
+            Arg::new("config")
+                .long("config")
+                .value_name("FILE")
+                .env("NZPIR_CONFIG")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("A TOML configuration file (the sandbox writes a ready one: nzpir.toml)"),
+        );
+        for spec in SPECS {
+            let mut arg = Arg::new(spec.name)
+                .long(spec.cli.trim_start_matches('-'))
+                .value_name(value_name(spec.kind))
+                .help(format!("{} (default: {})", spec.help, spec.default));
+            if let Some(var) = spec.env {
+                arg = arg.env(var).hide_env_values(spec.secret);
+            }
+            cmd = cmd.arg(arg);
+        }
+        cmd.arg(
+            Arg::new("no_validate")
+                .long("no-validate")
+                .action(ArgAction::SetTrue)
+                .help(
+                    "Send the request even if it breaks a local rule (IR's mock uses IRD numbers \
+                     that fail modulus 11); the same as --validate-locally false",
+                ),
+        )
+        .arg(
+            Arg::new("verbose")
+                .short('v')
+                .long("verbose")
+                .action(ArgAction::Count)
+                .help(
+                    "Log one line per call to standard error (-vv: retries too). Never IRD \
+                     numbers, names, dates of birth or tokens",
+                ),
+        )
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 const LOOKUP_HELP: &str = "\

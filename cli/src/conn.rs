@@ -2,41 +2,12 @@
 //! file. The result is one [`nzpir::Config`], so the CLI builds its client
 //! exactly as every other surface does.
 
-use std::path::PathBuf;
-
 use clap::ArgMatches;
-use clap::parser::ValueSource;
-use nzpir::{AuthSettings, Config, Environment, JwtSettings, OAuthSettings, Secret};
+use nzpir::Config;
+use nzpir::options::{AuthWay, Options, Setting, Surface, Value};
 
 use crate::args::ConnArgs;
 use crate::exit::Failure;
-
-/// Where a setting came from: 2 a flag, 1 a variable, 0 neither.
-fn level(m: &ArgMatches, id: &str) -> u8 {
-    match m.value_source(id) {
-        Some(ValueSource::CommandLine) => 2,
-        Some(ValueSource::EnvVariable) => 1,
-        _ => 0,
-    }
-}
-
-/// The three ways to authenticate that flags and variables can choose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AuthChoice {
-    Bearer,
-    Jwt,
-    OAuth,
-}
-
-impl AuthChoice {
-    fn flags(self) -> &'static str {
-        match self {
-            AuthChoice::Bearer => "--bearer",
-            AuthChoice::Jwt => "--jwt-cert/--jwt-key/--jwt-pkcs12",
-            AuthChoice::OAuth => "--oauth-client-id/--token-store",
-        }
-    }
-}
 
 /// Whether the OAuth settings are wanted whatever else is set (`nzpir oauth ...`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,198 +18,41 @@ pub enum Purpose {
     OAuth,
 }
 
-/// Builds the configuration from the `--config` file, the variables and the flags.
-/// `m` holds the subcommand's matches (for where each value came from).
-pub fn resolve(a: &ConnArgs, m: &ArgMatches, purpose: Purpose) -> Result<Config, Failure> {
-    let mut cfg = match &a.config {
-        Some(path) => Config::from_file(path).map_err(Failure::from)?,
-        None => Config::default(),
+/// Builds the configuration from the `--config` file, the variables and the
+/// flags, each layer laid over the one below by the core's rules (a way of
+/// authenticating chosen higher replaces a lower one; two at one level are
+/// an error), then checked by the core's options schema.
+pub fn resolve(a: &ConnArgs, _m: &ArgMatches, purpose: Purpose) -> Result<Config, Failure> {
+    let file = match &a.config {
+        Some(path) => Options::from_config(&Config::from_file(path)?, Surface::Toml),
+        None => Options::new(Surface::Toml),
     };
-
-    if let Some(env) = &a.environment {
-        let env: Environment = env.parse().map_err(Failure::from)?;
-        // A chosen environment replaces the file's endpoint unless the endpoint
-        // was chosen at the same level or above.
-        if level(m, "endpoint") < level(m, "environment") && env != Environment::Sandbox {
-            cfg.endpoint = None;
-        }
-        cfg.environment = Some(env);
-    }
-    if let Some(url) = &a.endpoint {
-        cfg.endpoint = Some(url.clone());
-    }
-    if let Some(t) = a.timeout {
-        cfg.timeout_secs = Some(t);
-    }
-    if let Some(n) = a.max_retries {
-        cfg.max_retries = Some(n);
-    }
-    if let Some(p) = &a.proxy {
-        cfg.proxy = Some(p.clone());
+    let mut vars = Options::new(Surface::Env);
+    let mut flags = Options::new(Surface::Cli);
+    for (setting, surface, text) in &a.settings {
+        let layer = if *surface == Surface::Env {
+            &mut vars
+        } else {
+            &mut flags
+        };
+        let value = match setting {
+            // The token store stays where it was named, whatever the
+            // working directory later.
+            Setting::TokenStore => Value::Path(
+                std::path::absolute(text).unwrap_or_else(|_| std::path::PathBuf::from(text)),
+            ),
+            _ => Value::Str(text.clone()),
+        };
+        layer.set_from(*setting, *surface, value);
     }
     if a.no_validate {
-        cfg.validate_locally = Some(false);
+        flags.set_setting(Setting::ValidateLocally, Value::Bool(false));
     }
-    if let Some(c) = &a.cert {
-        cfg.tls.client_cert = Some(c.clone());
-        cfg.tls.client_cert_pem = None;
+    let mut all = file.overlay(vars).overlay(flags);
+    if purpose == Purpose::OAuth {
+        all.keep_only_way(AuthWay::OAuth);
     }
-    if let Some(k) = &a.key {
-        cfg.tls.client_key = Some(k.clone());
-        cfg.tls.client_key_pem = None;
-    }
-    if a.cert.is_some() || a.key.is_some() {
-        cfg.tls.client_pkcs12 = None;
-    }
-    if let Some(p) = &a.pkcs12 {
-        cfg.tls.client_pkcs12 = Some(p.clone());
-        cfg.tls.client_cert = None;
-        cfg.tls.client_cert_pem = None;
-        cfg.tls.client_key = None;
-        cfg.tls.client_key_pem = None;
-    }
-    if let Some(pw) = &a.pkcs12_password {
-        cfg.tls.client_pkcs12_password = Some(Secret::new(pw.clone()));
-    }
-    if cfg.tls.client_pkcs12.is_none() {
-        cfg.tls.client_pkcs12_password = None;
-    }
-    if let Some(ca) = &a.ca {
-        cfg.tls.ca_cert = Some(ca.clone());
-        cfg.tls.ca_cert_pem = None;
-    }
-
-    let chosen = match purpose {
-        Purpose::OAuth => Some(AuthChoice::OAuth),
-        Purpose::Lookup => choose_auth(m)?,
-    };
-    let file_auth = cfg.auth.take();
-    cfg.auth = match chosen {
-        None => file_auth.map(|auth| match auth {
-            // Modifiers still apply to the file's JWT settings.
-            AuthSettings::Jwt(j) => AuthSettings::Jwt(jwt_settings(a, j)),
-            other => other,
-        }),
-        Some(AuthChoice::Bearer) => Some(AuthSettings::Bearer {
-            token: Secret::new(a.bearer.clone().unwrap_or_default()),
-        }),
-        Some(AuthChoice::Jwt) => {
-            let base = match file_auth {
-                Some(AuthSettings::Jwt(j)) => j,
-                _ => JwtSettings::default(),
-            };
-            Some(AuthSettings::Jwt(jwt_settings(a, base)))
-        }
-        Some(AuthChoice::OAuth) => {
-            let base = match file_auth {
-                Some(AuthSettings::Oauth(o)) => o,
-                _ => OAuthSettings::default(),
-            };
-            Some(AuthSettings::Oauth(oauth_settings(a, base)))
-        }
-    };
-    Ok(cfg)
-}
-
-/// The auth the flags and variables choose, if any: the highest level wins;
-/// two at the same level are a usage error.
-fn choose_auth(m: &ArgMatches) -> Result<Option<AuthChoice>, Failure> {
-    let candidates = [
-        (AuthChoice::Bearer, level(m, "bearer")),
-        (
-            AuthChoice::Jwt,
-            level(m, "jwt_cert")
-                .max(level(m, "jwt_key"))
-                .max(level(m, "jwt_pkcs12")),
-        ),
-        (
-            AuthChoice::OAuth,
-            level(m, "oauth_client_id").max(level(m, "token_store")),
-        ),
-    ];
-    let top = candidates.iter().map(|c| c.1).max().unwrap_or(0);
-    if top == 0 {
-        return Ok(None);
-    }
-    let at_top: Vec<AuthChoice> = candidates
-        .iter()
-        .filter(|c| c.1 == top)
-        .map(|c| c.0)
-        .collect();
-    match at_top.as_slice() {
-        [one] => Ok(Some(*one)),
-        many => Err(Failure::usage(format!(
-            "choose one way to authenticate, not {} ({})",
-            many.len(),
-            many.iter()
-                .map(|c| c.flags())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
-}
-
-fn jwt_settings(a: &ConnArgs, mut j: JwtSettings) -> JwtSettings {
-    if let Some(c) = &a.jwt_cert {
-        j.cert = Some(c.clone());
-        j.cert_pem = None;
-    }
-    if let Some(k) = &a.jwt_key {
-        j.key = Some(k.clone());
-        j.key_pem = None;
-    }
-    if a.jwt_cert.is_some() || a.jwt_key.is_some() {
-        j.pkcs12 = None;
-    }
-    if let Some(p) = &a.jwt_pkcs12 {
-        j.pkcs12 = Some(p.clone());
-        j.cert = None;
-        j.cert_pem = None;
-        j.key = None;
-        j.key_pem = None;
-    }
-    if let Some(pw) = &a.jwt_pkcs12_password {
-        j.pkcs12_password = Some(Secret::new(pw.clone()));
-    }
-    if j.pkcs12.is_none() {
-        j.pkcs12_password = None;
-    }
-    if let Some(alg) = &a.jwt_alg {
-        j.alg = Some(alg.clone());
-    }
-    if let Some(iss) = &a.issuer {
-        j.issuer = Some(iss.clone());
-    }
-    if let Some(logon) = &a.start_logon {
-        j.start_logon = Some(logon.clone());
-    }
-    if let Some(unset) = &a.unset_start_logon {
-        j.unset_start_logon = Some(unset.clone());
-    }
-    j
-}
-
-fn oauth_settings(a: &ConnArgs, mut o: OAuthSettings) -> OAuthSettings {
-    if let Some(id) = &a.oauth_client_id {
-        o.client_id = Some(id.clone());
-    }
-    if let Some(s) = &a.oauth_client_secret {
-        o.client_secret = Some(Secret::new(s.clone()));
-    }
-    if let Some(r) = &a.oauth_redirect_uri {
-        o.redirect_uri = Some(r.clone());
-    }
-    if let Some(e) = &a.oauth_endpoint {
-        o.endpoint = Some(e.clone());
-    }
-    if let Some(t) = &a.token_store {
-        o.token_store = Some(absolute(t));
-    }
-    o
-}
-
-fn absolute(p: &std::path::Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_owned())
+    Ok(all.to_config()?)
 }
 
 /// A stderr logger for the library's `nzpir` target (one line per call at

@@ -103,7 +103,8 @@ impl From<nzpir::Error> for Failure {
                 if e.field_errors().len() == 1 { "" } else { "s" }
             )
         } else {
-            e.to_string()
+            // Settings are named as the flags (`--key`).
+            e.message_for(nzpir::Surface::Cli).into_owned()
         };
         Failure {
             code: for_kind(e.kind()),

@@ -1258,6 +1258,23 @@ fn rules(
     Ok(())
 }
 
+/// Replaces the token store of a configuration read from a file (the
+/// bindings' `from_config(path, token_store=...)`): `Some(path)` for another
+/// file, `None` for a store object of the host's. Only an OAuth
+/// configuration has one: any other is an error, never silently ignored.
+pub fn override_token_store(cfg: &mut Config, file: Option<PathBuf>) -> Result<(), Error> {
+    match &mut cfg.auth {
+        Some(AuthSettings::Oauth(o)) => {
+            o.token_store = file;
+            Ok(())
+        }
+        _ => Err(problem(
+            Setting::TokenStore,
+            "is only used with OAuth (`[auth] type = \"oauth\"`)",
+        )),
+    }
+}
+
 /// The configuration in a TOML or JSON document, through the schema.
 pub(crate) fn from_document(
     surface: Surface,

@@ -112,6 +112,7 @@ class NzpirError(Exception):
     ir_code: Optional[str]
     http_status: Optional[int]
     attempts: int
+    setting: Optional[str]
 
 class InvalidInputError(NzpirError, ValueError):
     errors: List[Dict[str, str]]
@@ -119,7 +120,7 @@ class InvalidInputError(NzpirError, ValueError):
 class InvalidIrdError(InvalidInputError):
     reason: str
 
-class ConfigError(NzpirError): ...
+class ConfigError(NzpirError, ValueError): ...
 class TlsError(NzpirError): ...
 class TransportError(NzpirError): ...
 class GatewayTimeoutError(NzpirError, TimeoutError): ...
@@ -292,6 +293,7 @@ class Client:
         retry_base_delay: Optional[float] = None,
         proxy: Optional[str] = None,
         validate_locally: Optional[bool] = None,
+        max_idle_connections: Optional[int] = None,
     ) -> Client: ...
     @classmethod
     def from_config(
