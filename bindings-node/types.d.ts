@@ -93,7 +93,7 @@ export interface ClientOptions {
   timeout?: number
   /** Time to connect, TLS handshake included, in milliseconds (default 10 000). */
   connectTimeout?: number
-  /** Retries after the first attempt, for transient faults only (default 2). */
+  /** Retries after the first attempt, for transient faults only (default 2; at most 100). */
   maxRetries?: number
   /** Delay before the first retry, in milliseconds (default 250; doubles, with jitter). */
   retryBaseDelay?: number
@@ -101,6 +101,8 @@ export interface ClientOptions {
   proxy?: string
   /** Check requests locally before sending (default true). */
   validateLocally?: boolean
+  /** Idle connections kept for reuse (default 32); 0 keeps none, so every call opens a new connection. */
+  maxIdleConnections?: number
 }
 
 /** Options of `Client.fromConfig(path, options)`. */
@@ -309,6 +311,8 @@ export interface NzpirError extends Error {
   retryable: boolean
   /** How many times the gateway was called (0: nothing was sent). */
   attempts: number
+  /** For `NZPIR_CONFIG` about one option: the option (`options.timeout`), else `null`/absent. */
+  setting?: string | null
 }
 
 /** Options of `client.lookupMany` and `client.lookupManyIter`. */

@@ -74,7 +74,7 @@ test('a PKCS#12 identity and JWT credential', async () => {
   assert.equal((await client.lookup({ ird: MEMBER_28, pieIrd: SCHEME })).rate, '28')
   assert.throws(
     () => new nzpir.Client({ ...rest, pkcs12: tlsP12, pkcs12Password: 'nope', jwtCert, jwtKey }),
-    (e) => e.code === 'NZPIR_CONFIG' && /tls\.client_pkcs12_password/.test(e.message),
+    (e) => e.code === 'NZPIR_CONFIG' && /options\.pkcs12Password/.test(e.message),
   )
 })
 

@@ -241,14 +241,29 @@ test('wrong argument types and shapes: TypeError NZPIR_INVALID_ARG naming the fi
       return true
     })
   throwsArg(() => new nzpir.Client(), 'options')
-  throwsArg(() => new nzpir.Client({}), 'options')
   throwsArg(() => new nzpir.Client({ endpoint: 42 }), 'options.endpoint')
   throwsArg(() => new nzpir.Client({ endpoint: sb.url, timeOut: 5 }), 'options')
-  throwsArg(() => new nzpir.Client({ environment: 'staging' }), 'options.environment')
-  throwsArg(() => new nzpir.Client({ endpoint: sb.url, timeout: -1 }), 'options.timeout')
-  throwsArg(() => new nzpir.Client({ endpoint: sb.url, cert: m.client_cert }), 'options.key')
-  throwsArg(() => new nzpir.Client({ ...jwtOptions(m), bearerToken: 't' }), 'options')
   throwsArg(() => new nzpir.Client({ ...jwtOptions(m), ca: 5 }), 'options.ca')
+  // A wrong value (not a wrong type) is the core's NZPIR_CONFIG, naming the option.
+  const throwsSetting = (fn, setting) =>
+    assert.throws(fn, (e) => {
+      assert.equal(e.code, 'NZPIR_CONFIG', e.message)
+      assert.equal(e.setting, setting)
+      assert.ok(e.message.includes(`\`${setting}\``), e.message)
+      return true
+    })
+  throwsSetting(() => new nzpir.Client({}), 'options.environment')
+  throwsSetting(() => new nzpir.Client({ environment: 'staging' }), 'options.environment')
+  throwsSetting(() => new nzpir.Client({ endpoint: sb.url, timeout: -1 }), 'options.timeout')
+  throwsSetting(() => new nzpir.Client({ endpoint: sb.url, maxRetries: 101 }), 'options.maxRetries')
+  throwsSetting(() => new nzpir.Client({ endpoint: sb.url, cert: m.client_cert }), 'options.key')
+  throwsSetting(() => new nzpir.Client({ ...jwtOptions(m), bearerToken: 't' }), 'options')
+  throwsSetting(
+    () => nzpir.Client.fromConfig(sb.configPath, { tokenStore: { load() {}, save() {} } }),
+    'options.oauth.tokenStore',
+  )
+  // The same spellings as Python and the TOML file: an alias, any case.
+  assert.ok(new nzpir.Client({ ...jwtOptions(m), connection: 'CLOUD', maxIdleConnections: 0 }))
   throwsArg(() => nzpir.Client.fromConfig(5), 'path')
   const rejectsArg = async (p, field) => {
     const e = await rejectsWith(p, 'NZPIR_INVALID_ARG', [MEMBER_28])

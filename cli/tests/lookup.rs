@@ -385,7 +385,7 @@ fn configuration_problems_exit_2() {
     );
     r.expect_code(2);
     assert!(
-        r.stderr.contains("choose one way to authenticate"),
+        r.stderr.contains("one way to authenticate") && r.stderr.contains("--bearer"),
         "{}",
         r.stderr
     );

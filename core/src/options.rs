@@ -525,7 +525,7 @@ impl Value {
             Value::Str(_) => "a string",
             Value::Path(_) => "a path",
             Value::Pem(_) | Value::Bytes(_) => "bytes",
-            Value::Int(_) => "an integer",
+            Value::Int(_) => "a number",
             Value::Float(_) => "a number",
             Value::Bool(_) => "a boolean",
             Value::Other(what) => what,

@@ -1,0 +1,251 @@
+//! Walks the options schema and gives every setting, good and bad, to every
+//! surface's entry point: the TOML file and the C ABI's JSON as text, and
+//! Python's keywords, Node's options and the CLI's flags and variables as the
+//! raw values those surfaces hand to the core. Each must mean the same: the
+//! same configuration for a good value, the same setting and rule for a bad
+//! one, the setting spelled as that surface names it.
+
+use nzpir::options::{Kind, Options, SPECS, Setting, Surface, Value};
+use nzpir::{Config, ErrorKind};
+
+/// A value of a kind, in seconds-or-units (Node's durations are scaled).
+#[derive(Clone, Copy)]
+enum Case {
+    Text(&'static str),
+    Number(f64),
+    Bool(bool),
+}
+
+fn good(kind: Kind) -> Case {
+    match kind {
+        Kind::Text | Kind::Secret => Case::Text("https://x.example"),
+        // Upper case: the case rule is the same everywhere.
+        Kind::Enum(values) => Case::Text(match values[0].0 {
+            "production" => "PROD",
+            "cloud" => "Cloud",
+            "null" => "EMPTY",
+            other => other,
+        }),
+        Kind::Pem => Case::Text("/x/file.pem"),
+        Kind::Path => Case::Text("/x/file"),
+        Kind::Seconds => Case::Number(2.5),
+        Kind::WholeSeconds { min, .. } => Case::Number(min as f64 + 60.0),
+        Kind::Count { max, .. } => Case::Number(max as f64),
+        Kind::Bool => Case::Bool(false),
+    }
+}
+
+fn bad(kind: Kind) -> Case {
+    match kind {
+        Kind::Enum(_) => Case::Text("bogus"),
+        Kind::Pem | Kind::Path => Case::Text(""),
+        Kind::Seconds => Case::Number(-1.0),
+        Kind::WholeSeconds { min, .. } => Case::Number(min as f64 - 1.0),
+        Kind::Count { max, .. } => Case::Number(max as f64 + 1.0),
+        Kind::Text | Kind::Secret => Case::Number(5.0),
+        Kind::Bool => Case::Number(1.0),
+    }
+}
+
+fn toml_literal(c: Case) -> String {
+    match c {
+        Case::Text(s) => format!("{s:?}"),
+        Case::Number(n) if n.fract() == 0.0 => format!("{}", n as i64),
+        Case::Number(n) => format!("{n}"),
+        Case::Bool(b) => b.to_string(),
+    }
+}
+
+/// The TOML document setting one key path to a value.
+fn toml_doc(path: &str, c: Case) -> String {
+    match path.split_once('.') {
+        Some((table, key)) => format!("[{table}]\n{key} = {}\n", toml_literal(c)),
+        None => format!("{path} = {}\n", toml_literal(c)),
+    }
+}
+
+fn json_doc(path: &str, c: Case) -> String {
+    let v = match c {
+        Case::Text(s) => serde_json::json!(s),
+        Case::Number(n) if n.fract() == 0.0 => serde_json::json!(n as i64),
+        Case::Number(n) => serde_json::json!(n),
+        Case::Bool(b) => serde_json::json!(b),
+    };
+    let doc = match path.split_once('.') {
+        Some((table, key)) => serde_json::json!({ table: { key: v } }),
+        None => serde_json::json!({ path: v }),
+    };
+    doc.to_string()
+}
+
+/// What a surface hands to the core for a value: Python's int/float/str/bool,
+/// JavaScript's number (milliseconds for durations), the CLI's text.
+fn raw(surface: Surface, kind: Kind, c: Case) -> Value {
+    let duration = matches!(kind, Kind::Seconds | Kind::WholeSeconds { .. });
+    match (surface, c) {
+        (Surface::Cli | Surface::Env, Case::Text(s)) => Value::Str(s.to_owned()),
+        (Surface::Cli | Surface::Env, Case::Number(n)) => Value::Str(n.to_string()),
+        (Surface::Cli | Surface::Env, Case::Bool(b)) => Value::Str(b.to_string()),
+        (_, Case::Text(s)) => Value::Str(s.to_owned()),
+        (Surface::Node, Case::Number(n)) if duration => Value::Float(n * 1000.0),
+        (Surface::Node, Case::Number(n)) => Value::Float(n),
+        (_, Case::Number(n)) if n.fract() == 0.0 => Value::Int(n as i64),
+        (_, Case::Number(n)) => Value::Float(n),
+        (_, Case::Bool(b)) => Value::Bool(b),
+    }
+}
+
+type Outcome = Result<Config, (Option<Setting>, ErrorKind, String, String)>;
+
+fn outcome(surface: Surface, r: Result<Config, nzpir::Error>) -> Outcome {
+    r.map_err(|e| {
+        // The rule with other settings in one spelling (the canonical names),
+        // so rules compare across surfaces; the message shows the surface's.
+        let rule = e
+            .setting_rule(Surface::Python)
+            .map(|r| {
+                r.replace("milliseconds", "seconds")
+                    .replace("60000 to 28800000", "60 to 28800")
+            })
+            .unwrap_or_else(|| e.message().to_owned());
+        (
+            e.setting(),
+            e.kind(),
+            rule,
+            e.message_for(surface).into_owned(),
+        )
+    })
+}
+
+fn through(surface: Surface, setting: Setting, kind: Kind, c: Case) -> Outcome {
+    let spec = setting.spec().expect("row");
+    match surface {
+        Surface::Toml => outcome(surface, Config::from_toml_str(&toml_doc(spec.toml, c))),
+        Surface::Json => outcome(surface, Config::from_json_str(&json_doc(spec.toml, c))),
+        _ => {
+            let mut o = Options::new(surface);
+            o.set(&setting.name_in(surface), raw(surface, kind, c))
+                .expect("the surface's own name is known");
+            outcome(surface, o.to_config())
+        }
+    }
+}
+
+/// A surface's bad-value message names the setting as that surface does.
+fn names_it(surface: Surface, setting: Setting, message: &str) {
+    let name = setting.name_in(surface);
+    assert!(
+        message.contains(&format!("`{name}`")),
+        "{surface:?} {setting:?}: {message}"
+    );
+}
+
+#[test]
+fn every_setting_means_the_same_on_every_surface() {
+    let typed = [Surface::Toml, Surface::Json, Surface::Python, Surface::Node];
+    let text = [Surface::Cli, Surface::Env];
+    for spec in SPECS {
+        let (s, kind) = (spec.setting, spec.kind);
+        // A good value: every surface gives the same configuration (or the
+        // same rule between settings, e.g. a certificate without its key).
+        let first = through(Surface::Toml, s, kind, good(kind));
+        for surface in typed.iter().chain(&text) {
+            let got = through(*surface, s, kind, good(kind));
+            match (&first, &got) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{surface:?} {s:?}"),
+                (Err(a), Err(b)) => {
+                    assert_eq!((a.0, a.1, &a.2), (b.0, b.1, &b.2), "{surface:?} {s:?}");
+                    if let Some(other) = b.0 {
+                        names_it(*surface, other, &b.3);
+                    }
+                }
+                _ => panic!("{surface:?} {s:?}: {first:?} vs {got:?}"),
+            }
+        }
+        // A bad value: a Config error about this setting, the same rule on
+        // every surface that receives typed values; and on the text ones
+        // when the mistake is a value rather than a type.
+        let first = through(Surface::Toml, s, kind, bad(kind)).expect_err("bad value");
+        assert_eq!(first.0, Some(s), "{s:?}: {first:?}");
+        assert_eq!(first.1, ErrorKind::Config);
+        for surface in typed {
+            let e = through(surface, s, kind, bad(kind)).expect_err("bad value");
+            assert_eq!(
+                (e.0, e.1, &e.2),
+                (first.0, first.1, &first.2),
+                "{surface:?} {s:?}"
+            );
+            names_it(surface, s, &e.3);
+        }
+        if !matches!(kind, Kind::Text | Kind::Secret | Kind::Bool) {
+            for surface in text {
+                let e = through(surface, s, kind, bad(kind)).expect_err("bad value");
+                assert_eq!(
+                    (e.0, e.1, &e.2),
+                    (first.0, first.1, &first.2),
+                    "{surface:?} {s:?}"
+                );
+                names_it(surface, s, &e.3);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_divergences_once_found_are_one_behaviour() {
+    // environment = "prod" in the file and the C ABI's JSON, as in Python.
+    let toml = Config::from_toml_str("environment = \"prod\"").expect("alias");
+    let json = Config::from_json_str(r#"{"environment":"Prod"}"#).expect("alias");
+    assert_eq!(toml, json);
+    // connection in any case, everywhere.
+    for surface in [Surface::Python, Surface::Node, Surface::Cli] {
+        let mut o = Options::new(surface);
+        o.set(
+            &Setting::Connection.name_in(surface),
+            Value::Str("CLOUD".into()),
+        )
+        .expect("known");
+        assert!(o.to_config().is_ok(), "{surface:?}");
+    }
+    assert!(Config::from_toml_str("connection = \"Cloud\"").is_ok());
+    // The same max_retries cap everywhere.
+    let e = Config::from_toml_str("max_retries = 101").expect_err("cap");
+    assert_eq!(e.setting(), Some(Setting::MaxRetries));
+    // A Python user who passed key= is told about key, not tls.client_key.
+    let mut o = Options::new(Surface::Python);
+    o.set("cert", Value::Str("/x/c.pem".into())).expect("known");
+    let e = o.to_config().expect_err("key missing");
+    assert_eq!(e.setting(), Some(Setting::Key));
+    assert_eq!(
+        e.message_for(Surface::Python),
+        "config `key`: required with cert"
+    );
+    assert_eq!(
+        e.message_for(Surface::Node),
+        "config `options.key`: required with options.cert"
+    );
+    assert_eq!(
+        e.message_for(Surface::Cli),
+        "config `--key`: required with --cert"
+    );
+    assert_eq!(
+        e.message(),
+        "config `tls.client_key`: required with tls.client_cert"
+    );
+    // max_idle_connections reaches every surface and Config's Debug.
+    let cfg = Config::from_toml_str("max_idle_connections = 0").expect("parses");
+    assert!(format!("{cfg:?}").contains("max_idle_connections: Some(0)"));
+    for surface in [Surface::Python, Surface::Node, Surface::Cli, Surface::Env] {
+        let mut o = Options::new(surface);
+        o.set(
+            &Setting::MaxIdleConnections.name_in(surface),
+            raw(
+                surface,
+                Kind::Count { min: 0, max: 4096 },
+                Case::Number(0.0),
+            ),
+        )
+        .expect("known");
+        assert_eq!(o.to_config().expect("ok").max_idle_connections, Some(0));
+    }
+}
