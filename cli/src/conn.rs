@@ -4,7 +4,7 @@
 
 use clap::ArgMatches;
 use nzpir::Config;
-use nzpir::options::{AuthWay, Options, Setting, Surface, Value};
+use nzpir::options::{AuthWay, Kind, Options, Setting, Surface, Value};
 
 use crate::args::ConnArgs;
 use crate::exit::Failure;
@@ -35,12 +35,16 @@ pub fn resolve(a: &ConnArgs, _m: &ArgMatches, purpose: Purpose) -> Result<Config
         } else {
             &mut flags
         };
+        let kind = setting.spec().map(|s| s.kind);
         let value = match setting {
             // The token store stays where it was named, whatever the
             // working directory later.
-            Setting::TokenStore => Value::Path(
+            Setting::TokenStore if !text.is_empty() => Value::Path(
                 std::path::absolute(text).unwrap_or_else(|_| std::path::PathBuf::from(text)),
             ),
+            // A PEM flag or variable names a file (PEM text pasted there is
+            // refused when the file is read, never taken as the key).
+            _ if matches!(kind, Some(Kind::Pem | Kind::Path)) => Value::Path(text.into()),
             _ => Value::Str(text.clone()),
         };
         layer.set_from(*setting, *surface, value);

@@ -675,18 +675,11 @@ fn oauth_source(
     Ok(OAuthTokenSource::new(oauth, store))
 }
 
+/// The client identity the TLS settings name. The rules between them (a
+/// bundle or a pair, both halves of a pair, a password only with a bundle)
+/// were checked by the options schema in `from_config`.
 fn identity_from_settings(t: &TlsSettings) -> Result<Option<IdentitySource>, Error> {
     if let Some(path) = &t.client_pkcs12 {
-        if t.client_cert.is_some()
-            || t.client_cert_pem.is_some()
-            || t.client_key.is_some()
-            || t.client_key_pem.is_some()
-        {
-            return Err(Error::config(
-                "tls.client_pkcs12",
-                "give a PKCS#12 bundle or a certificate and key (`client_cert`, `client_key`), not both",
-            ));
-        }
         return Ok(Some(IdentitySource::Files(IdentityFiles::Pkcs12 {
             path: path.clone(),
             password: t
@@ -695,41 +688,10 @@ fn identity_from_settings(t: &TlsSettings) -> Result<Option<IdentitySource>, Err
                 .unwrap_or_else(|| Secret::new("")),
         })));
     }
-    if t.client_pkcs12_password.is_some() {
-        return Err(Error::config(
-            "tls.client_pkcs12_password",
-            "is only used with tls.client_pkcs12",
-        ));
-    }
     let cert_given = t.client_cert.is_some() || t.client_cert_pem.is_some();
     let key_given = t.client_key.is_some() || t.client_key_pem.is_some();
-    if t.client_cert.is_some() && t.client_cert_pem.is_some() {
-        return Err(Error::config(
-            "tls.client_cert",
-            "give `client_cert` or `client_cert_pem`, not both",
-        ));
-    }
-    if t.client_key.is_some() && t.client_key_pem.is_some() {
-        return Err(Error::config(
-            "tls.client_key",
-            "give `client_key` or `client_key_pem`, not both",
-        ));
-    }
-    match (cert_given, key_given) {
-        (false, false) => return Ok(None),
-        (true, false) => {
-            return Err(Error::config(
-                "tls.client_key",
-                "required with tls.client_cert",
-            ));
-        }
-        (false, true) => {
-            return Err(Error::config(
-                "tls.client_cert",
-                "required with tls.client_key",
-            ));
-        }
-        (true, true) => {}
+    if !cert_given || !key_given {
+        return Ok(None);
     }
     if let (Some(c), Some(k)) = (&t.client_cert, &t.client_key) {
         return Ok(Some(IdentitySource::Files(IdentityFiles::Pem {

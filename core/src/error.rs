@@ -392,6 +392,9 @@ struct SettingProblem {
     setting: crate::options::Setting,
     problem: Cow<'static, str>,
     wrong_type: bool,
+    /// Where the value came from, when it may differ from the surface that
+    /// reports it (a `NZPIR_*` variable behind a CLI command).
+    given_in: Option<Surface>,
 }
 
 /// The error of every fallible nzpir call.
@@ -481,8 +484,18 @@ impl Error {
             setting,
             problem,
             wrong_type,
+            given_in: None,
         });
         e
+    }
+
+    /// Records that the setting's value came from `surface` (the CLI names a
+    /// value from a variable as `NZPIR_X`, not as its flag).
+    pub(crate) fn given_in(mut self, surface: Surface) -> Self {
+        if let Some(s) = &mut self.inner.setting {
+            s.given_in = Some(surface);
+        }
+        self
     }
 
     /// The setting a configuration error is about, as a structured key.
@@ -509,11 +522,17 @@ impl Error {
     /// `config `--key`: ...` for the CLI). Other errors: [`Error::message`].
     pub fn message_for(&self, surface: Surface) -> Cow<'_, str> {
         match &self.inner.setting {
-            Some(s) if !matches!(surface, Surface::Toml | Surface::Json) => Cow::Owned(format!(
-                "config `{}`: {}",
-                s.setting.name_in(surface),
-                crate::options::render_problem(&s.problem, surface)
-            )),
+            Some(s) if !matches!(surface, Surface::Toml | Surface::Json) => {
+                let named = match (surface, s.given_in) {
+                    (Surface::Cli, Some(Surface::Env)) => Surface::Env,
+                    _ => surface,
+                };
+                Cow::Owned(format!(
+                    "config `{}`: {}",
+                    s.setting.name_in(named),
+                    crate::options::render_problem(&s.problem, surface)
+                ))
+            }
             _ => Cow::Borrowed(&self.inner.message),
         }
     }

@@ -610,7 +610,7 @@ impl JwtSigner {
                 if s.pkcs12_password.is_some() {
                     return Err(Error::config(
                         "auth.pkcs12_password",
-                        "is only used with auth.pkcs12",
+                        "is only used with {jwt_pkcs12}",
                     ));
                 }
                 Self::pair_from_settings(s)?

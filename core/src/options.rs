@@ -457,6 +457,15 @@ impl Setting {
     }
 }
 
+/// `{name}` for a setting's TOML key or name (rendered per surface by
+/// [`Error::message_for`]), else the text in backquotes.
+pub(crate) fn placeholder(setting: &str) -> String {
+    match Setting::from_any_name(setting) {
+        Some(s) if s != Setting::Auth => format!("{{{}}}", s.name()),
+        _ => format!("`{setting}`"),
+    }
+}
+
 /// A setting's problem, with the other settings it names as `{name}`
 /// placeholders (canonical names), so each surface can spell them.
 pub(crate) fn render_problem(problem: &str, surface: Surface) -> Cow<'_, str> {
@@ -694,6 +703,9 @@ pub struct Options {
     auth_type: Option<(Surface, String)>,
     /// A token store of the host's (an object with load/save) was given.
     host_token_store: bool,
+    /// A configuration that gave one setting twice (a PEM as a file and as
+    /// text): reported by `to_config`.
+    conflict: Option<Setting>,
 }
 
 impl Options {
@@ -704,6 +716,7 @@ impl Options {
             given: BTreeMap::new(),
             auth_type: None,
             host_token_store: false,
+            conflict: None,
         }
     }
 
@@ -887,6 +900,29 @@ impl Options {
                 .or_else(|| t.map(|t| Value::Pem(t.to_owned())))
         };
         let secs = |v: &Option<f64>| v.map(Value::Float);
+        let both = [
+            (
+                Setting::Cert,
+                tls.client_cert.is_some() && tls.client_cert_pem.is_some(),
+            ),
+            (
+                Setting::Key,
+                tls.client_key.is_some() && tls.client_key_pem.is_some(),
+            ),
+            (
+                Setting::Ca,
+                tls.ca_cert.is_some() && tls.ca_cert_pem.is_some(),
+            ),
+            (
+                Setting::JwtCert,
+                matches!(auth, Some(AuthSettings::Jwt(j)) if j.cert.is_some() && j.cert_pem.is_some()),
+            ),
+            (
+                Setting::JwtKey,
+                matches!(auth, Some(AuthSettings::Jwt(j)) if j.key.is_some() && j.key_pem.is_some()),
+            ),
+        ];
+        o.conflict = both.iter().find(|(_, b)| *b).map(|(s, _)| *s);
         put(
             Setting::Environment,
             environment.map(|e| Value::Str(e.as_str().to_owned())),
@@ -1013,13 +1049,17 @@ impl Options {
     /// configuration. Errors name the setting in the surface's spelling
     /// through [`Error::message_for`]; [`Error::setting`] is the key.
     pub fn to_config(&self) -> Result<Config, Error> {
+        if let Some(s) = self.conflict {
+            return Err(both_forms(s));
+        }
         let mut cfg = Config::default();
         let mut jwt = JwtSettings::default();
         let mut bearer = None;
         let mut oauth = OAuthSettings::default();
         for (&setting, (surface, value)) in &self.given {
             let spec = setting.spec().expect("every given setting has a row");
-            let parsed = parse(setting, spec.kind, *surface, value)?;
+            let parsed =
+                parse(setting, spec.kind, *surface, value).map_err(|e| e.given_in(*surface))?;
             assign(&mut cfg, &mut jwt, &mut bearer, &mut oauth, setting, parsed)?;
         }
         let ways = self.ways(false);
@@ -1275,6 +1315,19 @@ pub fn override_token_store(cfg: &mut Config, file: Option<PathBuf>) -> Result<(
     }
 }
 
+/// A PEM given both as a file and as text (only a file can say both).
+fn both_forms(s: Setting) -> Error {
+    let spec = s.spec().expect("a PEM setting");
+    problem(
+        s,
+        format!(
+            "give `{}` or `{}`, not both",
+            spec.toml,
+            spec.toml_inline.unwrap_or(spec.toml)
+        ),
+    )
+}
+
 /// The configuration in a TOML or JSON document, through the schema.
 pub(crate) fn from_document(
     surface: Surface,
@@ -1350,14 +1403,7 @@ fn walk(
         };
         let inline = spec.toml_inline == Some(path.as_str());
         if o.given.contains_key(&spec.setting) {
-            return Err(problem(
-                spec.setting,
-                format!(
-                    "give `{}` or `{}`, not both",
-                    spec.toml,
-                    spec.toml_inline.unwrap_or(spec.toml)
-                ),
-            ));
+            return Err(both_forms(spec.setting));
         }
         o.given
             .insert(spec.setting, (surface, doc_value(v, inline, spec.kind)));

@@ -125,7 +125,7 @@ pub(crate) fn cert_chain(setting: &str, pem: &[u8]) -> Result<Vec<CertificateDer
             return Ok(vec![CertificateDer::from(pem.to_vec())]);
         }
         let why = if is_pkcs12(pem) {
-            "it holds a PKCS#12 bundle (.p12/.pfx): give it as the PKCS#12 setting (`tls.client_pkcs12` or `auth.pkcs12`) with its password"
+            "it holds a PKCS#12 bundle (.p12/.pfx): give it as the PKCS#12 setting ({pkcs12} or {jwt_pkcs12}) with its password"
         } else {
             "it holds binary DER that is not an X.509 certificate"
         };
@@ -212,7 +212,10 @@ pub(crate) fn pkcs12(
             P::MacError(_) => {
                 return Error::config(
                     password_setting,
-                    format!("does not open the PKCS#12 bundle in `{setting}` (wrong password, or the file is damaged)"),
+                    format!(
+                        "does not open the PKCS#12 bundle in {} (wrong password, or the file is damaged)",
+                        crate::options::placeholder(setting)
+                    ),
                 );
             }
             P::UnsupportedEncryptionScheme | P::UnsupportedMacAlgorithm => {

@@ -249,3 +249,128 @@ fn the_divergences_once_found_are_one_behaviour() {
         assert_eq!(o.to_config().expect("ok").max_idle_connections, Some(0));
     }
 }
+
+fn json_of(surface: Surface, kind: Kind, c: Case) -> serde_json::Value {
+    match raw(surface, kind, c) {
+        Value::Str(s) => serde_json::json!(s),
+        Value::Int(n) => serde_json::json!(n),
+        Value::Float(n) => serde_json::json!(n),
+        Value::Bool(b) => serde_json::json!(b),
+        other => panic!("no JSON for {other:?}"),
+    }
+}
+
+/// One bad value per setting, as Python, Node and the CLI give it, with the
+/// error each must show: the tests of those surfaces read this table
+/// (`tests/options/cases.json`), so the bindings and the CLI prove the same
+/// rule and their own spelling of the setting through their real entry points.
+fn cases() -> serde_json::Value {
+    let mut out = Vec::new();
+    for spec in SPECS {
+        let (s, kind) = (spec.setting, spec.kind);
+        let mut case = serde_json::Map::new();
+        case.insert("setting".into(), serde_json::json!(spec.name));
+        for surface in [Surface::Python, Surface::Node, Surface::Cli] {
+            let c = match (surface, kind) {
+                (Surface::Cli, Kind::Text | Kind::Secret) => continue,
+                (Surface::Cli, Kind::Bool) => Case::Text("maybe"),
+                _ => bad(kind),
+            };
+            let name = s.name_in(surface);
+            let bare = match surface {
+                Surface::Node => name.trim_start_matches("options.").to_owned(),
+                _ => name.clone().into_owned(),
+            };
+            let mut o = Options::new(surface);
+            o.set(&bare, raw(surface, kind, c)).expect("known name");
+            let e = o.to_config().expect_err("bad value");
+            case.insert(
+                surface.as_str().into(),
+                serde_json::json!({
+                    "name": bare,
+                    "value": json_of(surface, kind, c),
+                    "error": e.message_for(surface),
+                    "wrong_type": e.is_wrong_type(),
+                }),
+            );
+        }
+        out.push(serde_json::Value::Object(case));
+    }
+    serde_json::Value::Array(out)
+}
+
+#[test]
+fn the_cases_file_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/options/cases.json");
+    let text = serde_json::to_string_pretty(&cases()).expect("json") + "\n";
+    if std::env::var_os("NZPIR_UPDATE_CASES").is_some() {
+        std::fs::create_dir_all(path.parent().expect("folder")).expect("folder");
+        std::fs::write(&path, &text).expect("write");
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        on_disk == text,
+        "tests/options/cases.json is not what the schema gives: run \
+         NZPIR_UPDATE_CASES=1 cargo test -p nzpir --test options_parity"
+    );
+}
+
+/// The settings table of the docs (docs/settings.md), made from the schema.
+fn settings_doc() -> String {
+    let mut out = String::from(
+        "# Settings\n\n\
+         <!-- Made from the options schema (core/src/options.rs) by\n\
+         NZPIR_UPDATE_CASES=1 cargo test -p nzpir --test options_parity; do not edit. -->\n\n\
+         Every surface takes the same settings, checked by the same rules in the core\n\
+         (`nzpir::options`). Errors name a setting as the surface spells it: the\n\
+         keyword in Python, `options.name` in Node, the flag (or the variable it\n\
+         came from) for the CLI, the key in the TOML file and the C ABI's JSON.\n\
+         Durations are seconds, except in Node (milliseconds). Enum names take\n\
+         any case. Give one way to authenticate: a JWT, a bearer token, or OAuth.\n\n\
+         | Python | Node | CLI | variable | TOML / C JSON | auth | default | |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for s in SPECS {
+        let toml = match s.toml_inline {
+            Some(inline) => format!("`{}` (path), `{inline}` (text)", s.toml),
+            None => format!("`{}`", s.toml),
+        };
+        let way = match s.way {
+            Some(nzpir::options::AuthWay::Jwt) => "jwt",
+            Some(nzpir::options::AuthWay::Bearer) => "bearer",
+            Some(nzpir::options::AuthWay::OAuth) => "oauth",
+            None => "",
+        };
+        let secret = if s.secret { " Secret." } else { "" };
+        out.push_str(&format!(
+            "| `{}` | `{}` | `{}` | `{}` | {toml} | {way} | {} | {}.{secret} |\n",
+            s.name,
+            s.node,
+            s.cli,
+            s.env.unwrap_or(""),
+            s.default,
+            s.help
+        ));
+    }
+    out.push_str(
+        "\nThe CLI also takes `--config FILE` (`NZPIR_CONFIG`), `--no-validate` (the same as\n\
+         `--validate-locally false`) and `-v`. Python and Node also take a token store\n\
+         object (with `load()` and `save(tokens)`) as `token_store` / `oauth.tokenStore`.\n",
+    );
+    out
+}
+
+#[test]
+fn the_settings_doc_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/settings.md");
+    let text = settings_doc();
+    if std::env::var_os("NZPIR_UPDATE_CASES").is_some() {
+        std::fs::write(&path, &text).expect("write");
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        on_disk == text,
+        "docs/settings.md is not what the schema gives: run \
+         NZPIR_UPDATE_CASES=1 cargo test -p nzpir --test options_parity"
+    );
+}

@@ -1,0 +1,43 @@
+'use strict'
+// The options schema's cases (tests/options/cases.json, made by the core from
+// the schema): each bad value given as an option of `new Client` gives the
+// same rule as every other surface, the setting named as the option.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const nzpir = require('nzpir')
+
+const CASES = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'tests', 'options', 'cases.json'), 'utf8'))
+
+function optionsWith(name, value) {
+  const [outer, inner] = name.split('.')
+  return inner === undefined ? { [outer]: value } : { [outer]: { [inner]: value } }
+}
+
+test('the table covers every setting', () => {
+  const names = new Set(CASES.map((c) => c.setting))
+  for (const n of ['environment', 'key', 'max_retries', 'max_idle_connections', 'token_store']) assert.ok(names.has(n), n)
+  assert.equal(names.size, CASES.length)
+})
+
+for (const c of CASES) {
+  test(`a bad ${c.setting} names options.${c.node.name}`, () => {
+    assert.throws(
+      () => new nzpir.Client(optionsWith(c.node.name, c.node.value)),
+      (e) => {
+        assert.equal(e.message, c.node.error)
+        if (c.node.wrong_type) {
+          assert.ok(e instanceof TypeError, String(e))
+          assert.equal(e.code, 'NZPIR_INVALID_ARG')
+          assert.equal(e.field, `options.${c.node.name}`)
+        } else {
+          assert.equal(e.code, 'NZPIR_CONFIG')
+          assert.equal(e.setting, `options.${c.node.name}`)
+        }
+        return true
+      },
+    )
+  })
+}

@@ -1,0 +1,46 @@
+"""The options schema's cases (tests/options/cases.json, made by the core
+from the schema): each bad value given as a keyword of `nzpir.Client` gives
+the same rule as every other surface, the setting named as the keyword."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from typing import Any, Dict, List
+
+import pytest
+
+import nzpir
+
+CASES: List[Dict[str, Any]] = json.loads(
+    (pathlib.Path(__file__).parents[2] / "tests" / "options" / "cases.json").read_text()
+)
+
+
+def test_the_table_covers_every_setting() -> None:
+    names = {c["setting"] for c in CASES}
+    assert {"environment", "key", "max_retries", "max_idle_connections", "token_store"} <= names
+    assert len(names) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["setting"] for c in CASES])
+def test_a_bad_value_names_the_keyword(case: Dict[str, Any]) -> None:
+    py = case["python"]
+    expected = TypeError if py["wrong_type"] else nzpir.ConfigError
+    with pytest.raises(expected) as info:
+        nzpir.Client(**{py["name"]: py["value"]})
+    assert str(info.value) == py["error"]
+    if not py["wrong_type"]:
+        assert isinstance(info.value, ValueError)
+        assert getattr(info.value, "setting") == py["name"]
+
+
+def test_the_spellings_once_divergent_are_one() -> None:
+    # The same alias, case rule and cap as the TOML file and Node.
+    for env in ("prod", "PRODUCTION"):
+        with pytest.raises(nzpir.ConfigError, match="`cert`"):
+            nzpir.Client(environment=env)  # mutual TLS needs a certificate
+    with pytest.raises(nzpir.ConfigError, match="must be a whole number from 0 to 100"):
+        nzpir.Client(endpoint="https://127.0.0.1:1", max_retries=101)
+    client = nzpir.Client(endpoint="https://127.0.0.1:1", connection="CLOUD", max_idle_connections=0)
+    assert client.endpoint == "https://127.0.0.1:1"

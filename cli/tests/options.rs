@@ -1,0 +1,54 @@
+//! The options schema's cases (tests/options/cases.json, made by the core
+//! from the schema) through the real `nzpir` binary: each bad value as a flag
+//! and as its `NZPIR_*` variable exits 2 with the same rule as every other
+//! surface, the setting named as the flag or the variable.
+
+mod common;
+
+use common::*;
+
+fn cases() -> Vec<serde_json::Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/options/cases.json");
+    serde_json::from_str(&read(&path)).expect("cases.json")
+}
+
+#[test]
+fn a_bad_flag_or_variable_names_itself() {
+    let cases = cases();
+    assert!(cases.len() >= 30, "{}", cases.len());
+    let mut tried = 0;
+    for case in &cases {
+        let Some(cli) = case.get("cli") else { continue };
+        let flag = cli["name"].as_str().expect("flag");
+        let value = cli["value"].as_str().expect("text");
+        let error = cli["error"].as_str().expect("error");
+        let r = run(nzpir().args(["lookup", "--ird", "139276507", &format!("{flag}={value}")]));
+        r.expect_code(2);
+        assert!(r.stderr.contains(error), "{flag}: {}", r.stderr);
+
+        // The same value from the variable is named as the variable.
+        let spec = nzpir::options::Setting::from_name(nzpir::options::Surface::Cli, flag)
+            .expect("a flag of the schema");
+        let var = spec.name_in(nzpir::options::Surface::Env);
+        let r = run(nzpir()
+            .args(["lookup", "--ird", "139276507"])
+            .env(var.as_ref(), value));
+        r.expect_code(2);
+        let from_var = error.replacen(&format!("`{flag}`"), &format!("`{var}`"), 1);
+        assert!(r.stderr.contains(&from_var), "{var}: {}", r.stderr);
+        tried += 1;
+    }
+    assert!(tried >= 20, "{tried}");
+}
+
+#[test]
+fn every_setting_has_a_flag() {
+    let help = run(nzpir().args(["lookup", "--help"]));
+    help.expect_code(0);
+    for spec in nzpir::options::SPECS {
+        assert!(help.stdout.contains(spec.cli), "{}", spec.cli);
+        if let Some(var) = spec.env {
+            assert!(help.stdout.contains(var), "{var}");
+        }
+    }
+}
