@@ -38,7 +38,8 @@ fn a_bad_flag_or_variable_names_itself() {
         assert!(r.stderr.contains(&from_var), "{var}: {}", r.stderr);
         tried += 1;
     }
-    assert!(tried >= 20, "{tried}");
+    // Every setting but free text (which any text fits) has a case.
+    assert!(tried >= 15, "{tried}");
 }
 
 #[test]
