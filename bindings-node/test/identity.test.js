@@ -49,7 +49,7 @@ test('reloadIdentity takes a renewed pair; broken files keep the old one', async
   fs.writeFileSync(cert, fs.readFileSync(cert, 'utf8').slice(0, 100))
   assert.throws(() => client.reloadIdentity(), (e) => {
     assert.equal(e.code, 'NZPIR_CONFIG')
-    assert.match(e.message, /tls\.client_cert/)
+    assert.match(e.message, /options\.cert/)
     return true
   })
   assert.equal(client.identityThumbprint, renewed)

@@ -1110,7 +1110,7 @@ impl Options {
             Some(declared) => declared,
             None => ways.first().copied(),
         };
-        rules(&cfg, &jwt, &oauth, way, self.host_token_store)?;
+        rules(&cfg, &jwt, way, self.host_token_store)?;
         cfg.auth = match (way, &self.auth_type) {
             (None, Some(_)) => Some(AuthSettings::None),
             (None, None) => None,
@@ -1233,7 +1233,6 @@ fn assign(
 fn rules(
     cfg: &Config,
     jwt: &JwtSettings,
-    oauth: &OAuthSettings,
     way: Option<AuthWay>,
     host_store: bool,
 ) -> Result<(), Error> {
@@ -1288,7 +1287,6 @@ fn rules(
     }
     // What OAuth requires (client id, secret, a token store) is checked when
     // the client is built: a host may give its token store only then.
-    let _ = oauth;
     if host_store && way != Some(AuthWay::OAuth) {
         return Err(problem(
             Setting::TokenStore,
