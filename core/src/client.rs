@@ -152,7 +152,7 @@ impl ClientBuilder {
             s.retry = RetryPolicy::new(n);
         }
         if let Some(d) = cfg.retry_base_delay_secs {
-            s.retry = s.retry.clone().with_base_delay(Duration::from_secs_f64(d));
+            s.retry = s.retry.with_base_delay(Duration::from_secs_f64(d));
         }
         if let Some(p) = &cfg.proxy {
             s.proxy = ProxySetting::Url(p.clone());

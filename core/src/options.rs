@@ -1451,9 +1451,10 @@ mod tests {
     #[test]
     fn enum_aliases_and_case() {
         let mut o = Options::new(Surface::Python);
-        o.set("environment", Value::Str(" PROD ".into())).unwrap();
-        o.set("connection", Value::Str("Cloud".into())).unwrap();
-        let cfg = o.to_config().unwrap();
+        o.set("environment", Value::Str(" PROD ".into()))
+            .expect("ok");
+        o.set("connection", Value::Str("Cloud".into())).expect("ok");
+        let cfg = o.to_config().expect("ok");
         assert_eq!(cfg.environment, Some(Environment::Production));
         assert_eq!(cfg.connection, Some(Connection::Cloud));
     }
@@ -1461,9 +1462,9 @@ mod tests {
     #[test]
     fn node_durations_are_milliseconds() {
         let mut o = Options::new(Surface::Node);
-        o.set("timeout", Value::Float(1500.0)).unwrap();
-        assert_eq!(o.to_config().unwrap().timeout_secs, Some(1.5));
-        let back = Options::from_config(&o.to_config().unwrap(), Surface::Node);
-        assert_eq!(back.to_config().unwrap().timeout_secs, Some(1.5));
+        o.set("timeout", Value::Float(1500.0)).expect("ok");
+        assert_eq!(o.to_config().expect("ok").timeout_secs, Some(1.5));
+        let back = Options::from_config(&o.to_config().expect("ok"), Surface::Node);
+        assert_eq!(back.to_config().expect("ok").timeout_secs, Some(1.5));
     }
 }
