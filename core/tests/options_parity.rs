@@ -294,6 +294,18 @@ fn cases() -> serde_json::Value {
                 }),
             );
         }
+        // The C ABI's JSON: the document, by its key path.
+        let doc = json_doc(spec.toml, bad(kind));
+        let e = Config::from_json_str(&doc).expect_err("bad value");
+        case.insert(
+            "json".into(),
+            serde_json::json!({
+                "name": spec.toml,
+                "document": doc,
+                "error": e.message_for(Surface::Json),
+                "wrong_type": e.is_wrong_type(),
+            }),
+        );
         out.push(serde_json::Value::Object(case));
     }
     serde_json::Value::Array(out)
