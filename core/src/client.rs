@@ -1466,6 +1466,38 @@ mod tests {
     }
 
     #[test]
+    fn a_clock_given_after_the_configuration_reaches_the_jwt_signer() {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let mut p = rcgen::CertificateParams::new(vec!["m2m.example".to_owned()]).expect("params");
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2099, 1, 1);
+        let cert = p.self_signed(&key).expect("self-signed");
+        let dir = tempfile::tempdir().expect("dir");
+        let (c, k) = (dir.path().join("jwt.pem"), dir.path().join("jwt.key"));
+        std::fs::write(&c, cert.pem()).expect("write");
+        std::fs::write(&k, key.serialize_pem()).expect("write");
+        let cfg = Config::from_toml_str(&format!(
+            "environment = \"mock\"\n[auth]\ntype = \"jwt\"\ncert = {:?}\nkey = {:?}\nissuer = \"Acme\"",
+            c.display().to_string(),
+            k.display().to_string()
+        ))
+        .expect("parses");
+        // 2030-06-01T00:00:00Z, far from the system clock.
+        let at = 1_906_502_400;
+        let client = ClientBuilder::from_config(&cfg)
+            .expect("builder")
+            .clock(Arc::new(crate::validate::FixedClock(at)))
+            .build()
+            .expect("client");
+        let AuthState::Jwt(signer) = &client.inner.auth else {
+            panic!("a JWT client");
+        };
+        // `iat` is the given clock's now, less the signer's allowance for skew.
+        let iat = signer.token().expect("token").issued_at();
+        assert!((at - 120..=at).contains(&iat), "{iat}");
+    }
+
+    #[test]
     fn a_desktop_connection_is_refused_for_pir() {
         for env in [
             Environment::Production,
