@@ -11,25 +11,10 @@ pub const INVALID_ARG: &str = "NZPIR_INVALID_ARG";
 /// The code of a sandbox that could not start or be driven.
 pub const SANDBOX: &str = "NZPIR_SANDBOX";
 
-/// The stable `code` for each of nzpir's error kinds.
+/// The stable `code` for each of nzpir's error kinds: the core's table
+/// ([`nzpir::ErrorKind::contract`]), which every surface maps from.
 pub fn code_for(kind: nzpir::ErrorKind) -> &'static str {
-    use nzpir::ErrorKind as K;
-    match kind {
-        K::InvalidInput => "NZPIR_INVALID_INPUT",
-        K::Config => "NZPIR_CONFIG",
-        K::Tls => "NZPIR_TLS",
-        K::Transport => "NZPIR_TRANSPORT",
-        K::Timeout => "NZPIR_TIMEOUT",
-        K::Authentication => "NZPIR_AUTH",
-        K::Authorisation => "NZPIR_AUTHORISATION",
-        K::RateLimited => "NZPIR_RATE_LIMITED",
-        K::Rejected => "NZPIR_REJECTED",
-        K::Server => "NZPIR_SERVER",
-        K::ConsentRequired => "NZPIR_CONSENT_REQUIRED",
-        K::TokenStore => "NZPIR_TOKEN_STORE",
-        // A kind added to the core later still maps to something stable.
-        _ => "NZPIR_ERROR",
-    }
+    kind.contract().node_code
 }
 
 /// A wrong argument: which field, and what was wrong with it (never its value).

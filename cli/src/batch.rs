@@ -446,8 +446,8 @@ fn answer_cells(answer: &BatchAnswer, tally: &mut Tally) -> [String; 4] {
             let code = f
                 .code
                 .clone()
-                .unwrap_or_else(|| f.kind.to_ascii_uppercase());
-            tally.failure(&code, exit::for_kind_name(&f.kind));
+                .unwrap_or_else(|| f.kind.as_str().to_ascii_uppercase());
+            tally.failure(&code, exit::for_kind(f.kind));
             if !answer.is_final() {
                 tally.retry_later += 1;
             }

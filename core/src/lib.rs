@@ -98,7 +98,9 @@ pub use client::{Client, ClientBuilder};
 pub use config::{
     AuthSettings, Config, Connection, Environment, JwtSettings, OAuthSettings, Secret, TlsSettings,
 };
-pub use error::{Error, ErrorKind, IrCode, IrErrorBody, IrErrorClass, IrErrorItem, Result};
+pub use error::{
+    Error, ErrorKind, IrCode, IrErrorBody, IrErrorClass, IrErrorItem, KindContract, Result,
+};
 pub use estimate::{EstimateRule, PirEstimate, PirFacts, estimate_pir};
 pub use ird::{IrdError, IrdNumber};
 pub use jwt::{Jwt, JwtAlgorithm, JwtSigner, JwtSignerBuilder, UnsetStartLogon};

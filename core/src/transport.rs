@@ -21,7 +21,7 @@ use arc_swap::ArcSwap;
 use rustls::ClientConfig;
 
 use crate::connector::PolicyTls;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Cause, Error, ErrorKind};
 use crate::fork::Owner;
 use crate::renewal::{LiveIdentity, Resolver as IdentityResolver};
 use crate::tls;
@@ -420,15 +420,16 @@ impl Transport {
         // the handshake, and often the client sees just a closed connection.
         if !self.has_identity
             && err.kind() == ErrorKind::Transport
-            && err.message().contains("connection")
-            && !err.message().contains("refused")
+            && err.cause() == Some(Cause::ConnectionClosed)
         {
             let msg = format!(
                 "{} (no client certificate is configured: if this gateway uses mutual TLS, set tls.client_cert and tls.client_key)",
                 err.message()
             );
             let not_sent = err.request_not_sent();
-            let e = Error::new(ErrorKind::Transport, msg).with_source(err);
+            let e = Error::new(ErrorKind::Transport, msg)
+                .with_source(err)
+                .with_cause(Cause::ClientCertificate);
             return if not_sent { e.not_sent() } else { e };
         }
         err
@@ -578,7 +579,8 @@ pub(crate) fn map_ureq_error(host: &str, e: ureq::Error) -> Error {
                 "the connection to {host} failed: {}",
                 crate::error::scrub(&other.to_string())
             ),
-        ),
+        )
+        .with_cause(Cause::ConnectionClosed),
     }
 }
 
@@ -616,7 +618,18 @@ fn map_io(host: &str, io: io::Error) -> Error {
             | io::ErrorKind::NetworkUnreachable
             | io::ErrorKind::HostUnreachable
     );
-    let e = Error::new(kind, format!("{host}: {what}")).with_source(io);
+    let cause = match io.kind() {
+        io::ErrorKind::ConnectionRefused => Some(Cause::ConnectionRefused),
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => Some(Cause::ConnectionClosed),
+        _ => None,
+    };
+    let mut e = Error::new(kind, format!("{host}: {what}")).with_source(io);
+    if let Some(c) = cause {
+        e = e.with_cause(c);
+    }
     if never_connected { e.not_sent() } else { e }
 }
 

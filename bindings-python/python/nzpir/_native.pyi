@@ -112,6 +112,9 @@ class NzpirError(Exception):
     ir_code: Optional[str]
     http_status: Optional[int]
     attempts: int
+    retryable: bool
+    ir_errors: List[Dict[str, Optional[str]]]
+    field_errors: List[Dict[str, str]]
 
 class InvalidInputError(NzpirError, ValueError):
     errors: List[Dict[str, str]]
