@@ -323,6 +323,7 @@ module.exports = {
   estimatePir,
   Sandbox: native.Sandbox,
   isValidIrd: native.isValidIrd,
+  normaliseIrd: native.normaliseIrd,
   normalizeIrd: native.normalizeIrd,
   validIrds,
   mintJwt: native.mintJwt,

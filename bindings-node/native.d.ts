@@ -382,6 +382,13 @@ export declare function mintJwt(options: JwtOptions): MintedJwt
  * `fieldErrors[0].rule` says why: `ird_digits`, `ird_length`, `ird_range` or
  * `ird_check_digit` (the message never repeats the number).
  */
+export declare function normaliseIrd(s: string): string
+
+/**
+ * `normaliseIrd` under its former spelling.
+ *
+ * @deprecated Use `normaliseIrd`, the spelling every nzpir surface uses.
+ */
 export declare function normalizeIrd(s: string): string
 
 /** An explained PIR estimate, by IR's published rules (never IR's answer). */

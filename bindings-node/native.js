@@ -842,6 +842,7 @@ module.exports.doctor = nativeBinding.doctor
 module.exports.estimatePirJson = nativeBinding.estimatePirJson
 module.exports.isValidIrd = nativeBinding.isValidIrd
 module.exports.mintJwt = nativeBinding.mintJwt
+module.exports.normaliseIrd = nativeBinding.normaliseIrd
 module.exports.normalizeIrd = nativeBinding.normalizeIrd
 module.exports.validIrdLines = nativeBinding.validIrdLines
 module.exports.validIrds = nativeBinding.validIrds

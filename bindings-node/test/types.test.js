@@ -20,7 +20,7 @@ test('the generated declarations name every type', () => {
   const dts = fs.readFileSync(path.join(pkg, 'native.d.ts'), 'utf8')
   const body = dts.replace(/\/\*[\s\S]*?\*\//g, '')
   assert.doesNotMatch(body, /\b(any|unknown)\b/)
-  for (const name of ['Client', 'Sandbox', 'isValidIrd', 'normalizeIrd', 'validIrds', 'mintJwt', 'version']) {
+  for (const name of ['Client', 'Sandbox', 'isValidIrd', 'normaliseIrd', 'normalizeIrd', 'validIrds', 'mintJwt', 'version']) {
     assert.match(body, new RegExp(`\\b${name}\\b`))
   }
   assert.match(body, /lookup\(request: LookupRequest\): Promise<LookupResult>/)

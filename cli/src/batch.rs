@@ -241,9 +241,7 @@ impl Layout {
         {
             values.set(Field::PieIrd, pie);
         }
-        let request = values
-            .to_request()
-            .map_err(|e| ("INVALID".to_owned(), format!("line {line}: {e}")));
+        let request = Ok(values.to_request());
         Row {
             carried: carried_cells,
             request,

@@ -105,8 +105,8 @@ pub use estimate::{EstimateRule, PirEstimate, PirFacts, estimate_pir};
 pub use ird::{IrdError, IrdNumber};
 pub use jwt::{Jwt, JwtAlgorithm, JwtSigner, JwtSignerBuilder, UnsetStartLogon};
 pub use model::{
-    Address, DateText, FilingPeriod, Name, PirOutcome, PirRate, PirRequest, PirRequestBuilder,
-    PirResponse,
+    Address, DateText, FilingPeriod, Name, PeriodText, PirOutcome, PirRate, PirRequest,
+    PirRequestBuilder, PirResponse,
 };
 pub use retry::RetryPolicy;
 pub use tls::{Identity, KeyType, thumbprint};
