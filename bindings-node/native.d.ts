@@ -278,6 +278,24 @@ export interface ErrorInfo {
   attempts: number
 }
 
+/** One kind of nzpir error, as the core's table names it for Node. */
+export interface ErrorKindInfo {
+  /** The core's name, e.g. `rate_limited` (an error's `kind`). */
+  kind: string
+  /** The stable code, e.g. `NZPIR_RATE_LIMITED` (an error's `code`). */
+  code: string
+  /** The C ABI's status for the kind. */
+  cStatus: number
+  /** The command line's exit code for the kind. */
+  exitCode: number
+}
+
+/**
+ * Every kind of nzpir error with its names on every surface, from the
+ * core's one table (`ErrorCode` is built from it).
+ */
+export declare function errorKinds(): Array<ErrorKindInfo>
+
 /** The estimator over the facts as snake_case JSON text (use `estimatePir`). */
 export declare function estimatePirJson(factsJson: string): PirEstimate
 

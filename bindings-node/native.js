@@ -839,6 +839,7 @@ module.exports.BulkRun = nativeBinding.BulkRun
 module.exports.Client = nativeBinding.Client
 module.exports.Sandbox = nativeBinding.Sandbox
 module.exports.doctor = nativeBinding.doctor
+module.exports.errorKinds = nativeBinding.errorKinds
 module.exports.estimatePirJson = nativeBinding.estimatePirJson
 module.exports.isValidIrd = nativeBinding.isValidIrd
 module.exports.mintJwt = nativeBinding.mintJwt

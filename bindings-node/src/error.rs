@@ -17,6 +17,37 @@ pub fn code_for(kind: nzpir::ErrorKind) -> &'static str {
     kind.contract().node_code
 }
 
+/// One kind of nzpir error, as the core's table names it for Node.
+#[napi(object)]
+pub struct ErrorKindInfo {
+    /// The core's name, e.g. `rate_limited` (an error's `kind`).
+    pub kind: String,
+    /// The stable code, e.g. `NZPIR_RATE_LIMITED` (an error's `code`).
+    pub code: String,
+    /// The C ABI's status for the kind.
+    pub c_status: u32,
+    /// The command line's exit code for the kind.
+    pub exit_code: u32,
+}
+
+/// Every kind of nzpir error with its names on every surface, from the
+/// core's one table (`ErrorCode` is built from it).
+#[napi]
+pub fn error_kinds() -> Vec<ErrorKindInfo> {
+    nzpir::ErrorKind::ALL
+        .iter()
+        .map(|k| {
+            let c = k.contract();
+            ErrorKindInfo {
+                kind: c.name.to_owned(),
+                code: c.node_code.to_owned(),
+                c_status: c.c_status,
+                exit_code: u32::from(c.exit_code),
+            }
+        })
+        .collect()
+}
+
 /// A wrong argument: which field, and what was wrong with it (never its value).
 #[derive(Debug, Clone)]
 pub struct ArgError {

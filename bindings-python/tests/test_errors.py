@@ -39,6 +39,17 @@ def test_one_tree() -> None:
     assert not issubclass(nzpir.ConfigError, ValueError)
     kinds = {cls.kind for cls in ALL}
     assert len(kinds) == len(ALL) - 1  # InvalidIrdError shares invalid_input
+    # Every field of the error contract, on every class (the defaults).
+    for cls in ALL:
+        for attr, default in (
+            ("ir_code", None),
+            ("http_status", None),
+            ("retryable", False),
+            ("attempts", 0),
+            ("ir_errors", []),
+            ("field_errors", []),
+        ):
+            assert getattr(cls, attr) == default, (cls, attr)
 
 
 def check(e: nzpir.NzpirError, cls: type, kind: str, ir_code: object, status: object) -> None:
