@@ -25,9 +25,10 @@ use crate::client::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 use crate::config::{AuthSettings, Config, Connection, Environment, JwtSettings, Secret};
 use crate::error::{Cause, Error, ErrorKind, scrub};
 use crate::jwt::{JwtAlgorithm, JwtSigner};
+use crate::operation::STATUS_PATH;
 use crate::pem::{self, KeyType};
 use crate::tls;
-use crate::transport::{Endpoint, STATUS_PATH};
+use crate::transport::Endpoint;
 use crate::validate::{Clock, SystemClock};
 use crate::{Client, PirRequest};
 

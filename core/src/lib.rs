@@ -86,6 +86,7 @@ pub mod jwt;
 pub mod logging;
 pub mod model;
 pub mod oauth;
+mod operation;
 mod pem;
 pub mod renewal;
 pub mod retry;
