@@ -702,8 +702,8 @@ nzpir_status nzpir_ird_validate_many(const char *const *irds,
 // "endpoint"}` and no `token_store` file. `store` is copied.
 //
 // Nothing is loaded until the first call that needs a token. A new store
-// needs one authorisation: `nzpir_oauth_authorization_url`, the person
-// consents in a browser, then `nzpir_oauth_exchange`.
+// needs one authorisation: `nzpir_oauth_authorization_request`, the person
+// consents in a browser, then `nzpir_oauth_complete_authorization`.
 //
 // # Safety
 // `config_json` is NULL or a NUL-terminated string; `store` is NULL or points
@@ -746,6 +746,29 @@ nzpir_status nzpir_oauth_exchange(const struct nzpir_client *client,
                                   const char *state,
                                   const char *code_verifier,
                                   struct nzpir_error **err_out);
+
+// Starts an authorisation, as `nzpir_oauth_authorization_url` (its former
+// name, kept): the OAuth verbs every nzpir surface uses are authorization
+// request, complete authorization, refresh, introspect and revoke.
+//
+// # Safety
+// As `nzpir_oauth_authorization_url`.
+nzpir_status nzpir_oauth_authorization_request(const struct nzpir_client *client,
+                                               char **url_out,
+                                               char **state_out,
+                                               char **code_verifier_out,
+                                               struct nzpir_error **err_out);
+
+// Finishes an authorisation, as `nzpir_oauth_exchange` (its former name,
+// kept).
+//
+// # Safety
+// As `nzpir_oauth_exchange`.
+nzpir_status nzpir_oauth_complete_authorization(const struct nzpir_client *client,
+                                                const char *redirect_url,
+                                                const char *state,
+                                                const char *code_verifier,
+                                                struct nzpir_error **err_out);
 
 // Refreshes the client's OAuth tokens now (one refresh however many threads
 // ask), saving the rotated refresh token to the store before the new access
