@@ -226,6 +226,21 @@ pub unsafe extern "C" fn nzpir_oauth_authorization_url(
     err_out: *mut *mut nzpir_error,
 ) -> nzpir_status {
     // SAFETY: per this function's contract.
+    unsafe { authorization_request(client, url_out, state_out, code_verifier_out, err_out) }
+}
+
+/// The body of `nzpir_oauth_authorization_request` and its former name.
+///
+/// # Safety
+/// As `nzpir_oauth_authorization_url`.
+unsafe fn authorization_request(
+    client: *const nzpir_client,
+    url_out: *mut *mut c_char,
+    state_out: *mut *mut c_char,
+    code_verifier_out: *mut *mut c_char,
+    err_out: *mut *mut nzpir_error,
+) -> nzpir_status {
+    // SAFETY: per the exported functions' contract.
     unsafe {
         boundary::run(err_out, || {
             let client = arg_ref(client, "client")?;
@@ -260,6 +275,21 @@ pub unsafe extern "C" fn nzpir_oauth_exchange(
     err_out: *mut *mut nzpir_error,
 ) -> nzpir_status {
     // SAFETY: per this function's contract.
+    unsafe { complete_authorization(client, redirect_url, state, code_verifier, err_out) }
+}
+
+/// The body of `nzpir_oauth_complete_authorization` and its former name.
+///
+/// # Safety
+/// As `nzpir_oauth_exchange`.
+unsafe fn complete_authorization(
+    client: *const nzpir_client,
+    redirect_url: *const c_char,
+    state: *const c_char,
+    code_verifier: *const c_char,
+    err_out: *mut *mut nzpir_error,
+) -> nzpir_status {
+    // SAFETY: per the exported functions' contract.
     unsafe {
         boundary::run(err_out, || {
             let client = arg_ref(client, "client")?;
@@ -292,7 +322,7 @@ pub unsafe extern "C" fn nzpir_oauth_authorization_request(
     err_out: *mut *mut nzpir_error,
 ) -> nzpir_status {
     // SAFETY: the same contract.
-    unsafe { nzpir_oauth_authorization_url(client, url_out, state_out, code_verifier_out, err_out) }
+    unsafe { authorization_request(client, url_out, state_out, code_verifier_out, err_out) }
 }
 
 /// Finishes an authorisation, as `nzpir_oauth_exchange` (its former name,
@@ -309,7 +339,7 @@ pub unsafe extern "C" fn nzpir_oauth_complete_authorization(
     err_out: *mut *mut nzpir_error,
 ) -> nzpir_status {
     // SAFETY: the same contract.
-    unsafe { nzpir_oauth_exchange(client, redirect_url, state, code_verifier, err_out) }
+    unsafe { complete_authorization(client, redirect_url, state, code_verifier, err_out) }
 }
 
 /// Refreshes the client's OAuth tokens now (one refresh however many threads
