@@ -148,10 +148,16 @@ const kOwner = Symbol('nzpir.tokenStoreOwner')
 function guardedStore(store, owner) {
   if (store == null || typeof store !== 'object') return store
   if (typeof store.load !== 'function' || typeof store.save !== 'function') return store
-  return {
+  const guarded = {
     load: (...args) => insideStore.run(owner, () => store.load(...args)),
     save: (...args) => insideStore.run(owner, () => store.save(...args)),
   }
+  if (store.lock != null) {
+    // Checked by the native side (a function, or it says which rule broke).
+    guarded.lock =
+      typeof store.lock === 'function' ? (...args) => insideStore.run(owner, () => store.lock(...args)) : store.lock
+  }
+  return guarded
 }
 
 // `options.tokenStore` (fromConfig) or `options.oauth.tokenStore` (new Client).

@@ -15,6 +15,14 @@ export interface TokenStore {
   load(): Promise<TokenSet | null | undefined> | TokenSet | null | undefined
   /** Replaces the stored tokens; must be durable when it resolves (IR's refresh tokens are single-use). */
   save(tokens: TokenSet): Promise<void> | void
+  /**
+   * Optional: takes the store's lock across processes and returns (or
+   * resolves to) the function that releases it, as `proper-lockfile`'s
+   * `lock()` does. nzpir holds it around every load-refresh-save, so that
+   * processes sharing the store never send a spent refresh token (IR then
+   * revokes the whole grant).
+   */
+  lock?(): Promise<() => unknown> | (() => unknown)
 }
 
 /** OAuth settings (a myIR user consents; the client refreshes the tokens itself). */
@@ -166,6 +174,10 @@ export interface SandboxOptions {
 export type FaultSpec = (
   | { kind: 'delay'; ms: number }
   | { kind: 'status'; status: number }
+  /** This status (400-599) with `body`, JSON text sent as it is (a hostile or broken server). */
+  | { kind: 'answer'; status: number; body: string }
+  /** A gateway's 429, with `Retry-After: secs` when `secs` is given. */
+  | { kind: 'too_many_requests'; secs?: number }
   | { kind: 'drop_before_read' | 'drop_after_read' | 'drop_after_process' | 'truncated_body' | 'malformed_body' | 'pir150' | 'other_investor' }
 ) & { times?: number; scope?: 'pir' | 'token' }
 

@@ -267,6 +267,28 @@ typedef struct nzpir_token_store {
     nzpir_token_save_fn save;
 } nzpir_token_store;
 
+// `lock`: take the store's exclusive lock, across processes (e.g. `flock`
+// on a lock file, a database advisory lock), waiting for it as long as
+// needed, and return `NZPIR_TOKEN_STORE_OK` once it is held; anything else
+// is a failure (the call then fails with `NZPIR_STATUS_TOKEN_STORE`).
+typedef int (*nzpir_token_lock_fn)(void *ctx);
+
+// `unlock`: release the lock `lock` took.
+typedef void (*nzpir_token_unlock_fn)(void *ctx);
+
+// The lock of a token store that several processes (or several clients)
+// share. nzpir holds it around every load-refresh-save: it takes the lock,
+// reads the store again, adopts a token set another holder stored, and
+// refreshes only when that one is due too, so that a spent refresh token is
+// never sent (IR answers a replay by revoking the whole grant). Both
+// callbacks receive the store's `ctx`.
+typedef struct nzpir_token_store_lock {
+    // Takes the lock. Required.
+    nzpir_token_lock_fn lock;
+    // Releases it. Required.
+    nzpir_token_unlock_fn unlock;
+} nzpir_token_store_lock;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -713,6 +735,22 @@ nzpir_status nzpir_client_new_with_token_store(const char *config_json,
                                                const struct nzpir_token_store *store,
                                                struct nzpir_client **client_out,
                                                struct nzpir_error **err_out);
+
+// As `nzpir_client_new_with_token_store`, for a store that several processes
+// (or several clients) share: `lock` (copied) takes and releases the store's
+// lock across them, and nzpir holds it around every load-refresh-save (see
+// `nzpir_token_store_lock`). A NULL `lock` is the same as
+// `nzpir_client_new_with_token_store`.
+//
+// # Safety
+// As `nzpir_client_new_with_token_store`; `lock` is NULL or points to a
+// `nzpir_token_store_lock` whose callbacks may be called from any thread
+// with the store's `ctx` until the client is freed.
+nzpir_status nzpir_client_new_with_locked_token_store(const char *config_json,
+                                                      const struct nzpir_token_store *store,
+                                                      const struct nzpir_token_store_lock *lock,
+                                                      struct nzpir_client **client_out,
+                                                      struct nzpir_error **err_out);
 
 // Starts an authorisation: a fresh `state` and PKCE verifier, and the URL of
 // IR's authorize endpoint to send the person's browser to.

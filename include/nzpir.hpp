@@ -202,13 +202,22 @@ class Outcome {
 /* Where an OAuth client keeps its tokens (see nzpir_token_store in nzpir.h):
  * load() returns the bytes save() was last given, or std::nullopt when
  * nothing is stored yet; save() stores them durably before returning. An
- * exception from either fails the nzpir call (kind "token_store"); it never
- * crosses into the library. Both are called on the thread of the nzpir call. */
+ * exception from any of them fails the nzpir call (kind "token_store"); it
+ * never crosses into the library. All are called on the thread of the nzpir
+ * call.
+ *
+ * A store that several processes share overrides lock() and unlock() to take
+ * and release its lock across them (flock on a lock file, a database
+ * advisory lock): nzpir holds it around every load-refresh-save, so that no
+ * process sends a refresh token another has spent (IR then revokes the whole
+ * grant). The defaults take no lock, which is right for one process. */
 class TokenStore {
   public:
     virtual ~TokenStore() = default;
     virtual std::optional<std::string> load() = 0;
     virtual void save(std::string_view tokens) = 0;
+    virtual void lock() {}
+    virtual void unlock() noexcept {}
 };
 
 /* The three values that start an authorisation. Secrets: keep them only
@@ -247,9 +256,12 @@ class Client {
         }
         const std::string json = detail::c_str(config_json, "config_json");
         nzpir_token_store c_store{store.get(), &Client::load_tokens, &Client::save_tokens};
+        nzpir_token_store_lock c_lock{&Client::lock_store, &Client::unlock_store};
         nzpir_client *c = nullptr;
         nzpir_error *err = nullptr;
-        detail::check(nzpir_client_new_with_token_store(json.c_str(), &c_store, &c, &err), &err);
+        detail::check(
+            nzpir_client_new_with_locked_token_store(json.c_str(), &c_store, &c_lock, &c, &err),
+            &err);
         return Client(c, std::move(store));
     }
 
@@ -339,6 +351,17 @@ class Client {
             return -1;
         }
     }
+
+    static int lock_store(void *ctx) noexcept {
+        try {
+            static_cast<TokenStore *>(ctx)->lock();
+            return NZPIR_TOKEN_STORE_OK;
+        } catch (...) {
+            return -1;
+        }
+    }
+
+    static void unlock_store(void *ctx) noexcept { static_cast<TokenStore *>(ctx)->unlock(); }
 
     static int save_tokens(void *ctx, const char *data, std::size_t len) noexcept {
         try {

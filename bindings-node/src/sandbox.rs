@@ -55,31 +55,20 @@ fn options_from(v: Option<Unknown<'_>>) -> std::result::Result<SandboxOptions, A
 
 fn fault_from(v: Unknown<'_>) -> std::result::Result<Fault, ArgError> {
     let f = Fields::new(v, "fault")?;
-    f.only(&["kind", "ms", "status", "times", "scope"])?;
-    let kind = f.required_string("kind")?;
+    f.only(&["kind", "ms", "status", "secs", "times", "scope", "body"])?;
     let mut json = Map::new();
-    json.insert("kind".into(), Value::String(kind));
-    for key in ["ms", "status", "times"] {
+    json.insert("kind".into(), Value::String(f.required_string("kind")?));
+    for key in ["ms", "status", "secs", "times"] {
         if let Some(n) = f.count(key)? {
             json.insert(key.into(), Value::from(n));
         }
     }
-    if let Some(s) = f.string("scope")? {
-        json.insert("scope".into(), Value::String(s));
+    for key in ["scope", "body"] {
+        if let Some(s) = f.string(key)? {
+            json.insert(key.into(), Value::String(s));
+        }
     }
-    let fault: Fault = serde_json::from_value(Value::Object(json)).map_err(|_| {
-        ArgError::new(
-            "fault",
-            "must be {kind: 'delay', ms} | {kind: 'status', status} | {kind: 'drop_before_read' | \
-             'drop_after_read' | 'truncated_body' | 'malformed_body' | 'pir150' | \
-             'other_investor'}, with optional \
-             times and scope ('pir' or 'token')",
-        )
-    })?;
-    match fault.problem() {
-        Some(p) => Err(ArgError::new("fault", p)),
-        None => Ok(fault),
-    }
+    Fault::from_json(Value::Object(json)).map_err(|p| ArgError::new("fault", p))
 }
 
 /// A running sandbox. Start one with `await Sandbox.start()`, point a client

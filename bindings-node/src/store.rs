@@ -1,5 +1,8 @@
 //! An OAuth token store written in JavaScript: an object with `load()` and
-//! `save(tokens)`, each returning a value or a Promise.
+//! `save(tokens)`, each returning a value or a Promise, and optionally
+//! `lock()`, which takes the store's lock across processes and returns (or
+//! resolves to) the function that releases it, as `proper-lockfile`'s
+//! `lock()` does. The core holds that lock around every load-refresh-save.
 //!
 //! The core calls a [`TokenStore`] synchronously from the worker thread that
 //! runs a lookup (one of the binding's own threads, never libuv's).
@@ -19,10 +22,10 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use napi::Env;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use nzpir::oauth::{TokenSet, TokenStore};
+use napi::{Env, ValueType};
+use nzpir::oauth::{StoreLock, TokenSet, TokenStore};
 use nzpir::{ErrorKind, Secret};
 
 use crate::args::{Fields, is_nullish};
@@ -98,6 +101,38 @@ impl FromNapiValue for Ignored {
     }
 }
 
+/// What `lock()` gave: the function that releases the lock, made callable
+/// from the worker thread that will drop the lock.
+struct Release(std::result::Result<Tsfn<()>, &'static str>);
+
+impl FromNapiValue for Release {
+    unsafe fn from_napi_value(env: napi::sys::napi_env, v: napi::sys::napi_value) -> Result<Self> {
+        let u = unsafe { Unknown::from_raw_unchecked(env, v) };
+        if u.get_type()? != ValueType::Function {
+            return Ok(Release(Err(
+                "token store lock() must return (or resolve to) the function that releases the lock",
+            )));
+        }
+        let f: Function<'_, (), Unknown<'static>> = unsafe { Function::from_napi_value(env, v)? };
+        Ok(Release(Ok(f
+            .build_threadsafe_function()
+            .weak::<true>()
+            .build()?)))
+    }
+}
+
+/// A held JavaScript lock: its release function is called (and awaited, at
+/// most [`STORE_TIMEOUT`]) when the core drops it.
+struct HeldLock(Tsfn<()>);
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        // The refresh is done and stored by now; a release that throws is the
+        // host's own failure, seen by its own code.
+        let _ = call::<(), Ignored>("lock release", &self.0, ());
+    }
+}
+
 /// The answer of one call, sent from the JavaScript thread to the worker.
 enum Reply<T: FromNapiValue + 'static> {
     /// The function returned a value at once (or threw: `Err`).
@@ -116,6 +151,7 @@ type Tsfn<A> = ThreadsafeFunction<A, Unknown<'static>, A, Status, false, true>;
 pub struct JsTokenStore {
     load: Tsfn<()>,
     save: Tsfn<TokenSetJs>,
+    lock: Option<Tsfn<()>>,
 }
 
 impl std::fmt::Debug for JsTokenStore {
@@ -138,8 +174,24 @@ impl JsTokenStore {
         let save = store.function("save")?.ok_or_else(|| {
             ArgError::new(store.path_of("save"), "is required: async (tokens) => void")
         })?;
+        let lock = store.function("lock")?;
         let this = store.object();
         let bad = |key: &str| ArgError::new(store.path_of(key), "could not be bound to the store");
+        let lock = match lock {
+            None => None,
+            Some(lock) => {
+                let lock: Function<'_, (), Unknown<'static>> = lock
+                    .bind(this)
+                    .and_then(|f| unsafe { Function::from_napi_value(f.value().env, f.raw()) })
+                    .map_err(|_| bad("lock"))?;
+                Some(
+                    lock.build_threadsafe_function()
+                        .weak::<true>()
+                        .build()
+                        .map_err(|_| bad("lock"))?,
+                )
+            }
+        };
         let load: Function<'_, (), Unknown<'static>> = load
             .bind(this)
             .and_then(|f| unsafe { Function::from_napi_value(f.value().env, f.raw()) })
@@ -159,6 +211,7 @@ impl JsTokenStore {
                 .weak::<true>()
                 .build()
                 .map_err(|_| bad("save"))?,
+            lock,
         })
     }
 }
@@ -247,6 +300,14 @@ fn block_on<F: Future>(fut: F, deadline: Instant) -> Option<F::Output> {
 }
 
 impl TokenStore for JsTokenStore {
+    fn lock(&self) -> std::result::Result<StoreLock, nzpir::Error> {
+        let Some(lock) = &self.lock else {
+            return Ok(StoreLock::none());
+        };
+        let Release(release) = call::<(), Release>("lock()", lock, ())?;
+        Ok(StoreLock::held(HeldLock(release.map_err(store_error)?)))
+    }
+
     fn load(&self) -> std::result::Result<Option<TokenSet>, nzpir::Error> {
         let Loaded(r) = call::<(), Loaded>("load()", &self.load, ())?;
         r.map_err(|e| {

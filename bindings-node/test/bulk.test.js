@@ -198,3 +198,30 @@ test('the event loop keeps running while lookupMany waits on a slow gateway', as
   assert.equal(out[0].value.rate, '28')
   assert.ok(ticks >= 20, `${ticks}`)
 })
+
+test("a gateway's rate limit is waited out", async () => {
+  const client = new nzpir.Client(jwtOptions(m, { maxRetries: 0 }))
+  sb.setFault({ kind: 'too_many_requests', secs: 1, times: 1 })
+  await assert.rejects(client.lookup({ ird: MEMBER_28, pieIrd: SCHEME }), (e) => {
+    assert.equal(e.code, 'NZPIR_RATE_LIMITED')
+    assert.equal(e.httpStatus, 429)
+    assert.ok(e.irCode == null)
+    return true
+  })
+  sb.setFault({ kind: 'too_many_requests', secs: 1, times: 2 })
+  const started = Date.now()
+  const out = await client.lookupMany(
+    [
+      { ird: MEMBER_28, pieIrd: SCHEME },
+      { ird: MEMBER_10_5, pieIrd: SCHEME },
+    ],
+    { concurrency: 2 },
+  )
+  assert.deepEqual(
+    out.map((e) => e.status === 'fulfilled' && e.value.rate),
+    ['28', '10.5'],
+  )
+  assert.ok(Date.now() - started >= 900, 'waited as the gateway asked')
+  assert.equal(sb.stats().pir_responses['429'], 3)
+  assert.throws(() => sb.setFault({ kind: 'too_many_requests', secs: -1 }), /secs/)
+})

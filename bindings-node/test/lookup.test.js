@@ -169,6 +169,28 @@ test('NZPIR_SERVER: PIR150 and a 500 page; transient faults are retried', async 
   assert.equal(e3.attempts, 3)
 })
 
+test('a hostile error body: an unrecognised code, its text nowhere', async () => {
+  // What a hostile or broken server might send: a "code" that is an IRD
+  // number or a formula, a message with a person's name and address.
+  const body = JSON.stringify({
+    errors: [
+      { code: '049091850', type: 'validation', message: 'Gary Allen, 1 Queen St, IRD 049091850' },
+      { code: '=HYPERLINK("http://evil.example")', type: 'validation', message: 'Queen St' },
+    ],
+  })
+  sb.setFault({ kind: 'answer', status: 400, body, times: 1 })
+  const once = new nzpir.Client(jwtOptions(m))
+  const hostile = ['049091850', 'Gary', 'Queen', 'HYPERLINK', 'evil.example']
+  const e = await rejectsWith(once.lookup({ ird: MEMBER_28, pieIrd: SCHEME }), 'NZPIR_REJECTED', hostile)
+  assert.equal(e.irCode, 'UNRECOGNISED')
+  assert.equal(e.httpStatus, 400)
+  const shown = JSON.stringify(e) + String(e) + require('node:util').inspect(e)
+  for (const s of hostile) assert.ok(!shown.includes(s), s)
+  // The fault is checked where it is defined, with the same rule everywhere.
+  assert.throws(() => sb.setFault({ kind: 'answer', status: 200, body: '{}' }), /between 400 and 599/)
+  assert.throws(() => sb.setFault({ kind: 'no_such_fault' }), /unknown variant/)
+})
+
 test('NZPIR_TIMEOUT: a delayed answer past the timeout', async () => {
   sb.setFault({ kind: 'delay', ms: 1500, times: 1 })
   const c = new nzpir.Client(jwtOptions(m, { timeout: 300 }))

@@ -290,6 +290,22 @@ async function main() {
     if (broken) {
       await fails('a bearer token with a newline', 'NZPIR_CONFIG', () => broken.lookup({ ird: '139276507', pieIrd: SCHEME }))
     }
+    // PKCS#12 bundles and their passwords: the right one works, a wrong one
+    // is a configuration error that names neither.
+    const p12 = path.join(m.pki_dir, 'audit.p12')
+    const p12Pass = 'p12-pass-VbNmQwErTy'
+    secret('PKCS#12 password', p12Pass)
+    secret('PKCS#12 password', 'wrong-p12-pass-AsDfGh')
+    require('node:child_process').execFileSync('openssl', ['pkcs12', '-export', '-in', m.client_cert,
+      '-inkey', m.client_key, '-passout', `pass:${p12Pass}`, '-out', p12])
+    const noIdentity = { ...jwt }
+    delete noIdentity.cert
+    delete noIdentity.key
+    const viaP12 = new nzpir.Client({ ...noIdentity, pkcs12: p12, pkcs12Password: p12Pass })
+    shown('a client from a PKCS#12 bundle', viaP12)
+    await viaP12.lookup({ ird: '139276507', pieIrd: SCHEME })
+    await fails('a wrong PKCS#12 password', 'NZPIR_CONFIG', () =>
+      new nzpir.Client({ ...noIdentity, pkcs12: p12, pkcs12Password: 'wrong-p12-pass-AsDfGh' }))
     const badToml = path.join(m.pki_dir, 'bad.toml')
     fs.writeFileSync(badToml, '[auth]\ntype = "oauth"\nclient_secret = "toml-secret-QxZvTkWm\nclient_id = "x"\n')
     secret('TOML client secret', 'toml-secret-QxZvTkWm')

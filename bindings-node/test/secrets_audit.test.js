@@ -4,8 +4,9 @@
 // startLogon with a person's details, OAuth with a JavaScript token store and
 // a rotation, a static bearer token, IR's mock) and every error path
 // (strict mode's codes, IR003, 5xx, PIR150, drops, broken bodies, a timeout,
-// TLS, a closed port, local validation, wrong arguments, configuration and
-// token store errors). The binding has no logger of its own (the core's log
+// TLS, a closed port, local validation, wrong arguments, configuration
+// errors, a PKCS#12 bundle with its right and a wrong password, and token
+// store errors). The binding has no logger of its own (the core's log
 // records go nowhere in Node), so the child runs with RUST_LOG=trace,
 // RUST_BACKTRACE=full and NODE_DEBUG for Node's own modules, the most any
 // layer could be made to say, and everything it writes to stdout and stderr
@@ -17,7 +18,7 @@
 // private keys, the OAuth client secrets, every access and refresh token the
 // store was handed, the authorisation code, state and PKCE verifier, every
 // JWT (anything "eyJ"), every IRD number in 9-digit, 8-digit and dashed
-// forms, and the names and dates of birth sent.
+// forms, the names and dates of birth sent, and the PKCS#12 passwords.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { spawnSync } = require('node:child_process')

@@ -5,8 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use nzpir::oauth::{
-    AuthorizationRequest as CoreRequest, OAuthTokenSource, TokenKind, TokenSet as CoreTokens,
-    TokenStore,
+    AuthorizationRequest as CoreRequest, OAuthTokenSource, StoreLock, TokenKind,
+    TokenSet as CoreTokens, TokenStore,
 };
 use nzpir::{Error, ErrorKind, Secret};
 use pyo3::prelude::*;
@@ -15,8 +15,11 @@ use pyo3::types::{PyDict, PyString};
 use crate::{convert, errors};
 
 /// A token store over a Python object: `load() -> dict | None` and
-/// `save(tokens: dict) -> None`. The core calls it from whatever thread needs
-/// a token (with the GIL released); each call takes the GIL for its duration.
+/// `save(tokens: dict) -> None`, and optionally `lock()`, which returns a
+/// context manager holding the store's lock across processes (a
+/// `filelock.FileLock`, a Redis lock...): the core enters it around every
+/// load-refresh-save. The core calls the store from whatever thread needs a
+/// token (with the GIL released); each call takes the GIL for its duration.
 pub(crate) struct PyTokenStore {
     obj: Py<PyAny>,
 }
@@ -109,7 +112,60 @@ fn tokens_to_dict<'py>(py: Python<'py>, t: &CoreTokens) -> PyResult<Bound<'py, P
     Ok(d)
 }
 
+/// A held `lock()` context manager: left (`__exit__(None, None, None)`) when
+/// the core drops it.
+struct HeldLock(Option<Py<PyAny>>);
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        let Some(cm) = self.0.take() else { return };
+        // During interpreter shutdown there is nothing left to release into.
+        let _ = Python::try_attach(|py| {
+            if let Err(e) = cm.call_method1(py, "__exit__", (py.None(), py.None(), py.None())) {
+                // The refresh itself is done and stored; a lock that cannot be
+                // released is the host's to see (its own exception, in the
+                // `nzpir` log with its type only: the text may quote a path).
+                let name = e
+                    .get_type(py)
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default();
+                log::warn!(target: "nzpir", "token store lock: __exit__ raised {name}");
+            }
+        });
+    }
+}
+
 impl TokenStore for PyTokenStore {
+    fn lock(&self) -> Result<StoreLock, Error> {
+        Python::attach(|py| {
+            let obj = self.obj.bind(py);
+            let lock = match obj.getattr("lock") {
+                Ok(f) if f.is_callable() => f,
+                Ok(f) if f.is_none() => return Ok(StoreLock::none()),
+                Ok(_) => {
+                    return Err(Error::new(
+                        ErrorKind::TokenStore,
+                        "token store lock must be a method returning a context manager",
+                    ));
+                }
+                Err(_) => return Ok(StoreLock::none()),
+            };
+            let cm = lock.call0().map_err(|e| callback_error(py, "lock()", e))?;
+            cm.call_method0("__enter__").map_err(|e| {
+                if cm.hasattr("__enter__").unwrap_or(false) {
+                    callback_error(py, "lock().__enter__()", e)
+                } else {
+                    Error::new(
+                        ErrorKind::TokenStore,
+                        "token store lock() must return a context manager (with __enter__ and __exit__)",
+                    )
+                }
+            })?;
+            Ok(StoreLock::held(HeldLock(Some(cm.unbind()))))
+        })
+    }
+
     fn load(&self) -> Result<Option<CoreTokens>, Error> {
         Python::attach(|py| {
             let got = self

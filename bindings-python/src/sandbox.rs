@@ -62,29 +62,27 @@ impl Sandbox {
         times: Option<i64>,
         ms: Option<i64>,
         status: Option<i64>,
+        secs: Option<i64>,
+        body: Option<&str>,
         scope: &str,
     ) -> PyResult<Fault> {
         let mut m = Map::new();
         m.insert("kind".into(), Value::String(kind.to_owned()));
-        if let Some(t) = times {
-            m.insert(
-                "times".into(),
-                in_range("times", t, 1, u32::MAX.into())?.into(),
-            );
+        for (key, v) in [
+            ("times", times),
+            ("ms", ms),
+            ("status", status),
+            ("secs", secs),
+        ] {
+            if let Some(v) = v {
+                m.insert(key.into(), v.into());
+            }
         }
-        if let Some(ms) = ms {
-            m.insert("ms".into(), in_range("ms", ms, 0, 600_000)?.into());
-        }
-        if let Some(s) = status {
-            m.insert("status".into(), in_range("status", s, 500, 599)?.into());
+        if let Some(b) = body {
+            m.insert("body".into(), Value::String(b.to_owned()));
         }
         m.insert("scope".into(), Value::String(scope.to_owned()));
-        let fault: Fault = serde_json::from_value(Value::Object(m))
-            .map_err(|e| PyValueError::new_err(format!("fault: {e}")))?;
-        if let Some(problem) = fault.problem() {
-            return Err(PyValueError::new_err(format!("fault: {problem}")));
-        }
-        Ok(fault)
+        Fault::from_json(Value::Object(m)).map_err(|p| PyValueError::new_err(format!("fault: {p}")))
     }
 }
 
@@ -338,34 +336,43 @@ impl Sandbox {
     /// Makes the next requests go wrong, replacing any fault already set.
     /// `kind`: `"delay"` (with `ms`), `"drop_before_read"`, `"drop_after_read"`, `"drop_after_process"`,
     /// `"status"` (with `status`, 500-599), `"truncated_body"`,
-    /// `"malformed_body"`, `"pir150"` or `"other_investor"`; `times`: how many requests (default:
-    /// every one until cleared); `scope`: `"pir"` or `"token"`.
-    #[pyo3(signature = (kind, *, times = None, ms = None, status = None, scope = "pir"))]
+    /// `"malformed_body"`, `"pir150"`, `"other_investor"`, `"answer"` (with
+    /// `status`, 400-599, and `body`: the JSON text sent as it is, e.g. a
+    /// hostile error body) or `"too_many_requests"` (a gateway's 429, with
+    /// `Retry-After: secs` when `secs` is given); `times`: how many requests
+    /// (default: every one until cleared); `scope`: `"pir"` or `"token"`.
+    #[pyo3(signature = (kind, *, times = None, ms = None, status = None, secs = None, body = None, scope = "pir"))]
+    #[allow(clippy::too_many_arguments)]
     fn set_fault(
         &self,
         kind: &str,
         times: Option<i64>,
         ms: Option<i64>,
         status: Option<i64>,
+        secs: Option<i64>,
+        body: Option<&str>,
         scope: &str,
     ) -> PyResult<()> {
         self.inner
-            .set_fault(Sandbox::fault(kind, times, ms, status, scope)?);
+            .set_fault(Sandbox::fault(kind, times, ms, status, secs, body, scope)?);
         Ok(())
     }
 
     /// Adds a fault after those already set (faults apply in order).
-    #[pyo3(signature = (kind, *, times = None, ms = None, status = None, scope = "pir"))]
+    #[pyo3(signature = (kind, *, times = None, ms = None, status = None, secs = None, body = None, scope = "pir"))]
+    #[allow(clippy::too_many_arguments)]
     fn add_fault(
         &self,
         kind: &str,
         times: Option<i64>,
         ms: Option<i64>,
         status: Option<i64>,
+        secs: Option<i64>,
+        body: Option<&str>,
         scope: &str,
     ) -> PyResult<()> {
         self.inner
-            .add_fault(Sandbox::fault(kind, times, ms, status, scope)?);
+            .add_fault(Sandbox::fault(kind, times, ms, status, secs, body, scope)?);
         Ok(())
     }
 

@@ -295,3 +295,25 @@ def test_async_lookup_many_cancelled_stops_the_run(fresh: nzpir.Sandbox) -> None
     time.sleep(0.4)
     assert fresh.stats()["pir_requests"] == calls
     assert calls < 300
+
+
+def test_a_gateway_rate_limit_is_waited_out(fresh: nzpir.Sandbox) -> None:
+    """A gateway's 429 with Retry-After: one lookup reports it (retryable,
+    with the status); a bulk run pauses and then answers every row."""
+    client = fresh.client(max_retries=0)
+    fresh.set_fault("too_many_requests", secs=1, times=1)
+    with pytest.raises(nzpir.RateLimitedError) as info:
+        client.lookup(RATE_28, pie_ird=SCHEME)
+    assert info.value.http_status == 429
+    assert info.value.ir_code is None
+
+    fresh.set_fault("too_many_requests", secs=1, times=2)
+    started = time.monotonic()
+    results = client.lookup_many(
+        [{"ird": i, "pie_ird": SCHEME} for i in (RATE_28, RATE_10_5)], concurrency=2
+    )
+    assert [str(r.rate) for r in results if isinstance(r, nzpir.LookupResult)] == ["28", "10.5"]
+    assert time.monotonic() - started >= 0.9, "waited as the gateway asked"
+    assert fresh.stats()["pir_responses"]["429"] == 3
+    with pytest.raises(ValueError, match="secs"):
+        fresh.set_fault("too_many_requests", secs=-1)

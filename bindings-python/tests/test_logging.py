@@ -76,3 +76,30 @@ def test_levels_set_after_import_are_honoured(
     with caplog.at_level(logging.INFO, logger="nzpir"):
         client.lookup(RATE_28, pie_ird=SCHEME)
     assert [r.levelno for r in caplog.records if r.name == "nzpir"] == [logging.INFO]
+
+
+def test_a_hostile_error_body_reaches_neither_the_error_nor_the_log(
+    strict: nzpir.Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What a hostile or broken server might send: a "code" that is an IRD
+    number, and a message with a person's name and address."""
+    hostile = (
+        '{"errors":[{"code":"049091850","type":"validation",'
+        '"message":"Gary Allen, 1 Queen St, IRD 049091850"},'
+        '{"code":"=HYPERLINK(\\"http://evil.example\\")","type":"validation","message":"Queen St"}]}'
+    )
+    strict.set_fault("answer", status=400, body=hostile, times=1)
+    client = strict.client(max_retries=0)
+    with caplog.at_level(logging.DEBUG), pytest.raises(nzpir.RejectedError) as info:
+        client.lookup(RATE_28, pie_ird=SCHEME)
+    e = info.value
+    assert e.ir_code == "UNRECOGNISED"
+    assert e.http_status == 400
+    shown = "\n".join([str(e), repr(e), *(r.getMessage() for r in caplog.records)])
+    for needle in ["049091850", "Gary", "Queen", "HYPERLINK", "evil.example"]:
+        assert needle not in shown, needle
+    # The fault is checked where it is defined: one rule for every surface.
+    with pytest.raises(ValueError, match="between 400 and 599"):
+        strict.set_fault("answer", status=200, body="{}")
+    with pytest.raises(ValueError, match="unknown variant"):
+        strict.set_fault("no_such_fault")

@@ -675,6 +675,10 @@ pub struct Journal {
     path: PathBuf,
     key: aws_lc_rs::hmac::Key,
     file: Mutex<File>,
+    /// The same file, for `fdatasync` while other lines are appended.
+    sync_file: File,
+    durable: Mutex<Durable>,
+    durable_cv: Condvar,
     done: HashMap<[u8; 16], Compact>,
     failures: Vec<BatchFailure>,
     damaged: usize,
@@ -688,6 +692,17 @@ impl fmt::Debug for Journal {
             .field("damaged", &self.damaged)
             .finish_non_exhaustive()
     }
+}
+
+/// Group commit: lines are numbered as they are appended, and one
+/// `fdatasync` makes every line appended before it durable, so concurrent
+/// lookups share a flush instead of queueing for one each.
+#[derive(Debug, Default)]
+struct Durable {
+    written: u64,
+    synced: u64,
+    syncing: bool,
+    syncs: u64,
 }
 
 fn mac16(key: &aws_lc_rs::hmac::Key, parts: &[&[u8]]) -> [u8; 16] {
@@ -838,10 +853,16 @@ impl Journal {
         file.set_len(good_len)
             .and_then(|()| file.seek(SeekFrom::End(0)).map(|_| ()))
             .map_err(|e| journal_err(&path, "cannot truncate", e))?;
+        let sync_file = file
+            .try_clone()
+            .map_err(|e| journal_err(&path, "cannot open", e))?;
         Ok(Journal {
             key,
             path,
             file: Mutex::new(file),
+            sync_file,
+            durable: Mutex::new(Durable::default()),
+            durable_cv: Condvar::new(),
             done,
             failures,
             damaged,
@@ -887,8 +908,9 @@ impl Journal {
         self.damaged
     }
 
-    /// Appends a final answer and flushes it to disk. The line is written
-    /// with one call, so a crash leaves at most a torn last line.
+    /// Appends a final answer and returns once it is on disk. The line is
+    /// written with one call, so a crash leaves at most a torn last line;
+    /// concurrent calls share one `fdatasync` (group commit).
     pub fn record(&self, key: &RequestKey, answer: &BatchAnswer) -> Result<(), Error> {
         let body = LineBody {
             k: STANDARD.encode(key.0),
@@ -911,10 +933,53 @@ impl Journal {
         let mut text = serde_json::to_string(&line)
             .map_err(|e| journal_err(&self.path, "cannot encode", e))?;
         text.push('\n');
+        let seq = self.append(&text)?;
+        self.sync_through(seq)
+    }
+
+    /// Appends a whole line (one write) and returns its number.
+    fn append(&self, text: &str) -> Result<u64, Error> {
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
         f.write_all(text.as_bytes())
-            .and_then(|()| f.sync_data())
-            .map_err(|e| journal_err(&self.path, "cannot append", e))
+            .map_err(|e| journal_err(&self.path, "cannot append", e))?;
+        let mut d = self.durable.lock().unwrap_or_else(|p| p.into_inner());
+        d.written += 1;
+        Ok(d.written)
+    }
+
+    /// Returns once line `seq` is durable: flushes itself when no flush is
+    /// under way, else waits for the one that is (and flushes again when
+    /// that one started before the line was written).
+    fn sync_through(&self, seq: u64) -> Result<(), Error> {
+        let mut d = self.durable.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if d.synced >= seq {
+                return Ok(());
+            }
+            if d.syncing {
+                d = self.durable_cv.wait(d).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            d.syncing = true;
+            let target = d.written;
+            drop(d);
+            let r = self.sync_file.sync_data();
+            d = self.durable.lock().unwrap_or_else(|p| p.into_inner());
+            d.syncing = false;
+            if r.is_ok() {
+                d.synced = d.synced.max(target);
+                d.syncs += 1;
+            }
+            self.durable_cv.notify_all();
+            r.map_err(|e| journal_err(&self.path, "cannot flush", e))?;
+        }
+    }
+
+    /// Lines made durable, and the `fdatasync` calls that did it.
+    #[cfg(test)]
+    fn durability(&self) -> (u64, u64) {
+        let d = self.durable.lock().unwrap_or_else(|p| p.into_inner());
+        (d.synced, d.syncs)
     }
 }
 

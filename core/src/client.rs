@@ -932,12 +932,13 @@ impl Client {
                 && let (Some(jwt), AuthState::Jwt(signer)) = (&jwt, &inner.auth)
                 && err.ir_code() == Some(&IrCode::EV1026)
             {
-                // IR found the JWT's times wrong (its clock may be ahead of
-                // this one's): one retry with a newly minted token.
+                // IR found the JWT's times wrong (its clock may be behind
+                // this one's): one retry with a token issued further back.
                 refreshed = true;
-                signer.replace(jwt)?;
-                log::debug!(target: "nzpir", "{}: EV1026, retrying once with a new JWT", op.name);
-                continue;
+                if signer.replace(jwt)?.is_some() {
+                    log::debug!(target: "nzpir", "{}: EV1026, retrying once with a new JWT", op.name);
+                    continue;
+                }
             }
             let may_retry = match op.resend {
                 Resend::WhenNotCounted => may_retry_lookup(&err),

@@ -698,10 +698,14 @@ impl Error {
     }
 
     /// Whether trying again later may succeed (transient faults only:
-    /// connection failures, 502/503/504, PIR150, timeouts).
+    /// connection failures, 502/503/504, PIR150, timeouts, and a gateway's
+    /// HTTP 429 without IR's code; IR003 is IR's answer for 24 hours).
     pub fn is_retryable(&self) -> bool {
         match self.inner.kind {
             ErrorKind::Transport | ErrorKind::Timeout => true,
+            ErrorKind::RateLimited => {
+                self.inner.http_status == Some(429) && self.inner.ir_code.is_none()
+            }
             ErrorKind::Server => {
                 matches!(self.inner.ir_code, Some(IrCode::PIR150))
                     || matches!(self.inner.http_status, Some(502..=504))

@@ -293,6 +293,10 @@ pub struct JwtSigner {
     inner: Arc<SignerInner>,
 }
 
+/// How much further back a token replacing one IR refused for its times
+/// (EV1026) is issued, at most (see [`JwtSigner::replace`]).
+pub const EV1026_EXTRA_SKEW: Duration = Duration::from_secs(300);
+
 struct SignerInner {
     alg: JwtAlgorithm,
     key: Key,
@@ -682,20 +686,33 @@ impl JwtSigner {
         self.renew(now).map(Jwt)
     }
 
-    /// Replaces `rejected` (a token the gateway refused, e.g. EV1026) in the
-    /// cache with a newly minted one, unless another thread already did, and
-    /// returns the token to use now.
-    pub fn replace(&self, rejected: &Jwt) -> Result<Jwt, Error> {
+    /// Replaces `rejected`, a token IR refused for its times (EV1026), in the
+    /// cache, unless another thread already did, and returns the token to
+    /// use now; `None` when no token with other times can be made.
+    ///
+    /// The usual cause is a gateway whose clock is behind this one's, so that
+    /// `iat` lies in its future: the new token is issued further back (by
+    /// [`EV1026_EXTRA_SKEW`] at most, and never before the certificate's
+    /// notBefore), so it differs from the refused one even within the same
+    /// second, and still has half its margin-free life ahead.
+    pub fn replace(&self, rejected: &Jwt) -> Result<Option<Jwt>, Error> {
         let inner = &*self.inner;
         let _guard = inner.mint_lock.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = inner.current.load_full()
             && !Arc::ptr_eq(&t, &rejected.0)
         {
-            return Ok(Jwt(t));
+            return Ok(Some(Jwt(t)));
         }
-        let minted = Arc::new(inner.mint_at(inner.clock.now_unix())?);
+        let extra = EV1026_EXTRA_SKEW
+            .as_secs()
+            .min(((inner.ttl - inner.skew) / 2) as u64) as i64;
+        let minted = inner.mint_at_with(inner.clock.now_unix(), extra)?;
+        if (minted.iat, minted.exp) == (rejected.0.iat, rejected.0.exp) {
+            return Ok(None);
+        }
+        let minted = Arc::new(minted);
         inner.current.store(Some(Arc::clone(&minted)));
-        Ok(Jwt(minted))
+        Ok(Some(Jwt(minted)))
     }
 
     /// A new token, bypassing (and not updating) the cache.
@@ -777,9 +794,14 @@ impl SignerInner {
     }
 
     fn mint_at(&self, now: i64) -> Result<Minted, Error> {
+        self.mint_at_with(now, 0)
+    }
+
+    /// Mints with `iat` a further `extra` seconds back.
+    fn mint_at_with(&self, now: i64, extra: i64) -> Result<Minted, Error> {
         // IR refuses (EV1026) an `iat` before the certificate's issue date, so
         // the clock-skew margin never reaches back past it.
-        let iat = (now - self.skew).max(self.not_before);
+        let iat = (now - self.skew - extra).max(self.not_before);
         let exp = iat + self.ttl;
         let start_logon = match (self.start_logon.is_empty(), self.unset_start_logon) {
             (false, _) => Some(self.start_logon.as_str()),
@@ -1386,5 +1408,63 @@ mod tests {
         // An older certificate keeps the usual margin.
         let jwt = mint(cert_for(&key));
         assert_eq!(jwt.issued_at(), NOW - 30);
+    }
+
+    #[test]
+    fn a_token_refused_for_its_times_is_replaced_by_one_issued_further_back() {
+        // RSA signatures are deterministic: within one second, a plain re-mint
+        // would send IR the very token it refused.
+        let key = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("rsa");
+        let signer = JwtSigner::builder(cert_for(&key), key.serialize_pem())
+            .issuer("Acme")
+            .clock(Arc::new(FixedClock(NOW)))
+            .build()
+            .expect("signer");
+        let refused = signer.token().expect("jwt");
+        assert_eq!(signer.mint().expect("jwt").expose(), refused.expose());
+        let new = signer
+            .replace(&refused)
+            .expect("replace")
+            .expect("a new one");
+        assert_ne!(new.expose(), refused.expose());
+        assert_eq!(
+            new.issued_at(),
+            NOW - 30 - 255,
+            "(540 - 30) / 2 further back"
+        );
+        assert_eq!(new.expires_at(), NOW + 255);
+        // It is cached: the next call uses it; replacing the refused one again
+        // (another thread that saw it refused too) hands it out, unchanged.
+        assert_eq!(signer.token().expect("jwt").expose(), new.expose());
+        let again = signer
+            .replace(&refused)
+            .expect("replace")
+            .expect("the same");
+        assert_eq!(again.expose(), new.expose());
+        // The further margin is 5 minutes at most.
+        let long = JwtSigner::builder(cert_for(&key), key.serialize_pem())
+            .issuer("Acme")
+            .clock(Arc::new(FixedClock(NOW)))
+            .ttl(Duration::from_secs(8 * 3600))
+            .build()
+            .expect("signer");
+        let t = long.token().expect("jwt");
+        let r = long.replace(&t).expect("replace").expect("new");
+        assert_eq!(r.issued_at(), NOW - 30 - 300);
+
+        // A certificate issued just now leaves no room to go back: no retry.
+        let mut p = CertificateParams::new(vec!["m2m.example".to_owned()]).expect("params");
+        p.not_before = time::OffsetDateTime::from_unix_timestamp(NOW).expect("time");
+        p.not_after = rcgen::date_time_ymd(2099, 1, 1);
+        let fresh = JwtSigner::builder(
+            p.self_signed(&key).expect("cert").pem(),
+            key.serialize_pem(),
+        )
+        .issuer("Acme")
+        .clock(Arc::new(FixedClock(NOW)))
+        .build()
+        .expect("signer");
+        let t = fresh.token().expect("jwt");
+        assert!(fresh.replace(&t).expect("replace").is_none());
     }
 }

@@ -255,3 +255,71 @@ fn a_slow_answer_is_a_timeout_and_is_not_sent_again() {
     assert_eq!(sb.stats().pir_requests, 2, "one attempt for each call");
     sb.clear_faults();
 }
+
+/// A gateway's rate limit (429 with `Retry-After`): the wait it asks for is
+/// kept, a lookup is tried again after it, and a bulk run pauses and then
+/// answers every row.
+#[test]
+fn a_rate_limit_with_retry_after_is_waited_out() {
+    let sb = sandbox();
+    let req = request(&sb);
+    // No retries: the error carries the gateway's wait.
+    sb.set_fault(Fault::new(FaultKind::TooManyRequests { secs: Some(1) }).times(1));
+    let e = client(&sb, 0).lookup(&req).expect_err("429");
+    assert_error(&e, ErrorKind::RateLimited, None, Some(429));
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(1)));
+    assert!(e.is_retryable());
+
+    // With retries, the lookup is sent again no sooner than asked (within
+    // the policy's longest wait, 8 s by default).
+    sb.set_fault(Fault::new(FaultKind::TooManyRequests { secs: Some(1) }).times(1));
+    let patient = builder(&sb)
+        .auth(Auth::Jwt(rs256(sb.manifest(), None)))
+        .retry_policy(nzpir::RetryPolicy::new(2).with_base_delay(Duration::from_millis(5)))
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    let o = patient.lookup(&req).expect("answered after the wait");
+    assert!(o.rate().is_some());
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "retried before Retry-After: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(sb.stats().pir_responses.get("429"), Some(&2));
+
+    // A bulk run: two rows refused, then every row answered, none twice.
+    let irds = ["139276507", "139276310", "139439976"];
+    sb.set_fault(Fault::new(FaultKind::TooManyRequests { secs: Some(1) }).times(2));
+    let c = client(&sb, 0);
+    let scheme = pie(sb.manifest(), "kowhai-scheme");
+    let rows = irds
+        .iter()
+        .map(|i| ((), Ok(PirRequest::builder(*i).pie_ird(&scheme).build())));
+    let mut answers = Vec::new();
+    let progress = nzpir::batch::run(
+        rows,
+        move |r: &PirRequest| c.lookup(r),
+        &nzpir::batch::BatchOptions {
+            concurrency: 2,
+            ..nzpir::batch::BatchOptions::default()
+        },
+        None,
+        &nzpir::batch::CancelToken::new(),
+        |a| {
+            answers.push(a.answer);
+            Ok(())
+        },
+        |_| {},
+    )
+    .expect("run");
+    assert_eq!(answers.len(), 3);
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(a, nzpir::batch::BatchAnswer::Rate(_))),
+        "{answers:?}"
+    );
+    assert_eq!(progress.retried, 2);
+    assert_eq!(sb.stats().pir_responses.get("429"), Some(&4));
+}

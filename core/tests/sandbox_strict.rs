@@ -362,10 +362,20 @@ fn error_classes_end_to_end_and_none_is_retried() {
         400,
     );
 
-    // EV1026: the gateway's clock is two hours behind, so the JWT's `iat` is
-    // in its future. The client mints a new JWT and tries once more (a token
-    // it cached may be what IR finds stale); here the new one is just as
-    // early, so the second EV1026 is the answer.
+    // EV1026: the gateway's clock is two minutes behind, so the JWT's `iat`
+    // (30 s back) is in its future. The client mints a new JWT issued
+    // further back and tries once more: accepted.
+    sb.set_clock_offset(-120);
+    let jwt_client = with(Auth::Jwt(rs256(m, None)));
+    let before = sb.pir_calls_for(member.ird());
+    jwt_client.lookup(&member).expect("accepted on the retry");
+    assert_eq!(sb.pir_calls_for(member.ird()), before + 2);
+    // The replacement is cached: the next lookup is accepted at once.
+    jwt_client.lookup(&member).expect("the new JWT");
+    assert_eq!(sb.pir_calls_for(member.ird()), before + 3);
+
+    // Two hours behind: the token issued further back is still too early,
+    // so the second EV1026 is the answer.
     sb.set_clock_offset(-7200);
     let jwt_client = with(Auth::Jwt(rs256(m, None)));
     let before = (sb.stats().pir_requests, sb.pir_calls_for(member.ird()));
@@ -385,7 +395,11 @@ fn error_classes_end_to_end_and_none_is_retried() {
     ] {
         assert_eq!(codes.get(code), Some(&1), "{code} answered once: {codes:?}");
     }
-    assert_eq!(codes.get("EV1026"), Some(&2), "EV1026 and its one retry");
+    assert_eq!(
+        codes.get("EV1026"),
+        Some(&3),
+        "two minutes: one EV1026; two hours: EV1026 and its one retry"
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_int, c_void};
 use std::fmt;
 use std::sync::Arc;
 
-use nzpir::oauth::{OAuthTokenSource, TokenSet, TokenStore, parse_redirect};
+use nzpir::oauth::{OAuthTokenSource, StoreLock, TokenSet, TokenStore, parse_redirect};
 use nzpir::{Config, Error, ErrorKind, Secret};
 
 use crate::boundary;
@@ -69,11 +69,56 @@ pub struct nzpir_token_store {
     pub save: nzpir_token_save_fn,
 }
 
+/// `lock`: take the store's exclusive lock, across processes (e.g. `flock`
+/// on a lock file, a database advisory lock), waiting for it as long as
+/// needed, and return `NZPIR_TOKEN_STORE_OK` once it is held; anything else
+/// is a failure (the call then fails with `NZPIR_STATUS_TOKEN_STORE`).
+pub type nzpir_token_lock_fn = Option<unsafe extern "C" fn(ctx: *mut c_void) -> c_int>;
+
+/// `unlock`: release the lock `lock` took.
+pub type nzpir_token_unlock_fn = Option<unsafe extern "C" fn(ctx: *mut c_void)>;
+
+/// The lock of a token store that several processes (or several clients)
+/// share. nzpir holds it around every load-refresh-save: it takes the lock,
+/// reads the store again, adopts a token set another holder stored, and
+/// refreshes only when that one is due too, so that a spent refresh token is
+/// never sent (IR answers a replay by revoking the whole grant). Both
+/// callbacks receive the store's `ctx`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct nzpir_token_store_lock {
+    /// Takes the lock. Required.
+    pub lock: nzpir_token_lock_fn,
+    /// Releases it. Required.
+    pub unlock: nzpir_token_unlock_fn,
+}
+
 /// The host's callbacks as the core's token store.
 struct CallbackStore {
     ctx: *mut c_void,
     load: unsafe extern "C" fn(*mut c_void, *mut c_char, usize, *mut usize) -> c_int,
     save: unsafe extern "C" fn(*mut c_void, *const c_char, usize) -> c_int,
+    lock: Option<(
+        unsafe extern "C" fn(*mut c_void) -> c_int,
+        unsafe extern "C" fn(*mut c_void),
+    )>,
+}
+
+/// A lock taken through the host's `lock`, released through its `unlock`.
+struct HostLock {
+    ctx: *mut c_void,
+    unlock: unsafe extern "C" fn(*mut c_void),
+}
+
+// SAFETY: as for `CallbackStore`: the host's callbacks may be called from any
+// thread.
+unsafe impl Send for HostLock {}
+
+impl Drop for HostLock {
+    fn drop(&mut self) {
+        // SAFETY: the host's contract covers `ctx` and `unlock`.
+        unsafe { (self.unlock)(self.ctx) };
+    }
 }
 
 // SAFETY: the host promises (see `nzpir_token_store`) that `ctx` and the
@@ -97,6 +142,23 @@ fn wipe(bytes: &mut [u8]) {
 }
 
 impl TokenStore for CallbackStore {
+    fn lock(&self) -> Result<StoreLock, Error> {
+        let Some((lock, unlock)) = self.lock else {
+            return Ok(StoreLock::none());
+        };
+        // SAFETY: the host's contract covers `ctx` and `lock`.
+        match unsafe { lock(self.ctx) } {
+            NZPIR_TOKEN_STORE_OK => Ok(StoreLock::held(HostLock {
+                ctx: self.ctx,
+                unlock,
+            })),
+            rc => Err(Error::new(
+                ErrorKind::TokenStore,
+                format!("token store: the host's lock callback failed (code {rc})"),
+            )),
+        }
+    }
+
     fn load(&self) -> Result<Option<TokenSet>, Error> {
         let mut buf = vec![0u8; NZPIR_TOKEN_STORE_MAX_BYTES];
         let mut len = 0usize;
@@ -173,6 +235,43 @@ pub unsafe extern "C" fn nzpir_client_new_with_token_store(
     err_out: *mut *mut nzpir_error,
 ) -> nzpir_status {
     // SAFETY: per this function's contract.
+    unsafe { new_with_store(config_json, store, std::ptr::null(), client_out, err_out) }
+}
+
+/// As `nzpir_client_new_with_token_store`, for a store that several processes
+/// (or several clients) share: `lock` (copied) takes and releases the store's
+/// lock across them, and nzpir holds it around every load-refresh-save (see
+/// `nzpir_token_store_lock`). A NULL `lock` is the same as
+/// `nzpir_client_new_with_token_store`.
+///
+/// # Safety
+/// As `nzpir_client_new_with_token_store`; `lock` is NULL or points to a
+/// `nzpir_token_store_lock` whose callbacks may be called from any thread
+/// with the store's `ctx` until the client is freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nzpir_client_new_with_locked_token_store(
+    config_json: *const c_char,
+    store: *const nzpir_token_store,
+    lock: *const nzpir_token_store_lock,
+    client_out: *mut *mut nzpir_client,
+    err_out: *mut *mut nzpir_error,
+) -> nzpir_status {
+    // SAFETY: per this function's contract.
+    unsafe { new_with_store(config_json, store, lock, client_out, err_out) }
+}
+
+/// Both constructors over host stores.
+///
+/// # Safety
+/// As `nzpir_client_new_with_locked_token_store`.
+unsafe fn new_with_store(
+    config_json: *const c_char,
+    store: *const nzpir_token_store,
+    lock: *const nzpir_token_store_lock,
+    client_out: *mut *mut nzpir_client,
+    err_out: *mut *mut nzpir_error,
+) -> nzpir_status {
+    // SAFETY: per this function's contract.
     unsafe {
         boundary::run(err_out, || {
             let json = arg_str(config_json, "config_json", NZPIR_MAX_JSON_BYTES)?;
@@ -184,10 +283,20 @@ pub unsafe extern "C" fn nzpir_client_new_with_token_store(
             let save = store
                 .save
                 .ok_or_else(|| nzpir_error::null_argument("store.save"))?;
+            let lock = match lock.as_ref() {
+                None => None,
+                Some(l) => Some((
+                    l.lock
+                        .ok_or_else(|| nzpir_error::null_argument("lock.lock"))?,
+                    l.unlock
+                        .ok_or_else(|| nzpir_error::null_argument("lock.unlock"))?,
+                )),
+            };
             let store = Arc::new(CallbackStore {
                 ctx: store.ctx,
                 load,
                 save,
+                lock,
             });
             let client = build(&Config::from_json_str(json)?, Some(store))?;
             client_out.write(Box::into_raw(client));

@@ -25,24 +25,12 @@ use crate::faults::Fault;
 use crate::server::{ReadBody, read_request, too_large};
 use crate::state::Shared;
 
-const FAULT_KEYS: [&str; 6] = ["kind", "ms", "status", "body", "times", "scope"];
-
 fn bad_request(message: &str) -> Resp {
     body::json(StatusCode::BAD_REQUEST, &json!({ "error": message }))
 }
 
 fn parse_fault(v: &Value) -> Result<Fault, String> {
-    let Some(obj) = v.as_object() else {
-        return Err("a fault is a JSON object".to_owned());
-    };
-    if let Some(k) = obj.keys().find(|k| !FAULT_KEYS.contains(&k.as_str())) {
-        return Err(format!("unknown fault member `{k}`"));
-    }
-    let fault: Fault = serde_json::from_value(v.clone()).map_err(|e| format!("fault: {e}"))?;
-    match fault.problem() {
-        Some(p) => Err(p.to_owned()),
-        None => Ok(fault),
-    }
+    Fault::from_json(v.clone()).map_err(|e| format!("fault: {e}"))
 }
 
 fn parse_faults(bytes: &[u8]) -> Result<Vec<Fault>, String> {

@@ -164,6 +164,16 @@ pub(crate) fn gateway_page(status: StatusCode) -> Resp {
     response(status, Some("text/html"), Body::full(html))
 }
 
+/// A gateway's rate limit: 429 with its page, and `Retry-After` when given.
+pub(crate) fn too_many_requests(retry_after: Option<u64>) -> Resp {
+    let mut r = gateway_page(StatusCode::TOO_MANY_REQUESTS);
+    if let Some(secs) = retry_after {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    r
+}
+
 /// The same answer, cut in half on the wire.
 pub(crate) fn truncate(r: Resp) -> Resp {
     let (parts, body) = r.into_parts();

@@ -48,6 +48,14 @@ pub enum FaultKind {
         /// The body, sent as it is with `Content-Type: application/json`.
         body: String,
     },
+    /// Answer 429 Too Many Requests, as a gateway's rate limit in front of IR
+    /// does (before IR processes anything), with `Retry-After: secs` when
+    /// `secs` is given.
+    TooManyRequests {
+        /// The `Retry-After` header, in seconds; none when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secs: Option<u64>,
+    },
     /// Answer a PIR request as usual, but for another investor: the answer's
     /// `IRD` (and its `PieIRD`, when there is one) is not the one asked about,
     /// as a gateway that mixed up two callers' answers would send.
@@ -113,6 +121,36 @@ impl Fault {
     pub fn scope(mut self, scope: FaultScope) -> Self {
         self.scope = scope;
         self
+    }
+
+    /// A fault from its JSON form (`{"kind": "delay", "ms": 200, "times": 1,
+    /// "scope": "token"}`), checked: what the bindings' `setFault` and the
+    /// admin endpoint accept. The error names the field or the rule.
+    pub fn from_json(value: serde_json::Value) -> Result<Fault, String> {
+        const MEMBERS: [&str; 7] = ["kind", "ms", "secs", "status", "body", "times", "scope"];
+        let Some(obj) = value.as_object() else {
+            return Err("a fault is a JSON object".to_owned());
+        };
+        if let Some(k) = obj.keys().find(|k| !MEMBERS.contains(&k.as_str())) {
+            return Err(format!("unknown fault member `{k}`"));
+        }
+        for (key, max) in [
+            ("ms", u64::MAX),
+            ("secs", 86_400),
+            ("status", u64::from(u16::MAX)),
+            ("times", u64::from(u32::MAX)),
+        ] {
+            if let Some(v) = obj.get(key)
+                && v.as_u64().is_none_or(|n| n > max)
+            {
+                return Err(format!("`{key}` must be a whole number from 0 to {max}"));
+            }
+        }
+        let fault: Fault = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        match fault.problem() {
+            Some(p) => Err(p.to_owned()),
+            None => Ok(fault),
+        }
     }
 
     /// Why the fault cannot be used, if it cannot.

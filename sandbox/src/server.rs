@@ -402,6 +402,10 @@ async fn faulted(
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
             return Ok((body::gateway_page(status), Corrupt::None));
         }
+        Some(FaultKind::TooManyRequests { secs }) => {
+            handle_counting_only(scope, &bytes, shared);
+            return Ok((body::too_many_requests(secs), Corrupt::None));
+        }
         Some(FaultKind::Pir150) => {
             handle_counting_only(scope, &bytes, shared);
             return Ok((body::ir_error(nzpir::IrCode::PIR150), Corrupt::None));

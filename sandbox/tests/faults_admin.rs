@@ -223,12 +223,42 @@ fn admin_http_api() {
         r#"{"kind":"explode"}"#,
         r#"{"kind":"pir150","scope":"token"}"#,
         r#"{"kind":"delay","ms":1,"times":0}"#,
+        r#"{"kind":"delay","ms":-5}"#,
+        r#"{"kind":"answer","status":70000,"body":"{}"}"#,
+        r#"{"kind":"answer","status":200,"body":"{}"}"#,
         "not json",
     ] {
         let r = admin(m, "POST", "/faults", bad);
         assert_eq!(r.status, 400, "{bad}");
         assert!(r.json()["error"].is_string());
     }
+    // Each error names the member or the rule.
+    for (bad, says) in [
+        (
+            json!({"kind":"delay","ms":-5}),
+            "`ms` must be a whole number",
+        ),
+        (
+            json!({"kind":"status","status":"503"}),
+            "`status` must be a whole number",
+        ),
+        (
+            json!({"kind":"answer","status":200,"body":"{}"}),
+            "between 400 and 599",
+        ),
+        (json!({"kind":"explode"}), "unknown variant `explode`"),
+        (
+            json!({"kind":"delay","ms":1,"count":1}),
+            "unknown fault member `count`",
+        ),
+        (json!(["delay"]), "a fault is a JSON object"),
+    ] {
+        let e = Fault::from_json(bad.clone()).expect_err("refused");
+        assert!(e.contains(says), "{bad}: {e}");
+    }
+    let ok = Fault::from_json(json!({"kind":"answer","status":400,"body":"{}","times":1}))
+        .expect("an answer fault");
+    assert_eq!(ok.times, Some(1));
     assert!(sb.faults().is_empty());
 
     // Calls and stats.

@@ -204,6 +204,32 @@ static inline char *browser(const char *url) {
     }
     return location;
 }
+
+/*
+ * One top-level counter of the sandbox's `/stats` (e.g. "connections",
+ * "refresh_replays"), read over the admin API with curl; -1 when it cannot be
+ * read. Reading opens one TLS connection, which "connections" includes.
+ */
+static inline long sandbox_stat(const char *name) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "curl -sS -f --cert '%s' --key '%s' --cacert '%s' '%s/stats'",
+             env("NZPIR_SANDBOX_CLIENT_CERT"), env("NZPIR_SANDBOX_CLIENT_KEY"),
+             env("NZPIR_SANDBOX_CA_CERT"), env("NZPIR_SANDBOX_ADMIN_URL"));
+    FILE *p = popen(cmd, "r");
+    if (p == NULL) {
+        return -1;
+    }
+    static char out[65536];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    if (pclose(p) != 0) {
+        return -1;
+    }
+    char key[128];
+    snprintf(key, sizeof key, "\"%s\":", name);
+    const char *at = strstr(out, key);
+    return at == NULL ? -1 : strtol(at + strlen(key), NULL, 10);
+}
 #endif
 
 /*

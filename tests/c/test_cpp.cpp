@@ -1,10 +1,15 @@
 /*
  * include/nzpir.hpp against a live sandbox (tests/c/run.sh starts it and
- * exports NZPIR_SANDBOX_*): RAII handles, rates and "not found", and the
- * exceptions with the error's kind, IR code, HTTP status and field errors.
+ * exports NZPIR_SANDBOX_*): RAII handles, rates and "not found", the
+ * exceptions with the error's kind, IR code, HTTP status and field errors,
+ * and OAuth over a C++ token store (its lock held around every save, its
+ * exceptions turned into token_store errors).
  */
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -49,6 +54,106 @@ static void expect_error(F call, const char *kind, const char *ir_code, unsigned
         }
         CHECK(e.http_status() == http);
     }
+}
+
+static std::string env(const char *name) {
+    const char *v = std::getenv(name);
+    return v ? v : "";
+}
+
+/* JSON string literal of `s` (the paths and URLs here need no escapes but
+ * quotes and backslashes). */
+static std::string quoted(const std::string &s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
+/* The browser's trip: IR's authorize URL answers with a redirect. */
+static std::string browser(const std::string &url) {
+    std::string cmd = "curl -sS -o /dev/null -w '%{redirect_url}' --cacert '" +
+                      env("NZPIR_SANDBOX_CA_CERT") + "' '" + url + "'";
+    FILE *p = popen(cmd.c_str(), "r");
+    if (!p) return "";
+    std::string out;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    pclose(p);
+    return out;
+}
+
+struct MemoryStore : nzpir::TokenStore {
+    std::optional<std::string> tokens;
+    bool held = false;
+    int locks = 0;
+    int saves = 0;
+    int saves_unlocked = 0;
+    bool fail_save = false;
+    bool fail_lock = false;
+
+    std::optional<std::string> load() override { return tokens; }
+    void save(std::string_view t) override {
+        if (fail_save) throw std::runtime_error("the vault is sealed");
+        saves++;
+        if (!held) saves_unlocked++;
+        tokens = std::string(t);
+    }
+    void lock() override {
+        if (fail_lock) throw std::runtime_error("the lock is taken");
+        held = true;
+        locks++;
+    }
+    void unlock() noexcept override { held = false; }
+};
+
+static void oauth_over_a_cpp_store() {
+    std::string config = "{\"environment\":\"sandbox\",\"endpoint\":" + quoted(env("NZPIR_SANDBOX_URL")) +
+                         ",\"tls\":{\"client_cert\":" + quoted(env("NZPIR_SANDBOX_CLIENT_CERT")) +
+                         ",\"client_key\":" + quoted(env("NZPIR_SANDBOX_CLIENT_KEY")) +
+                         ",\"ca_cert\":" + quoted(env("NZPIR_SANDBOX_CA_CERT")) +
+                         "},\"auth\":{\"type\":\"oauth\",\"client_id\":\"sandbox-app\","
+                         "\"client_secret\":\"sandbox-app-secret\","
+                         "\"redirect_uri\":\"http://127.0.0.1/callback\",\"endpoint\":" +
+                         quoted(env("NZPIR_SANDBOX_OAUTH_URL")) + "},\"max_retries\":0}";
+    auto store = std::make_shared<MemoryStore>();
+    nzpir::Client client = nzpir::Client::with_token_store(config, store);
+    // No grant yet.
+    expect_error([&] { client.lookup("139439976"); }, "consent_required", nullptr, 0);
+
+    nzpir::Authorization a = client.oauth_authorization_url();
+    CHECK(a.url.find("/gateway3/oauth/authorize?") != std::string::npos);
+    CHECK(!a.state.empty() && !a.code_verifier.empty());
+    std::string redirect = browser(a.url);
+    CHECK(redirect.find("http://127.0.0.1/callback?") == 0);
+    expect_error([&] { client.oauth_exchange(redirect, "forged-state", a.code_verifier); },
+                 "authentication", nullptr, 0);
+    CHECK(store->saves == 0);
+    client.oauth_exchange(redirect, a.state, a.code_verifier);
+    CHECK(store->saves == 1 && store->tokens && store->tokens->find("refresh_token") != std::string::npos);
+
+    // ruru.agent's client, without PieIRD: 10.5.
+    nzpir::Outcome o = client.lookup("139439976");
+    CHECK(o.rate() && *o.rate() == "10.5");
+    std::string before = *store->tokens;
+    client.oauth_refresh();
+    CHECK(store->saves == 2 && *store->tokens != before);
+    // Every save inside the store's lock, and the lock released.
+    CHECK(store->saves_unlocked == 0 && store->locks >= 2 && !store->held);
+
+    // A store that throws: the call fails with token_store, nothing crosses.
+    store->fail_save = true;
+    expect_error([&] { client.oauth_refresh(); }, "token_store", nullptr, 0);
+    store->fail_save = false;
+    store->fail_lock = true;
+    int saves = store->saves;
+    expect_error([&] { client.oauth_refresh(); }, "token_store", nullptr, 0);
+    CHECK(store->saves == saves);
+    store->fail_lock = false;
+    CHECK(!store->held);
 }
 
 int main() {
@@ -111,6 +216,8 @@ int main() {
     expect_error([] { nzpir::Client::from_json("{\"environment\": 1}"); }, "config", nullptr, 0);
     expect_error([] { nzpir::Client::from_file("/nonexistent/nzpir.toml"); }, "config", nullptr,
                  0);
+
+    oauth_over_a_cpp_store();
 
     std::printf("test_cpp: %d checks passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

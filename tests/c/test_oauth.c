@@ -4,10 +4,17 @@
  * follows IR's redirect), the code exchange (saved before use), lookups with
  * the bearer token, a forced refresh that rotates the stored refresh token, a
  * second client that starts from the store, a spent refresh token and a spent
- * code (consent required), a forged state, a declined consent, and stores that
- * fail to save, fail to load, or hand back garbage.
+ * code (consent required), a forged state, a declined consent, stores that
+ * fail to save, fail to load, or hand back garbage, and processes that share
+ * one file store under the host's lock.
  */
 #define _POSIX_C_SOURCE 200809L
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -239,9 +246,187 @@ static void failing_stores(void) {
     nzpir_client_free(client);
 }
 
+/* ---- A store in a file that several processes share, with a flock(2) lock. */
+
+struct file_store {
+    char path[512];
+    char lock_path[520];
+    int lock_fd;
+    int held;
+    int locks;
+    int saves;
+    int saves_unlocked;
+    int fail_lock;
+};
+
+static int file_load(void *ctx, char *buf, size_t buf_len, size_t *len_out) {
+    struct file_store *s = ctx;
+    FILE *f = fopen(s->path, "rb");
+    if (f == NULL) {
+        return NZPIR_TOKEN_STORE_EMPTY;
+    }
+    size_t n = fread(buf, 1, buf_len, f);
+    int bad = ferror(f) || n == buf_len;
+    fclose(f);
+    if (bad) {
+        return 8;
+    }
+    *len_out = n;
+    return NZPIR_TOKEN_STORE_OK;
+}
+
+static int file_save(void *ctx, const char *data, size_t len) {
+    struct file_store *s = ctx;
+    s->saves++;
+    if (!s->held) {
+        s->saves_unlocked++;
+    }
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.%ld", s->path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        return 9;
+    }
+    int ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+    close(fd);
+    if (!ok || rename(tmp, s->path) != 0) {
+        unlink(tmp);
+        return 9;
+    }
+    return NZPIR_TOKEN_STORE_OK;
+}
+
+static int file_lock(void *ctx) {
+    struct file_store *s = ctx;
+    if (s->fail_lock) {
+        return 11;
+    }
+    s->lock_fd = open(s->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
+    if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX) != 0) {
+        return 10;
+    }
+    s->held = 1;
+    s->locks++;
+    return NZPIR_TOKEN_STORE_OK;
+}
+
+static void file_unlock(void *ctx) {
+    struct file_store *s = ctx;
+    s->held = 0;
+    flock(s->lock_fd, LOCK_UN);
+    close(s->lock_fd);
+    s->lock_fd = -1;
+}
+
+static nzpir_client *locked_client(struct file_store *store) {
+    char *json = oauth_config("sandbox-app");
+    nzpir_token_store callbacks = {store, file_load, file_save};
+    nzpir_token_store_lock lock = {file_lock, file_unlock};
+    nzpir_client *client = NULL;
+    nzpir_error *err = NULL;
+    CHECK_STATUS(nzpir_client_new_with_locked_token_store(json, &callbacks, &lock, &client, &err),
+                 err, NZPIR_STATUS_OK);
+    free(json);
+    return client;
+}
+
+/* The sandbox's count of spent refresh tokens sent again. */
+static long refresh_replays(void) { return sandbox_stat("refresh_replays"); }
+
+#define PROCESSES 4
+#define REFRESHES 4
+
+/* Four processes, each refreshing four times at once on one file store: under
+ * the host's lock each refresh starts from the latest stored refresh token,
+ * so none is ever sent twice and the grant stays live. */
+static void processes_share_a_locked_store(void) {
+    static struct file_store store;
+    char dir[] = "/tmp/nzpir-c-store-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(store.path, sizeof store.path, "%s/tokens.json", dir);
+    snprintf(store.lock_path, sizeof store.lock_path, "%s/tokens.json.lock", dir);
+    store.lock_fd = -1;
+
+    nzpir_client *client = locked_client(&store);
+    nzpir_error *err = NULL;
+    struct authorisation a = authorise(client);
+    CHECK_STATUS(nzpir_oauth_exchange(client, a.redirect, a.state, a.verifier, &err), err,
+                 NZPIR_STATUS_OK);
+    forget(&a);
+    CHECK(store.saves == 1 && store.saves_unlocked == 0 && store.locks >= 1 && !store.held);
+    long replays_before = refresh_replays();
+    CHECK(replays_before >= 0);
+    nzpir_client_free(client);
+
+    pid_t pids[PROCESSES];
+    for (int i = 0; i < PROCESSES; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            struct file_store mine = store;
+            mine.locks = mine.saves = mine.saves_unlocked = 0;
+            nzpir_client *c = locked_client(&mine);
+            int bad = 0;
+            for (int k = 0; k < REFRESHES; k++) {
+                nzpir_error *e = NULL;
+                if (nzpir_oauth_refresh(c, &e) != NZPIR_STATUS_OK) {
+                    fprintf(stderr, "child refresh: %s\n", nzpir_error_message(e));
+                    bad++;
+                }
+                nzpir_error_free(e);
+            }
+            nzpir_outcome *o = NULL;
+            nzpir_error *e = NULL;
+            bad += nzpir_client_lookup(c, "{\"IRD\":\"139439976\"}", &o, &e) != NZPIR_STATUS_OK;
+            nzpir_outcome_free(o);
+            nzpir_error_free(e);
+            nzpir_client_free(c);
+            bad += mine.saves != REFRESHES || mine.saves_unlocked != 0 || mine.locks < REFRESHES ||
+                   mine.held;
+            _exit(bad > 100 ? 100 : bad);
+        }
+        CHECK(pids[i] > 0);
+    }
+    for (int i = 0; i < PROCESSES; i++) {
+        int status = 0;
+        CHECK(waitpid(pids[i], &status, 0) == pids[i]);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    CHECK(refresh_replays() == replays_before);
+
+    /* The grant in the file is the live one. */
+    client = locked_client(&store);
+    CHECK_STATUS(nzpir_oauth_refresh(client, &err), err, NZPIR_STATUS_OK);
+    lookup_rate(client, NZPIR_STATUS_OK);
+
+    /* A lock that cannot be taken fails the call; nothing is refreshed. */
+    store.fail_lock = 1;
+    int saves = store.saves;
+    nzpir_status s = nzpir_oauth_refresh(client, &err);
+    CHECK(contains(nzpir_error_message(err), "lock callback failed"));
+    CHECK_STATUS(s, err, NZPIR_STATUS_TOKEN_STORE);
+    CHECK(store.saves == saves);
+    nzpir_client_free(client);
+
+    /* A lock without its unlock is refused before anything runs. */
+    char *json = oauth_config("sandbox-app");
+    nzpir_token_store callbacks = {&store, file_load, file_save};
+    nzpir_token_store_lock half = {file_lock, NULL};
+    nzpir_client *none = NULL;
+    s = nzpir_client_new_with_locked_token_store(json, &callbacks, &half, &none, &err);
+    CHECK(none == NULL);
+    CHECK(contains(nzpir_error_message(err), "lock.unlock"));
+    CHECK_STATUS(s, err, NZPIR_STATUS_NULL_ARGUMENT);
+    free(json);
+
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void) {
     code_flow_and_rotation();
     declined_consent();
     failing_stores();
+    processes_share_a_locked_store();
     return finish("test_oauth");
 }

@@ -428,6 +428,8 @@ class Sandbox:
         times: Optional[int] = None,
         ms: Optional[int] = None,
         status: Optional[int] = None,
+        secs: Optional[int] = None,
+        body: Optional[str] = None,
         scope: str = "pir",
     ) -> None: ...
     def add_fault(
@@ -437,6 +439,8 @@ class Sandbox:
         times: Optional[int] = None,
         ms: Optional[int] = None,
         status: Optional[int] = None,
+        secs: Optional[int] = None,
+        body: Optional[str] = None,
         scope: str = "pir",
     ) -> None: ...
     def clear_faults(self) -> None: ...

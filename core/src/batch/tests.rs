@@ -640,6 +640,54 @@ fn cancelled_by_the_input_while_every_worker_leaves() {
 }
 
 #[test]
+fn one_flush_makes_every_line_written_before_it_durable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("j");
+    let kf = key_file(dir.path());
+    let j = Journal::open_with_key_file(&path, false, &kf).expect("journal");
+    // Three lines appended before anyone flushes: the first to ask for its
+    // line flushes all three; the others find theirs durable already.
+    let seqs: Vec<u64> = (0..3)
+        .map(|i| j.append(&format!("{{\"line\":{i}}}\n")).expect("append"))
+        .collect();
+    assert_eq!(j.durability(), (0, 0));
+    j.sync_through(seqs[0]).expect("flush");
+    assert_eq!(j.durability(), (3, 1));
+    j.sync_through(seqs[2]).expect("already durable");
+    j.sync_through(seqs[1]).expect("already durable");
+    assert_eq!(j.durability(), (3, 1), "no second flush");
+}
+
+#[test]
+fn concurrent_answers_are_all_journaled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("j");
+    let kf = key_file(dir.path());
+    let irds = distinct(400);
+    let j = Arc::new(Journal::open_with_key_file(&path, false, &kf).expect("journal"));
+    std::thread::scope(|s| {
+        for chunk in irds.chunks(50) {
+            let j = Arc::clone(&j);
+            s.spawn(move || {
+                for ird in chunk {
+                    j.record(&j.key(&req(ird)), &BatchAnswer::NotFound)
+                        .expect("record");
+                }
+            });
+        }
+    });
+    let (synced, syncs) = j.durability();
+    assert_eq!(synced, 400);
+    assert!((1..=400).contains(&syncs), "{syncs}");
+    drop(j);
+    let j = Journal::open_with_key_file(&path, true, &kf).expect("resume");
+    assert_eq!((j.len(), j.damaged_lines()), (400, 0));
+    for ird in &irds {
+        assert!(j.answer(&j.key(&req(ird))).is_some());
+    }
+}
+
+#[test]
 fn a_folder_is_not_a_journal() {
     let dir = tempfile::tempdir().expect("tempdir");
     for resume in [false, true] {
