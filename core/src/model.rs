@@ -422,19 +422,14 @@ pub struct PirRequest {
 struct RequestInput {
     #[serde(rename = "IRD")]
     ird: String,
-    #[serde(rename = "PieIRD", default)]
+    #[serde(rename = "PieIRD")]
     pie_ird: Option<String>,
-    #[serde(default)]
     filing_period: Option<PeriodText>,
-    #[serde(default)]
     formatted_name: Option<String>,
-    #[serde(default)]
     name: Option<Name>,
-    #[serde(alias = "DOB", default)]
+    #[serde(alias = "DOB")]
     dob: Option<String>,
-    #[serde(default)]
     formatted_address: Option<String>,
-    #[serde(default)]
     address: Option<Address>,
 }
 

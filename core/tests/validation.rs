@@ -574,6 +574,8 @@ fn a_filing_period_may_be_a_year_or_a_date_in_every_form() {
     }
     let req = PirRequest::from_json(br#"{"IRD":"049091850","FilingPeriod":99999}"#).expect("json");
     assert_eq!(broken(&req), [("FilingPeriod", "year_range")]);
+    // A JSON array is not a request, however short.
+    PirRequest::from_json(br#"["049091850"]"#).expect_err("an array");
     let e = PirRequest::from_json(br#"{"IRD":"049091850","FilingPeriod":true}"#).expect_err("bool");
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
     assert!(e.to_string().contains("a year or a yyyy-MM-dd date"), "{e}");
