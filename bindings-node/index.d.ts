@@ -15,6 +15,7 @@ export {
   Client,
   Sandbox,
   isValidIrd,
+  normaliseIrd,
   normalizeIrd,
   validIrds,
   mintJwt,

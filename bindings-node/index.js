@@ -223,20 +223,12 @@ Client.fromConfig = function fromConfig(path, options, ...rest) {
 }
 
 /** The `code` of every error nzpir throws or rejects with. */
+// The codes of nzpir's errors: one per kind of the core's table (through
+// the native errorKinds()), then those of arguments, the sandbox, and a kind
+// this version does not know.
 const ErrorCode = Object.freeze({
   INVALID_ARG: 'NZPIR_INVALID_ARG',
-  INVALID_INPUT: 'NZPIR_INVALID_INPUT',
-  CONFIG: 'NZPIR_CONFIG',
-  TLS: 'NZPIR_TLS',
-  TRANSPORT: 'NZPIR_TRANSPORT',
-  TIMEOUT: 'NZPIR_TIMEOUT',
-  AUTH: 'NZPIR_AUTH',
-  AUTHORISATION: 'NZPIR_AUTHORISATION',
-  RATE_LIMITED: 'NZPIR_RATE_LIMITED',
-  REJECTED: 'NZPIR_REJECTED',
-  SERVER: 'NZPIR_SERVER',
-  CONSENT_REQUIRED: 'NZPIR_CONSENT_REQUIRED',
-  TOKEN_STORE: 'NZPIR_TOKEN_STORE',
+  ...Object.fromEntries(native.errorKinds().map((k) => [k.code.slice('NZPIR_'.length), k.code])),
   SANDBOX: 'NZPIR_SANDBOX',
   ERROR: 'NZPIR_ERROR',
 })
@@ -329,6 +321,7 @@ module.exports = {
   estimatePir,
   Sandbox: native.Sandbox,
   isValidIrd: native.isValidIrd,
+  normaliseIrd: native.normaliseIrd,
   normalizeIrd: native.normalizeIrd,
   validIrds,
   mintJwt: native.mintJwt,

@@ -5,6 +5,7 @@ export const {
   Client,
   Sandbox,
   isValidIrd,
+  normaliseIrd,
   normalizeIrd,
   validIrds,
   mintJwt,

@@ -278,6 +278,24 @@ export interface ErrorInfo {
   attempts: number
 }
 
+/** One kind of nzpir error, as the core's table names it for Node. */
+export interface ErrorKindInfo {
+  /** The core's name, e.g. `rate_limited` (an error's `kind`). */
+  kind: string
+  /** The stable code, e.g. `NZPIR_RATE_LIMITED` (an error's `code`). */
+  code: string
+  /** The C ABI's status for the kind. */
+  cStatus: number
+  /** The command line's exit code for the kind. */
+  exitCode: number
+}
+
+/**
+ * Every kind of nzpir error with its names on every surface, from the
+ * core's one table (`ErrorCode` is built from it).
+ */
+export declare function errorKinds(): Array<ErrorKindInfo>
+
 /** The estimator over the facts as snake_case JSON text (use `estimatePir`). */
 export declare function estimatePirJson(factsJson: string): PirEstimate
 
@@ -381,6 +399,13 @@ export declare function mintJwt(options: JwtOptions): MintedJwt
  * `049091850`). Throws an `Error` with code `NZPIR_INVALID_INPUT` whose
  * `fieldErrors[0].rule` says why: `ird_digits`, `ird_length`, `ird_range` or
  * `ird_check_digit` (the message never repeats the number).
+ */
+export declare function normaliseIrd(s: string): string
+
+/**
+ * `normaliseIrd` under its former spelling.
+ *
+ * @deprecated Use `normaliseIrd`, the spelling every nzpir surface uses.
  */
 export declare function normalizeIrd(s: string): string
 

@@ -560,6 +560,50 @@ uint16_t nzpir_error_http_status(const struct nzpir_error *err);
 // `err` is NULL or an error from nzpir, not yet freed.
 bool nzpir_error_is_retryable(const struct nzpir_error *err);
 
+// How many times the gateway was called before the call failed (retries
+// included); 0 when nothing was sent (local validation, configuration, an
+// argument).
+//
+// # Safety
+// `err` is NULL or an error from nzpir, not yet freed.
+uint32_t nzpir_error_attempts(const struct nzpir_error *err);
+
+// How many errors IR's answer listed (every one, in IR's order; the first
+// is `nzpir_error_ir_code`); 0 when the gateway sent none.
+//
+// # Safety
+// `err` is NULL or an error from nzpir, not yet freed.
+size_t nzpir_error_ir_error_count(const struct nzpir_error *err);
+
+// IR's code of IR error `index` (`"EV1100"`, ...), or NULL when `index` is
+// out of range. Owned by the error.
+//
+// # Safety
+// `err` is NULL or an error from nzpir, not yet freed.
+const char *nzpir_error_ir_error_code(const struct nzpir_error *err, size_t index);
+
+// IR's class of IR error `index` (`validation`, `security`, `server`,
+// `result`), or NULL when `index` is out of range. Owned by the error.
+//
+// # Safety
+// `err` is NULL or an error from nzpir, not yet freed.
+const char *nzpir_error_ir_error_type(const struct nzpir_error *err, size_t index);
+
+// IR's message for IR error `index` (IR's own text for the code; empty for
+// a code this version does not know), or NULL when `index` is out of range.
+// Owned by the error.
+//
+// # Safety
+// `err` is NULL or an error from nzpir, not yet freed.
+const char *nzpir_error_ir_error_message(const struct nzpir_error *err, size_t index);
+
+// The field IR error `index` names (EV1100's `Field: Country`), or NULL
+// when it names none or `index` is out of range. Owned by the error.
+//
+// # Safety
+// `err` is NULL or an error from nzpir, not yet freed.
+const char *nzpir_error_ir_error_field(const struct nzpir_error *err, size_t index);
+
 // How many broken rules the error lists (invalid input only; else 0).
 //
 // # Safety
@@ -680,8 +724,8 @@ nzpir_status nzpir_ird_validate_many(const char *const *irds,
 // "endpoint"}` and no `token_store` file. `store` is copied.
 //
 // Nothing is loaded until the first call that needs a token. A new store
-// needs one authorisation: `nzpir_oauth_authorization_url`, the person
-// consents in a browser, then `nzpir_oauth_exchange`.
+// needs one authorisation: `nzpir_oauth_authorization_request`, the person
+// consents in a browser, then `nzpir_oauth_complete_authorization`.
 //
 // # Safety
 // `config_json` is NULL or a NUL-terminated string; `store` is NULL or points
@@ -740,6 +784,29 @@ nzpir_status nzpir_oauth_exchange(const struct nzpir_client *client,
                                   const char *state,
                                   const char *code_verifier,
                                   struct nzpir_error **err_out);
+
+// Starts an authorisation, as `nzpir_oauth_authorization_url` (its former
+// name, kept): the OAuth verbs every nzpir surface uses are authorization
+// request, complete authorization, refresh, introspect and revoke.
+//
+// # Safety
+// As `nzpir_oauth_authorization_url`.
+nzpir_status nzpir_oauth_authorization_request(const struct nzpir_client *client,
+                                               char **url_out,
+                                               char **state_out,
+                                               char **code_verifier_out,
+                                               struct nzpir_error **err_out);
+
+// Finishes an authorisation, as `nzpir_oauth_exchange` (its former name,
+// kept).
+//
+// # Safety
+// As `nzpir_oauth_exchange`.
+nzpir_status nzpir_oauth_complete_authorization(const struct nzpir_client *client,
+                                                const char *redirect_url,
+                                                const char *state,
+                                                const char *code_verifier,
+                                                struct nzpir_error **err_out);
 
 // Refreshes the client's OAuth tokens now (one refresh however many threads
 // ask), saving the rotated refresh token to the store before the new access

@@ -51,19 +51,30 @@ struct FieldError {
     std::string message; /* one line, safe to log */
 };
 
+/* One error of IR's answer. */
+struct IrError {
+    std::string code;                 /* e.g. "EV1100" */
+    std::string type;                 /* validation, security, server or result */
+    std::string message;              /* IR's own text for the code */
+    std::optional<std::string> field; /* the field EV1100 names */
+};
+
 /* Every failure of an nzpir call. */
 class Error : public std::runtime_error {
   public:
     Error(nzpir_status status, std::string kind, const std::string &message,
           std::optional<std::string> ir_code = std::nullopt, std::uint16_t http_status = 0,
-          bool retryable = false, std::vector<FieldError> fields = {})
+          bool retryable = false, std::vector<FieldError> fields = {},
+          std::uint32_t attempts = 0, std::vector<IrError> ir_errors = {})
         : std::runtime_error(message),
           status_(status),
           kind_(std::move(kind)),
           ir_code_(std::move(ir_code)),
           http_status_(http_status),
           retryable_(retryable),
-          fields_(std::move(fields)) {}
+          fields_(std::move(fields)),
+          attempts_(attempts),
+          ir_errors_(std::move(ir_errors)) {}
 
     /* The C status (NZPIR_STATUS_*). */
     nzpir_status status() const noexcept { return status_; }
@@ -77,6 +88,10 @@ class Error : public std::runtime_error {
     bool retryable() const noexcept { return retryable_; }
     /* The rules the input broke (invalid_input errors). */
     const std::vector<FieldError> &fields() const noexcept { return fields_; }
+    /* How many times the gateway was called (0 when nothing was sent). */
+    std::uint32_t attempts() const noexcept { return attempts_; }
+    /* Every error IR's answer listed, in its order. */
+    const std::vector<IrError> &ir_errors() const noexcept { return ir_errors_; }
 
   private:
     nzpir_status status_;
@@ -85,6 +100,8 @@ class Error : public std::runtime_error {
     std::uint16_t http_status_;
     bool retryable_;
     std::vector<FieldError> fields_;
+    std::uint32_t attempts_;
+    std::vector<IrError> ir_errors_;
 };
 
 namespace detail {
@@ -106,11 +123,22 @@ inline std::string copy(const char *s) { return s ? std::string(s) : std::string
                                     copy(nzpir_error_field_rule(err, i)),
                                     copy(nzpir_error_field_message(err, i))});
     }
+    std::vector<IrError> ir_errors;
+    const std::size_t m = nzpir_error_ir_error_count(err);
+    ir_errors.reserve(m);
+    for (std::size_t i = 0; i < m; ++i) {
+        const char *field = nzpir_error_ir_error_field(err, i);
+        ir_errors.push_back(IrError{copy(nzpir_error_ir_error_code(err, i)),
+                                    copy(nzpir_error_ir_error_type(err, i)),
+                                    copy(nzpir_error_ir_error_message(err, i)),
+                                    field ? std::optional<std::string>(field) : std::nullopt});
+    }
     const char *code = nzpir_error_ir_code(err);
     throw Error(nzpir_error_status(err), copy(nzpir_error_kind(err)),
                 copy(nzpir_error_message(err)),
                 code ? std::optional<std::string>(code) : std::nullopt,
-                nzpir_error_http_status(err), nzpir_error_is_retryable(err), std::move(fields));
+                nzpir_error_http_status(err), nzpir_error_is_retryable(err), std::move(fields),
+                nzpir_error_attempts(err), std::move(ir_errors));
 }
 
 /* Takes the address of the error out-pointer, not its value: a function's

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use napi::bindgen_prelude::*;
 use napi::{JsDate, ValueType};
+use nzpir::{DateText, PeriodText};
 
 use crate::error::ArgError;
 
@@ -241,15 +242,45 @@ impl<'env> Fields<'env> {
     /// rules) or a `Date`. A `Date` at midnight UTC (`new Date('1990-01-02')`,
     /// `Date.UTC(...)`) gives its UTC date; any other `Date` gives its local
     /// calendar date (`new Date(1990, 0, 2)`).
-    pub fn date(&self, key: &str) -> std::result::Result<Option<String>, ArgError> {
+    pub fn date(&self, key: &str) -> std::result::Result<Option<DateText>, ArgError> {
         let path = self.path_of(key);
         match self.value(key)? {
             None => Ok(None),
             Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => {
-                string_arg(&v, &path).map(Some)
+                string_arg(&v, &path).map(|s| Some(DateText::from(s)))
             }
             Some(v) if v.is_date().unwrap_or(false) => date_text(&v, &path).map(Some),
             Some(v) => Err(self.wrong(key, "a yyyy-MM-dd string or a Date", &v)),
+        }
+    }
+
+    /// A filing period field: a year (a whole number), a `yyyy-MM-dd`
+    /// string, a year as text, or a `Date` (see [`date`](Self::date)). The
+    /// core reads each form ([`PeriodText`]); a year that makes no period is
+    /// reported by validation, with the other rules.
+    pub fn period(&self, key: &str) -> std::result::Result<Option<PeriodText>, ArgError> {
+        let path = self.path_of(key);
+        match self.value(key)? {
+            None => Ok(None),
+            Some(v) if matches!(v.get_type(), Ok(ValueType::Number)) => {
+                let n = self
+                    .number(key)?
+                    .ok_or_else(|| ArgError::new(&path, "could not be read"))?;
+                if n.fract() != 0.0 || n.abs() > 1e15 {
+                    return Err(ArgError::new(
+                        path,
+                        "as a number must be the year the period ends (e.g. 2026)",
+                    ));
+                }
+                Ok(Some(PeriodText::year(n as i64)))
+            }
+            Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => {
+                string_arg(&v, &path).map(|s| Some(PeriodText::text(s)))
+            }
+            Some(v) if v.is_date().unwrap_or(false) => {
+                date_text(&v, &path).map(|d| Some(PeriodText::from(d)))
+            }
+            Some(v) => Err(self.wrong(key, "a year, a yyyy-MM-dd string or a Date", &v)),
         }
     }
 
@@ -269,9 +300,10 @@ impl<'env> Fields<'env> {
 }
 
 const MS_PER_DAY: f64 = 86_400_000.0;
-const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
 
-fn date_text(v: &Unknown<'_>, path: &str) -> std::result::Result<String, ArgError> {
+/// A `Date`'s calendar day: at midnight UTC its UTC date, else its local
+/// date; the core turns the day into text ([`DateText::from_unix_day`]).
+fn date_text(v: &Unknown<'_>, path: &str) -> std::result::Result<DateText, ArgError> {
     let date: JsDate<'_> = unsafe { v.cast() }.map_err(|_| unreadable(path))?;
     let ms = date.value_of().map_err(|_| unreadable(path))?;
     if !ms.is_finite() {
@@ -288,39 +320,5 @@ fn date_text(v: &Unknown<'_>, path: &str) -> std::result::Result<String, ArgErro
         ms - minutes * 60_000.0
     };
     let days = (local_ms / MS_PER_DAY).floor() as i64;
-    let julian = i32::try_from(UNIX_EPOCH_JULIAN_DAY + days)
-        .map_err(|_| ArgError::new(path, "is out of range"))?;
-    let d = nzpir_date(julian).ok_or_else(|| ArgError::new(path, "is out of range"))?;
-    Ok(d)
-}
-
-/// `yyyy-MM-dd` of a Julian day number (proleptic Gregorian), or `None`
-/// outside years 1-9999.
-fn nzpir_date(julian_day: i32) -> Option<String> {
-    // Richards' algorithm (Julian day number to Gregorian date).
-    let j = i64::from(julian_day);
-    let f = j + 1401 + (((4 * j + 274_277) / 146_097) * 3) / 4 - 38;
-    let e = 4 * f + 3;
-    let g = (e % 1461) / 4;
-    let h = 5 * g + 2;
-    let day = (h % 153) / 5 + 1;
-    let month = ((h / 153 + 2) % 12) + 1;
-    let year = e / 1461 - 4716 + (14 - month) / 12;
-    (1..=9999)
-        .contains(&year)
-        .then(|| format!("{year:04}-{month:02}-{day:02}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::nzpir_date;
-
-    #[test]
-    fn julian_days_to_dates() {
-        assert_eq!(nzpir_date(2_440_588).as_deref(), Some("1970-01-01"));
-        assert_eq!(nzpir_date(2_447_894).as_deref(), Some("1990-01-02"));
-        assert_eq!(nzpir_date(2_451_604).as_deref(), Some("2000-02-29"));
-        assert_eq!(nzpir_date(2_461_131).as_deref(), Some("2026-03-31"));
-        assert_eq!(nzpir_date(0), None);
-    }
+    DateText::from_unix_day(days).ok_or_else(|| ArgError::new(path, "is out of range"))
 }

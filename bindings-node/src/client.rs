@@ -5,8 +5,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use nzpir::oauth::TokenKind;
 use nzpir::options::{Options, Setting, Surface, Value as Raw};
-use nzpir::{ClientBuilder, Config, PirRequest, Secret};
-use serde_json::{Map, Value};
+use nzpir::{Address, ClientBuilder, Config, Name, PirRequest, Secret};
 
 use crate::args::{Fields, string_arg};
 use crate::error::{ArgError, Failure, throw};
@@ -94,8 +93,8 @@ fn build(cfg: &Config, store: Option<JsTokenStore>) -> std::result::Result<nzpir
     Ok(b.build()?)
 }
 
-/// The lookup request: IR's fields in JavaScript's spelling, read into IR's
-/// wire form (the core validates every rule before anything is sent).
+/// The lookup request: IR's fields in JavaScript's spelling, through the
+/// core's builder (the core validates every rule before anything is sent).
 fn request_from(v: Unknown<'_>) -> std::result::Result<PirRequest, ArgError> {
     request_at(v, "request")
 }
@@ -113,66 +112,57 @@ pub(crate) fn request_at(v: Unknown<'_>, path: &str) -> std::result::Result<PirR
         "formattedAddress",
         "address",
     ])?;
-    let mut wire = Map::new();
-    let mut put = |k: &str, v: Option<String>| {
-        if let Some(v) = v {
-            wire.insert(k.to_owned(), Value::String(v));
-        }
-    };
-    put("IRD", Some(f.required_string("ird")?));
-    put("PieIRD", f.string("pieIrd")?);
-    let period = match f.value("filingPeriod")? {
-        Some(v) if matches!(v.get_type(), Ok(napi::ValueType::Number)) => {
-            let year = f
-                .count("filingPeriod")?
-                .ok_or_else(|| ArgError::new(f.path_of("filingPeriod"), "is required"))?;
-            if !(1000..=9999).contains(&year) {
-                return Err(ArgError::new(
-                    f.path_of("filingPeriod"),
-                    "as a number must be the year the period ends (e.g. 2026)",
-                ));
-            }
-            Some(format!("{year:04}-03-31"))
-        }
-        _ => f.date("filingPeriod")?,
-    };
-    put("FilingPeriod", period);
-    put("FormattedName", f.string("formattedName")?);
-    put("Dob", f.date("dob")?);
-    put("FormattedAddress", f.string("formattedAddress")?);
+    let mut b = PirRequest::builder(f.required_string("ird")?);
+    if let Some(v) = f.string("pieIrd")? {
+        b = b.pie_ird(v);
+    }
+    if let Some(v) = f.period("filingPeriod")? {
+        b = b.filing_period(v);
+    }
+    if let Some(v) = f.string("formattedName")? {
+        b = b.formatted_name(v);
+    }
+    if let Some(v) = f.date("dob")? {
+        b = b.dob(v);
+    }
+    if let Some(v) = f.string("formattedAddress")? {
+        b = b.formatted_address(v);
+    }
     if let Some(n) = f.fields("name")? {
         n.only(&["firstName", "middleName", "lastName"])?;
-        let mut name = Map::new();
-        for (js, ir) in [
-            ("firstName", "FirstName"),
-            ("middleName", "MiddleName"),
-            ("lastName", "LastName"),
-        ] {
-            if let Some(s) = n.string(js)? {
-                name.insert(ir.to_owned(), Value::String(s));
-            }
+        let mut name = Name::empty();
+        if let Some(v) = n.string("firstName")? {
+            name = name.with_first_name(v);
         }
-        wire.insert("Name".to_owned(), Value::Object(name));
+        if let Some(v) = n.string("middleName")? {
+            name = name.with_middle_name(v);
+        }
+        if let Some(v) = n.string("lastName")? {
+            name = name.with_last_name(v);
+        }
+        b = b.name(name);
     }
     if let Some(a) = f.fields("address")? {
         a.only(&["street", "city", "postCode", "state", "country"])?;
-        let mut addr = Map::new();
-        for (js, ir) in [
-            ("street", "Street"),
-            ("city", "City"),
-            ("postCode", "PostCode"),
-            ("state", "State"),
-            ("country", "Country"),
-        ] {
-            if let Some(s) = a.string(js)? {
-                addr.insert(ir.to_owned(), Value::String(s));
-            }
+        let mut addr = Address::empty();
+        if let Some(v) = a.string("street")? {
+            addr = addr.with_street(v);
         }
-        wire.insert("Address".to_owned(), Value::Object(addr));
+        if let Some(v) = a.string("city")? {
+            addr = addr.with_city(v);
+        }
+        if let Some(v) = a.string("postCode")? {
+            addr = addr.with_post_code(v);
+        }
+        if let Some(v) = a.string("state")? {
+            addr = addr.with_state(v);
+        }
+        if let Some(v) = a.string("country")? {
+            addr = addr.with_country(v);
+        }
+        b = b.address(addr);
     }
-    let json = serde_json::to_vec(&Value::Object(wire)).unwrap_or_default();
-    // Every member is a string we put there, so the core's parser accepts it.
-    PirRequest::from_json(&json).map_err(|_| ArgError::new(path, "could not be read"))
+    Ok(b.build())
 }
 
 /// A start of an OAuth authorisation: send the person's browser to `url`,

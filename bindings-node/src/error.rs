@@ -11,25 +11,41 @@ pub const INVALID_ARG: &str = "NZPIR_INVALID_ARG";
 /// The code of a sandbox that could not start or be driven.
 pub const SANDBOX: &str = "NZPIR_SANDBOX";
 
-/// The stable `code` for each of nzpir's error kinds.
+/// The stable `code` for each of nzpir's error kinds: the core's table
+/// ([`nzpir::ErrorKind::contract`]), which every surface maps from.
 pub fn code_for(kind: nzpir::ErrorKind) -> &'static str {
-    use nzpir::ErrorKind as K;
-    match kind {
-        K::InvalidInput => "NZPIR_INVALID_INPUT",
-        K::Config => "NZPIR_CONFIG",
-        K::Tls => "NZPIR_TLS",
-        K::Transport => "NZPIR_TRANSPORT",
-        K::Timeout => "NZPIR_TIMEOUT",
-        K::Authentication => "NZPIR_AUTH",
-        K::Authorisation => "NZPIR_AUTHORISATION",
-        K::RateLimited => "NZPIR_RATE_LIMITED",
-        K::Rejected => "NZPIR_REJECTED",
-        K::Server => "NZPIR_SERVER",
-        K::ConsentRequired => "NZPIR_CONSENT_REQUIRED",
-        K::TokenStore => "NZPIR_TOKEN_STORE",
-        // A kind added to the core later still maps to something stable.
-        _ => "NZPIR_ERROR",
-    }
+    kind.contract().node_code
+}
+
+/// One kind of nzpir error, as the core's table names it for Node.
+#[napi(object)]
+pub struct ErrorKindInfo {
+    /// The core's name, e.g. `rate_limited` (an error's `kind`).
+    pub kind: String,
+    /// The stable code, e.g. `NZPIR_RATE_LIMITED` (an error's `code`).
+    pub code: String,
+    /// The C ABI's status for the kind.
+    pub c_status: u32,
+    /// The command line's exit code for the kind.
+    pub exit_code: u32,
+}
+
+/// Every kind of nzpir error with its names on every surface, from the
+/// core's one table (`ErrorCode` is built from it).
+#[napi]
+pub fn error_kinds() -> Vec<ErrorKindInfo> {
+    nzpir::ErrorKind::ALL
+        .iter()
+        .map(|k| {
+            let c = k.contract();
+            ErrorKindInfo {
+                kind: c.name.to_owned(),
+                code: c.node_code.to_owned(),
+                c_status: c.c_status,
+                exit_code: u32::from(c.exit_code),
+            }
+        })
+        .collect()
 }
 
 /// A wrong argument: which field, and what was wrong with it (never its value).

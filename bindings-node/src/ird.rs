@@ -22,11 +22,19 @@ pub fn is_valid_ird(env: Env, s: Unknown<'_>) -> Result<bool> {
 /// `fieldErrors[0].rule` says why: `ird_digits`, `ird_length`, `ird_range` or
 /// `ird_check_digit` (the message never repeats the number).
 #[napi(ts_args_type = "s: string")]
-pub fn normalize_ird(env: Env, s: Unknown<'_>) -> Result<String> {
+pub fn normalise_ird(env: Env, s: Unknown<'_>) -> Result<String> {
     let s = throw(&env, string_arg(&s, "s"))?;
     let parsed = IrdNumber::parse_lenient(&s)
         .map_err(|e| nzpir::Error::invalid_input(vec![FieldError::new("IRD", Rule::Ird(e))]));
     throw(&env, parsed).map(|n| n.to_string())
+}
+
+/// `normaliseIrd` under its former spelling.
+///
+/// @deprecated Use `normaliseIrd`, the spelling every nzpir surface uses.
+#[napi(ts_args_type = "s: string")]
+pub fn normalize_ird(env: Env, s: Unknown<'_>) -> Result<String> {
+    normalise_ird(env, s)
 }
 
 /// Checks many IRD numbers at once (the same rule as `isValidIrd`), one flag

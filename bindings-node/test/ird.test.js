@@ -15,8 +15,8 @@ test('isValidIrd: IR worked examples, typed forms and the reasons it refuses', (
   }
 })
 
-test('normalizeIrd gives the wire form, or throws NZPIR_INVALID_INPUT with the rule', () => {
-  assert.equal(nzpir.normalizeIrd('49-091-850'), '049091850')
+test('normaliseIrd gives the wire form, or throws NZPIR_INVALID_INPUT with the rule', () => {
+  assert.equal(nzpir.normaliseIrd('49-091-850'), '049091850')
   for (const [input, rule] of [
     ['136410133', 'ird_check_digit'],
     ['1234567', 'ird_length'],
@@ -24,7 +24,7 @@ test('normalizeIrd gives the wire form, or throws NZPIR_INVALID_INPUT with the r
     ['000000000', 'ird_range'],
   ]) {
     assert.throws(
-      () => nzpir.normalizeIrd(input),
+      () => nzpir.normaliseIrd(input),
       (e) => {
         assert.ok(e instanceof Error)
         assert.equal(e.code, 'NZPIR_INVALID_INPUT')
@@ -87,7 +87,7 @@ test('validIrds on a large array agrees with isValidIrd, odd items and all', () 
 test('wrong argument types are TypeErrors naming the argument, never echoing it', () => {
   const cases = [
     [() => nzpir.isValidIrd(49091850), 's'],
-    [() => nzpir.normalizeIrd(null), 's'],
+    [() => nzpir.normaliseIrd(null), 's'],
     [() => nzpir.validIrds('49091850'), 'values'],
     [() => nzpir.validIrds(['49091850', 49091850]), 'values[1]'],
   ]
@@ -106,4 +106,9 @@ test('wrong argument types are TypeErrors naming the argument, never echoing it'
 test('version', () => {
   assert.match(nzpir.version(), /^\d+\.\d+\.\d+/)
   assert.equal(nzpir.version(), require('../package.json').version)
+})
+
+test('normalizeIrd, the former spelling, is the same function', () => {
+  assert.equal(nzpir.normalizeIrd('49-091-850'), '049091850')
+  assert.throws(() => nzpir.normalizeIrd('136410133'), (e) => e.code === 'NZPIR_INVALID_INPUT')
 })

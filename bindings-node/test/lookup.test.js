@@ -297,3 +297,45 @@ test('sandbox helpers: faults are checked, counters count', async () => {
   await rejectsWith(nzpir.Sandbox.start({ profile: 'lenient' }), 'NZPIR_INVALID_ARG')
   await rejectsWith(nzpir.Sandbox.start({ fixtureFile: '/nonexistent/fixture.json' }), 'NZPIR_SANDBOX')
 })
+
+test('a filing period as a year, the year as text, a yyyy-MM-dd string or a Date', async () => {
+  // A sandbox of its own: one investor asked five times (IR003 off).
+  const { sb: own } = await startSandbox({ ir003Limit: 0 })
+  try {
+    const c = nzpir.Client.fromConfig(own.configPath)
+    for (const filingPeriod of [2025, '2025', '2025-03-31', new Date('2025-03-31'), new Date(2025, 2, 31)]) {
+      const r = await c.lookup({ ird: MEMBER_28, pieIrd: SCHEME, filingPeriod })
+      assert.equal(r.rate, '28', String(filingPeriod))
+    }
+    assert.equal(own.stats().pir_requests, 5)
+    // A year that makes no period is a field error, as in every other surface.
+    for (const filingPeriod of [26, -2026, 20260]) {
+      const e = await rejectsWith(c.lookup({ ird: MEMBER_28, pieIrd: SCHEME, filingPeriod }), 'NZPIR_INVALID_INPUT')
+      assert.deepEqual(e.fieldErrors.map((f) => `${f.field}:${f.rule}`), ['FilingPeriod:year_range'])
+    }
+    assert.equal(own.stats().pir_requests, 5)
+    await assert.rejects(c.lookup({ ird: MEMBER_28, pieIrd: SCHEME, filingPeriod: 2025.5 }), (e) => {
+      assert.equal(e.code, 'NZPIR_INVALID_ARG')
+      assert.equal(e.field, 'request.filingPeriod')
+      return true
+    })
+  } finally {
+    own.stop()
+  }
+})
+
+test('a name or address given in part reaches validation, which names what is missing', async () => {
+  const e = await rejectsWith(
+    client.lookup({
+      ird: MEMBER_28,
+      pieIrd: SCHEME,
+      name: { firstName: 'Gary' },
+      address: { street: '1 Queen St', country: 'NZ' },
+    }),
+    'NZPIR_INVALID_INPUT',
+    ['Gary', 'Queen'],
+  )
+  assert.deepEqual(e.fieldErrors.map((f) => `${f.field}:${f.rule}`), ['Name.LastName:required', 'Address.City:required'])
+  assert.equal(e.retryable, false)
+  assert.equal(e.attempts, 0)
+})

@@ -261,7 +261,7 @@ async function main() {
       filingPeriod: '2024-04-01',
     }))
     for (const bad of ['139-276-508', '136410133', '49091851x']) {
-      await fails('invalid IRD', 'NZPIR_INVALID_INPUT', () => nzpir.normalizeIrd(bad))
+      await fails('invalid IRD', 'NZPIR_INVALID_INPUT', () => nzpir.normaliseIrd(bad))
     }
     ird('139276508')
     ird('049091851')

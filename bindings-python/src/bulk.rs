@@ -20,7 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyIterator, PyMapping, PyString};
 use pyo3::{IntoPyObjectExt, sync::PyOnceLock, types::PyType};
 
-use crate::client::{LookupResult, REQUEST_KEYS, RequestArgs, request_json};
+use crate::client::{LookupResult, REQUEST_KEYS, RequestArgs, request};
 use crate::errors;
 
 /// What each item carries to its answer: the request's IRD numbers (for the
@@ -99,7 +99,7 @@ fn item(index: usize, obj: &Bound<'_, PyAny>) -> PyResult<(Payload, BatchInput)>
         formatted_address,
         address,
     ] = &values;
-    let json = request_json(
+    let request = request(
         &format!("requests[{index}]."),
         &RequestArgs {
             ird: ird.as_ref(),
@@ -112,10 +112,13 @@ fn item(index: usize, obj: &Bound<'_, PyAny>) -> PyResult<(Payload, BatchInput)>
             address: address.as_ref(),
         },
     )?;
-    Ok(match PirRequest::from_json(&json) {
-        Ok(r) => ((r.ird().to_owned(), r.pie_ird().map(str::to_owned)), Ok(r)),
-        Err(e) => ((String::new(), None), Err(e)),
-    })
+    Ok((
+        (
+            request.ird().to_owned(),
+            request.pie_ird().map(str::to_owned),
+        ),
+        Ok(request),
+    ))
 }
 
 /// The run's settings from `lookup_many`'s keyword arguments.

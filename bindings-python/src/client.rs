@@ -4,10 +4,8 @@ use std::sync::Arc;
 
 use nzpir::options::{self, Options, Setting, Surface, Value as Raw};
 use nzpir::{AuthSettings, ClientBuilder, Config, PirOutcome, PirRequest};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
-use serde_json::{Map, Value};
 
 use crate::bulk;
 use crate::convert;
@@ -35,12 +33,17 @@ pub(crate) struct Name {
 
 #[pymethods]
 impl Name {
+    /// Members left out are reported by validation, with the rest.
     #[new]
-    #[pyo3(signature = (first_name, last_name, middle_name = None))]
-    fn new(first_name: String, last_name: String, middle_name: Option<String>) -> Self {
+    #[pyo3(signature = (first_name = None, last_name = None, middle_name = None))]
+    fn new(
+        first_name: Option<String>,
+        last_name: Option<String>,
+        middle_name: Option<String>,
+    ) -> Self {
         Name {
-            first_name: Some(first_name),
-            last_name: Some(last_name),
+            first_name,
+            last_name,
             middle_name,
         }
     }
@@ -74,19 +77,20 @@ pub(crate) struct Address {
 
 #[pymethods]
 impl Address {
+    /// Members left out are reported by validation, with the rest.
     #[new]
-    #[pyo3(signature = (street, city, country, post_code = None, state = None))]
+    #[pyo3(signature = (street = None, city = None, country = None, post_code = None, state = None))]
     fn new(
-        street: String,
-        city: String,
-        country: String,
+        street: Option<String>,
+        city: Option<String>,
+        country: Option<String>,
         post_code: Option<String>,
         state: Option<String>,
     ) -> Self {
         Address {
-            street: Some(street),
-            city: Some(city),
-            country: Some(country),
+            street,
+            city,
+            country,
             post_code,
             state,
         }
@@ -106,44 +110,23 @@ impl Address {
     }
 }
 
-const NAME_KEYS: [(&str, &str); 3] = [
-    ("first_name", "FirstName"),
-    ("middle_name", "MiddleName"),
-    ("last_name", "LastName"),
-];
-const ADDRESS_KEYS: [(&str, &str); 5] = [
-    ("street", "Street"),
-    ("city", "City"),
-    ("post_code", "PostCode"),
-    ("state", "State"),
-    ("country", "Country"),
-];
+const NAME_KEYS: [&str; 3] = ["first_name", "middle_name", "last_name"];
+const ADDRESS_KEYS: [&str; 5] = ["street", "city", "post_code", "state", "country"];
 
-fn json_object(pairs: impl IntoIterator<Item = (&'static str, Option<String>)>) -> Value {
-    let mut m = Map::new();
-    for (k, v) in pairs {
-        if let Some(v) = v {
-            m.insert(k.to_owned(), Value::String(v));
-        }
-    }
-    Value::Object(m)
-}
-
-/// A `Name`/`Address` object or a dict with snake_case keys, as IR's JSON
-/// object (PascalCase keys). Members left out are reported by validation.
+/// A `Name`/`Address` object or a dict with snake_case keys: its members'
+/// values in the order of `keys`. Members left out are reported by validation.
 fn part(
     argument: &str,
     class: &str,
     obj: Option<&Bound<'_, PyAny>>,
-    keys: &[(&'static str, &'static str)],
+    keys: &[&'static str],
     from_class: impl Fn(&Bound<'_, PyAny>) -> Option<Vec<Option<String>>>,
-) -> PyResult<Option<Value>> {
+) -> PyResult<Option<Vec<Option<String>>>> {
     let Some(obj) = obj.filter(|o| !o.is_none()) else {
         return Ok(None);
     };
     if let Some(values) = from_class(obj) {
-        let pairs = keys.iter().map(|(_, wire)| *wire).zip(values);
-        return Ok(Some(json_object(pairs)));
+        return Ok(Some(values));
     }
     if !obj.is_instance_of::<PyDict>() {
         return Err(type_error(
@@ -152,16 +135,17 @@ fn part(
             obj,
         ));
     }
-    let allowed: Vec<&str> = keys.iter().map(|(py, _)| *py).collect();
-    let given = convert::str_mapping(argument, obj, &allowed)?;
-    let pairs = keys.iter().map(|(py_key, wire)| {
-        let v = given
-            .iter()
-            .find(|(k, _)| k == py_key)
-            .and_then(|(_, v)| v.clone());
-        (*wire, v)
-    });
-    Ok(Some(json_object(pairs)))
+    let given = convert::str_mapping(argument, obj, keys)?;
+    Ok(Some(
+        keys.iter()
+            .map(|key| {
+                given
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .and_then(|(_, v)| v.clone())
+            })
+            .collect(),
+    ))
 }
 
 /// A lookup's arguments, as `lookup()` names them.
@@ -188,10 +172,11 @@ pub(crate) const REQUEST_KEYS: [&str; 8] = [
     "address",
 ];
 
-/// IR's request JSON from a lookup's arguments; a type error names the
-/// argument, after `prefix` (`requests[3].` for `lookup_many`). A missing
-/// `ird` is left to the core's validation (an empty IRD number).
-pub(crate) fn request_json(prefix: &str, a: &RequestArgs<'_, '_>) -> PyResult<Vec<u8>> {
+/// The request a lookup's arguments make, through the core's builder; a
+/// type error names the argument, after `prefix` (`requests[3].` for
+/// `lookup_many`). A missing `ird` is left to the core's validation (an
+/// empty IRD number).
+pub(crate) fn request(prefix: &str, a: &RequestArgs<'_, '_>) -> PyResult<PirRequest> {
     let arg = |n: &str| format!("{prefix}{n}");
     let ird = match a.ird {
         Some(o) if !o.is_none() => convert::opt_str(&arg("ird"), Some(o))?
@@ -199,27 +184,22 @@ pub(crate) fn request_json(prefix: &str, a: &RequestArgs<'_, '_>) -> PyResult<Ve
         Some(o) if prefix.is_empty() => return Err(type_error("ird", "str", o)),
         _ => String::new(),
     };
-    let mut m = Map::new();
-    m.insert("IRD".into(), Value::String(ird));
-    let mut put = |key: &str, v: Option<String>| {
-        if let Some(v) = v {
-            m.insert(key.into(), Value::String(v));
-        }
-    };
-    put("PieIRD", convert::opt_str(&arg("pie_ird"), a.pie_ird)?);
-    put(
-        "FilingPeriod",
-        convert::date_arg(&arg("filing_period"), a.filing_period)?,
-    );
-    put(
-        "FormattedName",
-        convert::opt_str(&arg("formatted_name"), a.formatted_name)?,
-    );
-    put("Dob", convert::date_arg(&arg("dob"), a.dob)?);
-    put(
-        "FormattedAddress",
-        convert::opt_str(&arg("formatted_address"), a.formatted_address)?,
-    );
+    let mut b = PirRequest::builder(ird);
+    if let Some(v) = convert::opt_str(&arg("pie_ird"), a.pie_ird)? {
+        b = b.pie_ird(v);
+    }
+    if let Some(v) = convert::period_arg(&arg("filing_period"), a.filing_period)? {
+        b = b.filing_period(v);
+    }
+    if let Some(v) = convert::opt_str(&arg("formatted_name"), a.formatted_name)? {
+        b = b.formatted_name(v);
+    }
+    if let Some(v) = convert::date_arg(&arg("dob"), a.dob)? {
+        b = b.dob(v);
+    }
+    if let Some(v) = convert::opt_str(&arg("formatted_address"), a.formatted_address)? {
+        b = b.formatted_address(v);
+    }
     if let Some(v) = part(&arg("name"), "Name", a.name, &NAME_KEYS, |o| {
         o.cast::<Name>().ok().map(|n| {
             let n = n.get();
@@ -230,7 +210,19 @@ pub(crate) fn request_json(prefix: &str, a: &RequestArgs<'_, '_>) -> PyResult<Ve
             ]
         })
     })? {
-        m.insert("Name".into(), v);
+        let [first, middle, last]: [Option<String>; 3] =
+            v.try_into().unwrap_or_else(|_| Default::default());
+        let mut name = nzpir::Name::empty();
+        if let Some(x) = first {
+            name = name.with_first_name(x);
+        }
+        if let Some(x) = middle {
+            name = name.with_middle_name(x);
+        }
+        if let Some(x) = last {
+            name = name.with_last_name(x);
+        }
+        b = b.name(name);
     }
     if let Some(v) = part(&arg("address"), "Address", a.address, &ADDRESS_KEYS, |o| {
         o.cast::<Address>().ok().map(|a| {
@@ -244,10 +236,27 @@ pub(crate) fn request_json(prefix: &str, a: &RequestArgs<'_, '_>) -> PyResult<Ve
             ]
         })
     })? {
-        m.insert("Address".into(), v);
+        let [street, city, post_code, state, country]: [Option<String>; 5] =
+            v.try_into().unwrap_or_else(|_| Default::default());
+        let mut addr = nzpir::Address::empty();
+        if let Some(x) = street {
+            addr = addr.with_street(x);
+        }
+        if let Some(x) = city {
+            addr = addr.with_city(x);
+        }
+        if let Some(x) = post_code {
+            addr = addr.with_post_code(x);
+        }
+        if let Some(x) = state {
+            addr = addr.with_state(x);
+        }
+        if let Some(x) = country {
+            addr = addr.with_country(x);
+        }
+        b = b.address(addr);
     }
-    serde_json::to_vec(&Value::Object(m))
-        .map_err(|_| PyValueError::new_err("the request could not be encoded"))
+    Ok(b.build())
 }
 
 /// The result of a lookup: IR's suggested rate, or that IR has none.
@@ -610,7 +619,7 @@ impl Client {
         formatted_address: Option<&Bound<'_, PyAny>>,
         address: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<LookupResult> {
-        let json = request_json(
+        let request = request(
             "",
             &RequestArgs {
                 ird: Some(ird),
@@ -623,7 +632,6 @@ impl Client {
                 address,
             },
         )?;
-        let request = PirRequest::from_json(&json).map_err(errors::to_py)?;
         let client = self.inner.clone();
         let outcome = py
             .detach(move || client.lookup(&request))

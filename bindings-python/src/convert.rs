@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 
+use nzpir::{DateText, PeriodText};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString, PyType};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyInt, PyString, PyType};
 
 use crate::errors::type_error;
 
@@ -63,35 +64,69 @@ static DATE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static DATETIME: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
-/// A date argument: `datetime.date` or a `yyyy-MM-dd` string (checked by the
-/// core's validation, which names the field). A `datetime.datetime` is refused
-/// rather than silently cut to its date.
-pub(crate) fn date_arg(argument: &str, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
+/// A filing period argument: a year (`int`), or what [`date_arg`] takes.
+/// The core reads each form ([`nzpir::PeriodText`]).
+pub(crate) fn period_arg(
+    argument: &str,
+    obj: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<PeriodText>> {
     let Some(obj) = obj.filter(|o| !o.is_none()) else {
         return Ok(None);
     };
-    let py = obj.py();
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Some(s.to_cow()?.into_owned()));
+    if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
+        // A year too large for i64 is as wrong as any other out of range.
+        let year = obj.extract::<i64>().unwrap_or(i64::MAX);
+        return Ok(Some(PeriodText::year(year)));
     }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Some(PeriodText::text(s.to_cow()?.into_owned())));
+    }
+    date_arg_or(
+        argument,
+        obj,
+        "int (a year), datetime.date or a yyyy-MM-dd str",
+    )
+    .map(|d| d.map(PeriodText::from))
+}
+
+/// A date argument: `datetime.date` or a `yyyy-MM-dd` string (checked by the
+/// core's validation, which names the field). A `datetime.datetime` is refused
+/// rather than silently cut to its date.
+pub(crate) fn date_arg(
+    argument: &str,
+    obj: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<DateText>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Some(DateText::from(s.to_cow()?.into_owned())));
+    }
+    date_arg_or(argument, obj, "datetime.date or a yyyy-MM-dd str")
+}
+
+fn date_arg_or(
+    argument: &str,
+    obj: &Bound<'_, PyAny>,
+    expected: &str,
+) -> PyResult<Option<DateText>> {
+    let py = obj.py();
     let datetime = DATETIME.import(py, "datetime", "datetime")?;
     let date = DATE.import(py, "datetime", "date")?;
     if obj.is_instance(datetime)? {
         return Err(type_error(
             argument,
-            "datetime.date or a yyyy-MM-dd str (pass a datetime's .date())",
+            &format!("{expected} (pass a datetime's .date())"),
             obj,
         ));
     }
     if obj.is_instance(date)? {
-        let s: String = obj.call_method0("isoformat")?.extract()?;
-        return Ok(Some(s));
+        let year: i32 = obj.getattr("year")?.extract()?;
+        let month: u8 = obj.getattr("month")?.extract()?;
+        let day: u8 = obj.getattr("day")?.extract()?;
+        return Ok(Some(DateText::from_ymd(year, month, day)));
     }
-    Err(type_error(
-        argument,
-        "datetime.date or a yyyy-MM-dd str",
-        obj,
-    ))
+    Err(type_error(argument, expected, obj))
 }
 
 /// `decimal.Decimal` from exact decimal text.

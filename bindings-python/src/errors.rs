@@ -31,64 +31,19 @@ pub(crate) struct Classes {
 
 static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
 
-/// Python class name and docstring for each kind.
-fn describe(kind: ErrorKind) -> (&'static str, &'static str) {
-    match kind {
-        ErrorKind::InvalidInput => (
-            "InvalidInputError",
-            "A request or argument broke a rule; nothing was sent. `errors` lists every \
-             violation as {field, rule, message}.",
-        ),
-        ErrorKind::Config => (
-            "ConfigError",
-            "The configuration is incomplete or wrong (file, PEM, URL, setting).",
-        ),
-        ErrorKind::Tls => (
-            "TlsError",
-            "The TLS handshake failed (policy, certificate, host name).",
-        ),
-        ErrorKind::Transport => (
-            "TransportError",
-            "The connection failed or broke (refused, reset, DNS, proxy).",
-        ),
-        ErrorKind::Timeout => (
-            "GatewayTimeoutError",
-            "The gateway did not answer in time. Also a builtin TimeoutError.",
-        ),
-        ErrorKind::Authentication => (
-            "AuthenticationError",
-            "IR could not authenticate the caller (EV1023-EV1030).",
-        ),
-        ErrorKind::Authorisation => (
-            "AuthorisationError",
-            "The caller may not ask about this investor (EV1040-EV1043).",
-        ),
-        ErrorKind::RateLimited => (
-            "RateLimitedError",
-            "IR003: this IRD number was queried too often in the last 24 hours.",
-        ),
-        ErrorKind::Rejected => (
-            "RejectedError",
-            "IR rejected the request (HTTP 400: EV1000, EV1100, PER100, PIR101).",
-        ),
-        ErrorKind::Server => (
-            "ServerError",
-            "IR failed (PIR150, 5xx) or answered something that is not its protocol.",
-        ),
-        ErrorKind::ConsentRequired => (
-            "ConsentRequiredError",
-            "OAuth: the grant is gone (refresh token refused, none stored); a myIR user \
-             must authorise again.",
-        ),
-        ErrorKind::TokenStore => (
-            "TokenStoreError",
-            "OAuth: the token store could not be read or written. The store's own \
-             exception, if any, is the __cause__.",
-        ),
-        // ErrorKind is non-exhaustive: a kind this binding does not know yet
-        // still raises NzpirError (with its `kind` string).
-        _ => ("NzpirError", ""),
-    }
+/// Python class name and docstring for each kind: the core's table
+/// ([`ErrorKind::contract`]), with the Python-only notes.
+fn describe(kind: ErrorKind) -> (&'static str, String) {
+    let c = kind.contract();
+    let extra = match kind {
+        ErrorKind::InvalidInput => {
+            " `errors` (also `field_errors`) lists every violation as {field, rule, message}."
+        }
+        ErrorKind::Timeout => " Also a builtin TimeoutError.",
+        ErrorKind::TokenStore => " The store's own exception, if any, is the __cause__.",
+        _ => "",
+    };
+    (c.python_class, format!("{}{extra}", c.summary))
 }
 
 fn make_class<'py>(
@@ -107,6 +62,9 @@ fn make_class<'py>(
     ns.set_item("http_status", py.None())?;
     ns.set_item("attempts", 0)?;
     ns.set_item("setting", py.None())?;
+    ns.set_item("retryable", false)?;
+    ns.set_item("ir_errors", PyList::empty(py))?;
+    ns.set_item("field_errors", PyList::empty(py))?;
     for (k, v) in extra {
         ns.set_item(*k, v)?;
     }
@@ -120,8 +78,11 @@ fn build(py: Python<'_>) -> PyResult<Classes> {
         py,
         "NzpirError",
         "The base of every nzpir error. `kind` is a stable name (`invalid_input`, \
-         `authentication`, ...); `ir_code` is IR's code (`EV1041`, ...) and `http_status` \
-         the HTTP status when the gateway answered; `attempts` counts calls made.",
+         `authentication`, ...); `ir_code` is IR's code (`EV1041`, ...) of the first of \
+         `ir_errors` (every error IR listed, as {code, type, message, field}) and \
+         `http_status` the HTTP status when the gateway answered; `retryable` says whether \
+         trying again later may succeed; `attempts` counts calls made; `field_errors` lists \
+         every broken rule of invalid input as {field, rule, message}.",
         vec![py.get_type::<PyException>().into_any()],
         "error",
         &[],
@@ -143,7 +104,7 @@ fn build(py: Python<'_>) -> PyResult<Classes> {
             ErrorKind::Config => bases.push(py.get_type::<PyValueError>().into_any()),
             _ => {}
         }
-        let cls = make_class(py, name, doc, bases, kind.as_str(), &extra)?;
+        let cls = make_class(py, name, &doc, bases, kind.as_str(), &extra)?;
         if kind == ErrorKind::InvalidInput {
             invalid_input = Some(cls.clone());
         }
@@ -231,11 +192,23 @@ fn build_exception<'py>(py: Python<'py>, e: &nzpir::Error) -> PyResult<Bound<'py
     exc.setattr("ir_code", e.ir_code().map(|c| c.as_str()))?;
     exc.setattr("http_status", e.http_status())?;
     exc.setattr("attempts", e.attempts())?;
+    exc.setattr("retryable", e.is_retryable())?;
+    let ir_errors = PyList::empty(py);
+    for item in e.ir_errors() {
+        let d = PyDict::new(py);
+        d.set_item("code", item.code.as_str())?;
+        d.set_item("type", &item.error_type)?;
+        d.set_item("message", &item.message)?;
+        d.set_item("field", item.field())?;
+        ir_errors.append(d)?;
+    }
+    exc.setattr("ir_errors", ir_errors)?;
+    let list = PyList::empty(py);
+    for fe in fields {
+        list.append(field_error_dict(py, fe)?)?;
+    }
+    exc.setattr("field_errors", &list)?;
     if e.kind() == ErrorKind::InvalidInput {
-        let list = PyList::empty(py);
-        for fe in fields {
-            list.append(field_error_dict(py, fe)?)?;
-        }
         exc.setattr("errors", list)?;
         if all_ird {
             exc.setattr("reason", fields[0].rule.code())?;
@@ -280,7 +253,9 @@ pub(crate) fn invalid_ird(
         let exc = cls.call1((format!("invalid input: {fe}"),))?;
         exc.setattr("kind", ErrorKind::InvalidInput.as_str())?;
         exc.setattr("reason", reason.code())?;
-        exc.setattr("errors", PyList::new(py, [field_error_dict(py, &fe)?])?)?;
+        let list = PyList::new(py, [field_error_dict(py, &fe)?])?;
+        exc.setattr("field_errors", &list)?;
+        exc.setattr("errors", list)?;
         Ok(exc)
     };
     match build() {
@@ -328,6 +303,7 @@ mod tests {
         for k in ErrorKind::ALL {
             let (name, doc) = describe(k);
             assert!(name.ends_with("Error") && !doc.is_empty(), "{k}");
+            assert_eq!(name, k.contract().python_class);
         }
     }
 }

@@ -49,7 +49,9 @@ fn to_json(path: &str, obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> 
     // A filing period as datetime.date (a datetime is refused, as in lookups).
     let date = DATE.import(obj.py(), "datetime", "date")?;
     if obj.is_instance(date)? {
-        return Ok(convert::date_arg(path, Some(obj))?.map_or(Value::Null, Value::from));
+        return Ok(
+            convert::date_arg(path, Some(obj))?.map_or(Value::Null, |d| Value::from(d.as_str()))
+        );
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         let text: String = f.repr()?.extract()?;

@@ -16,10 +16,17 @@ pub(crate) fn is_valid_ird(s: &str) -> bool {
 /// The 9-digit wire form of a valid IRD number (`"49-091-850"` gives
 /// `"049091850"`). Raises `InvalidIrdError` with the `reason` otherwise.
 #[pyfunction]
-pub(crate) fn normalize_ird(py: Python<'_>, s: &str) -> PyResult<String> {
+pub(crate) fn normalise_ird(py: Python<'_>, s: &str) -> PyResult<String> {
     IrdNumber::parse_lenient(s)
         .map(|n| n.to_string())
         .map_err(|reason| errors::invalid_ird(py, "ird", reason))
+}
+
+/// Deprecated: `normalise_ird`, the spelling every nzpir surface uses.
+#[pyfunction]
+pub(crate) fn normalize_ird(py: Python<'_>, s: &str) -> PyResult<String> {
+    crate::oauth::deprecated(py, "nzpir.normalize_ird()", "nzpir.normalise_ird()")?;
+    normalise_ird(py, s)
 }
 
 /// `is_valid_ird` for every item of an iterable of strings, as a list of

@@ -47,7 +47,7 @@ mod _native {
     #[pymodule_export]
     use crate::estimate::{PirEstimate, estimate_pir};
     #[pymodule_export]
-    use crate::ird::{is_valid_ird, normalize_ird, valid_irds};
+    use crate::ird::{is_valid_ird, normalise_ird, normalize_ird, valid_irds};
     #[pymodule_export]
     use crate::jwt::mint_jwt;
     #[pymodule_export]

@@ -330,11 +330,21 @@ impl OAuth {
     }
 }
 
+/// A `DeprecationWarning` naming the old spelling and the new one.
+pub(crate) fn deprecated(py: Python<'_>, old: &str, new: &str) -> PyResult<()> {
+    PyErr::warn(
+        py,
+        &py.get_type::<pyo3::exceptions::PyDeprecationWarning>(),
+        &std::ffi::CString::new(format!("{old} is deprecated; use {new}")).unwrap_or_default(),
+        1,
+    )
+}
+
 #[pymethods]
 impl OAuth {
     /// Starts an authorisation: a fresh state and PKCE pair, and the URL to
     /// send the person's browser to.
-    fn start(&self) -> PyResult<AuthorizationRequest> {
+    fn authorization_request(&self) -> PyResult<AuthorizationRequest> {
         let inner = self
             .source
             .oauth()
@@ -343,10 +353,27 @@ impl OAuth {
         Ok(AuthorizationRequest { inner })
     }
 
+    /// Deprecated: `authorization_request()`, the name every surface uses.
+    fn start(&self, py: Python<'_>) -> PyResult<AuthorizationRequest> {
+        deprecated(py, "OAuth.start()", "OAuth.authorization_request()")?;
+        self.authorization_request()
+    }
+
+    /// Deprecated: `complete_authorization()`, the name every surface uses.
+    fn complete(
+        &self,
+        py: Python<'_>,
+        request: &Bound<'_, AuthorizationRequest>,
+        redirect_url: &str,
+    ) -> PyResult<TokenSet> {
+        deprecated(py, "OAuth.complete()", "OAuth.complete_authorization()")?;
+        self.complete_authorization(py, request, redirect_url)
+    }
+
     /// Completes an authorisation from the URL IR redirected back to (or just
     /// its query): checks the state, exchanges the code with the PKCE
     /// verifier, stores the tokens and makes the client use them.
-    fn complete(
+    fn complete_authorization(
         &self,
         py: Python<'_>,
         request: &Bound<'_, AuthorizationRequest>,

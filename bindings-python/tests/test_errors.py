@@ -40,6 +40,17 @@ def test_one_tree() -> None:
     assert issubclass(nzpir.ConfigError, ValueError)
     kinds = {cls.kind for cls in ALL}
     assert len(kinds) == len(ALL) - 1  # InvalidIrdError shares invalid_input
+    # Every field of the error contract, on every class (the defaults).
+    for cls in ALL:
+        for attr, default in (
+            ("ir_code", None),
+            ("http_status", None),
+            ("retryable", False),
+            ("attempts", 0),
+            ("ir_errors", []),
+            ("field_errors", []),
+        ):
+            assert getattr(cls, attr) == default, (cls, attr)
 
 
 def check(e: nzpir.NzpirError, cls: type, kind: str, ir_code: object, status: object) -> None:
@@ -148,6 +159,44 @@ def test_transient_faults_are_retried(strict: nzpir.Sandbox) -> None:
     assert (info.value.http_status, info.value.attempts) == (503, 3)
 
 
+def test_every_error_carries_the_whole_contract(strict: nzpir.Sandbox) -> None:
+    # Every error IR listed, not only the first; retryable and attempts.
+    unchecked = strict.client(validate_locally=False, max_retries=0)
+    with pytest.raises(nzpir.RejectedError) as info:
+        unchecked.lookup(
+            RATE_28,
+            pie_ird=SCHEME,
+            dob="1990-02-30",
+            address={"street": "x", "city": "y", "country": "ZZ"},
+        )
+    e = info.value
+    assert [(i["code"], i["type"], i["field"]) for i in e.ir_errors] == [
+        ("EV1100", "validation", "Dob"),
+        ("EV1100", "validation", "Country"),
+    ]
+    assert (e.ir_code, e.http_status, e.retryable, e.attempts) == ("EV1100", 400, False, 1)
+    assert e.field_errors == []
+
+    client = strict.client(max_retries=1, retry_base_delay=0.01)
+    strict.set_fault("status", status=503, times=2)
+    with pytest.raises(nzpir.ServerError) as server:
+        client.lookup(RATE_28, pie_ird=SCHEME)
+    s = server.value
+    assert (s.http_status, s.retryable, s.attempts, s.ir_errors) == (503, True, 2, [])
+
+    strict.set_fault("pir150", times=1)
+    with pytest.raises(nzpir.ServerError) as server:
+        strict.client(max_retries=0).lookup(RATE_28, pie_ird=SCHEME)
+    assert server.value.retryable is True
+    assert [i["code"] for i in server.value.ir_errors] == ["PIR150"]
+
+    with pytest.raises(nzpir.InvalidInputError) as info2:
+        client.lookup(RATE_28, pie_ird=SCHEME, name=nzpir.Name(first_name="Gary"))
+    want = [{"field": "Name.LastName", "rule": "required", "message": "is required"}]
+    assert info2.value.field_errors == info2.value.errors == want
+    assert (info2.value.retryable, info2.value.attempts, info2.value.ir_errors) == (False, 0, [])
+
+
 def test_transport(strict: nzpir.Sandbox) -> None:
     strict.set_fault("drop_after_read", times=1)
     with pytest.raises(nzpir.TransportError) as info:
@@ -221,7 +270,8 @@ def test_bad_arguments_name_the_argument(strict: nzpir.Sandbox) -> None:
         (dict(ird=139276507), TypeError, "ird"),
         (dict(ird=RATE_28, pie_ird=125000002), TypeError, "pie_ird"),
         (dict(ird=RATE_28, dob=19900102), TypeError, "dob"),
-        (dict(ird=RATE_28, filing_period=2024), TypeError, "filing_period"),
+        (dict(ird=RATE_28, filing_period=True), TypeError, "filing_period"),
+        (dict(ird=RATE_28, filing_period=2024.0), TypeError, "filing_period"),
         (dict(ird=RATE_28, name=["Gary", "Allen"]), TypeError, "name"),
         (dict(ird=RATE_28, name={"first": "Gary"}), TypeError, "unknown key 'first'"),
         (dict(ird=RATE_28, address={"city": 7}), TypeError, r"address\['city'\]"),

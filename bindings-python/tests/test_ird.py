@@ -31,28 +31,28 @@ INVALID = {
 @pytest.mark.parametrize("s", VALID)
 def test_valid_numbers(s: str) -> None:
     assert nzpir.is_valid_ird(s) is True
-    normal = nzpir.normalize_ird(s)
+    normal = nzpir.normalise_ird(s)
     assert len(normal) == 9 and normal.isdigit()
     assert nzpir.is_valid_ird(normal)
 
 
 def test_the_range_message_names_the_new_ceiling() -> None:
     with pytest.raises(nzpir.InvalidIrdError) as info:
-        nzpir.normalize_ird("200000005")
+        nzpir.normalise_ird("200000005")
     assert "between 10,000,000 and 200,000,000" in str(info.value)
     assert nzpir.valid_irds(["172345603", "200000005"]) == [True, False]
 
 
 def test_normalize_pads_and_strips_separators() -> None:
-    assert nzpir.normalize_ird("49-091-850") == "049091850"
-    assert nzpir.normalize_ird("136410132") == "136410132"
+    assert nzpir.normalise_ird("49-091-850") == "049091850"
+    assert nzpir.normalise_ird("136410132") == "136410132"
 
 
 @pytest.mark.parametrize("s,reason", sorted(INVALID.items()))
 def test_invalid_numbers_raise_with_the_reason(s: str, reason: str) -> None:
     assert nzpir.is_valid_ird(s) is False
     with pytest.raises(nzpir.InvalidIrdError) as info:
-        nzpir.normalize_ird(s)
+        nzpir.normalise_ird(s)
     e = info.value
     assert e.reason == reason
     assert e.kind == "invalid_input"
@@ -71,7 +71,7 @@ def test_wrong_types_are_type_errors() -> None:
     with pytest.raises(TypeError):
         nzpir.is_valid_ird(49091850)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        nzpir.normalize_ird(None)  # type: ignore[arg-type]
+        nzpir.normalise_ird(None)  # type: ignore[arg-type]
 
 
 def _mixed(n: int) -> list[str]:
@@ -119,3 +119,8 @@ def test_bulk_bad_input_names_the_item() -> None:
         nzpir.valid_irds(42)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         nzpir.valid_irds(None)  # type: ignore[arg-type]
+
+
+def test_the_old_spelling_still_works_with_a_warning() -> None:
+    with pytest.warns(DeprecationWarning, match=r"normalise_ird\(\)"):
+        assert nzpir.normalize_ird("49-091-850") == "049091850"

@@ -40,9 +40,9 @@ def test_debug_logs_are_useful_and_carry_nothing_personal_or_secret(
         store = MemoryStore()
         oc = oauth_client(sb, store)
         assert oc.oauth is not None
-        req = oc.oauth.start()
+        req = oc.oauth.authorization_request()
         _, headers, _ = https(sb, "GET", req.url, client_cert=False)
-        first = oc.oauth.complete(req, headers["location"])
+        first = oc.oauth.complete_authorization(req, headers["location"])
         oc.oauth.refresh()
         oc.lookup(TAX_CLIENT)
         assert store.tokens is not None

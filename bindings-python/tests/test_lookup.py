@@ -84,8 +84,37 @@ def test_filing_period_as_date_or_text(strict: nzpir.Sandbox) -> None:
     today = datetime.date.today()
     year = today.year if today >= datetime.date(today.year, 4, 1) else today.year - 1
     client = strict.client()
-    for period in (datetime.date(year, 3, 31), f"{year}-03-31"):
+    for period in (datetime.date(year, 3, 31), f"{year}-03-31", year, str(year)):
         assert client.lookup(RATE_28, pie_ird=SCHEME, filing_period=period).rate == Decimal("28")
+
+
+def test_a_filing_period_year_that_makes_no_period_is_a_field_error(strict: nzpir.Sandbox) -> None:
+    before = strict.stats()["pir_requests"]
+    for year in (26, -2026, 20260, 10**30):
+        with pytest.raises(nzpir.InvalidInputError) as info:
+            strict.client().lookup(RATE_28, pie_ird=SCHEME, filing_period=year)
+        assert [(x["field"], x["rule"]) for x in info.value.field_errors] == [
+            ("FilingPeriod", "year_range")
+        ]
+    assert strict.stats()["pir_requests"] == before
+
+
+def test_a_name_or_address_given_in_part_is_reported_by_validation(
+    strict: nzpir.Sandbox,
+) -> None:
+    client = strict.client()
+    forms: list[tuple[nzpir.Name | dict[str, str | None], nzpir.Address | dict[str, str | None]]] = [
+        (nzpir.Name(first_name="Gary"), nzpir.Address(street="1 Queen St", country="NZ")),
+        ({"first_name": "Gary"}, {"street": "1 Queen St", "country": "NZ"}),
+    ]
+    for name, address in forms:
+        with pytest.raises(nzpir.InvalidInputError) as info:
+            client.lookup(RATE_28, pie_ird=SCHEME, name=name, address=address)
+        assert [(x["field"], x["rule"]) for x in info.value.field_errors] == [
+            ("Name.LastName", "required"),
+            ("Address.City", "required"),
+        ]
+    assert nzpir.Name().first_name is None
 
 
 def test_local_validation_reports_every_rule_and_sends_nothing(strict: nzpir.Sandbox) -> None:

@@ -53,14 +53,26 @@ def authorise(sb: nzpir.Sandbox, client: nzpir.Client) -> nzpir.TokenSet:
     """The browser's part: IR's authorize endpoint redirects at once (the
     fixture's logon consents); the client completes from the redirect."""
     assert client.oauth is not None
-    req = client.oauth.start()
+    req = client.oauth.authorization_request()
     q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(req.url).query))
     assert q["code_challenge_method"] == "S256" and q["state"] == req.state
     assert q["client_id"] and q["scope"] == "MYIR.Services"
     assert req.code_verifier not in req.url
     status, headers, _ = https(sb, "GET", req.url, client_cert=False)
     assert status == 302
-    return client.oauth.complete(req, headers["location"])
+    return client.oauth.complete_authorization(req, headers["location"])
+
+
+def test_the_old_verbs_still_work_with_a_warning(fresh: nzpir.Sandbox) -> None:
+    client = oauth_client(fresh, MemoryStore())
+    assert client.oauth is not None
+    with pytest.warns(DeprecationWarning, match=r"authorization_request\(\)"):
+        req = client.oauth.start()
+    status, headers, _ = https(fresh, "GET", req.url, client_cert=False)
+    assert status == 302
+    with pytest.warns(DeprecationWarning, match=r"complete_authorization\(\)"):
+        tokens = client.oauth.complete(req, headers["location"])
+    assert tokens.access_token
 
 
 def test_full_flow_with_a_python_store(fresh: nzpir.Sandbox) -> None:
@@ -133,9 +145,9 @@ def test_expiry_refreshes_through_the_python_store_off_the_main_thread() -> None
 def test_a_forged_state_is_refused(fresh: nzpir.Sandbox) -> None:
     client = oauth_client(fresh, MemoryStore())
     assert client.oauth is not None
-    req = client.oauth.start()
+    req = client.oauth.authorization_request()
     with pytest.raises(nzpir.AuthenticationError, match="state"):
-        client.oauth.complete(req, "http://127.0.0.1/callback?code=abc&state=forged")
+        client.oauth.complete_authorization(req, "http://127.0.0.1/callback?code=abc&state=forged")
     assert req.code_verifier not in repr(req)
     # The state ties the browser's redirect to this request: not in repr either.
     assert req.state not in repr(req)
@@ -146,11 +158,11 @@ def test_consent_refused() -> None:
     with nzpir.Sandbox() as sb:
         client = oauth_client(sb, MemoryStore(), client_id="sandbox-no-consent")
         assert client.oauth is not None
-        req = client.oauth.start()
+        req = client.oauth.authorization_request()
         status, headers, _ = https(sb, "GET", req.url, client_cert=False)
         assert status == 302
         with pytest.raises(nzpir.ConsentRequiredError):
-            client.oauth.complete(req, headers["location"])
+            client.oauth.complete_authorization(req, headers["location"])
 
 
 def test_a_file_store(fresh: nzpir.Sandbox, tmp_path: Path) -> None:
@@ -193,10 +205,10 @@ def test_store_failures_are_token_store_errors(fresh: nzpir.Sandbox) -> None:
 
     client = oauth_client(fresh, FullDisk())
     assert client.oauth is not None
-    req = client.oauth.start()
+    req = client.oauth.authorization_request()
     _, headers, _ = https(fresh, "GET", req.url, client_cert=False)
     with pytest.raises(nzpir.TokenStoreError) as info:
-        client.oauth.complete(req, headers["location"])
+        client.oauth.complete_authorization(req, headers["location"])
     assert isinstance(info.value.__cause__, OSError)
 
 

@@ -192,8 +192,8 @@ def test_a_store_lock_that_is_not_a_context_manager(tmp_path: Path) -> None:
         bad = Bad()
         client = oauth_client(sb, bad)
         assert client.oauth is not None
-        req = client.oauth.start()
+        req = client.oauth.authorization_request()
         _, headers, _ = https(sb, "GET", req.url, client_cert=False)
         with pytest.raises(nzpir.TokenStoreError, match="context manager"):
-            client.oauth.complete(req, headers["location"])
+            client.oauth.complete_authorization(req, headers["location"])
         assert bad.tokens is None

@@ -134,7 +134,7 @@ def oauth_client(sb: nzpir.Sandbox, store: Any, client_id: str = "sandbox-app") 
 
 def authorise(a: Audit, sb: nzpir.Sandbox, client: nzpir.Client) -> nzpir.TokenSet:
     assert client.oauth is not None
-    req = client.oauth.start()
+    req = client.oauth.authorization_request()
     a.secret("OAuth state", req.state)
     a.secret("PKCE verifier", req.code_verifier)
     # The request exists to hand the browser's URL (state included) to the
@@ -147,9 +147,9 @@ def authorise(a: Audit, sb: nzpir.Sandbox, client: nzpir.Client) -> nzpir.TokenS
     a.fails(
         "forged state",
         nzpir.AuthenticationError,
-        lambda: client.oauth.complete(req, location.replace(req.state, "forged")),  # type: ignore[union-attr]
+        lambda: client.oauth.complete_authorization(req, location.replace(req.state, "forged")),  # type: ignore[union-attr]
     )
-    tokens = client.oauth.complete(req, location)
+    tokens = client.oauth.complete_authorization(req, location)
     a.tokens(tokens)
     return tokens
 
@@ -323,7 +323,7 @@ def test_no_secret_or_personal_data_anywhere(
                                       filing_period="2024-04-01"))
         a.secret("date of birth", "1971-02-30")
         for bad in ("139-276-508", "136410133", "49091851x"):
-            a.fails("invalid IRD", nzpir.InvalidIrdError, lambda: nzpir.normalize_ird(bad))
+            a.fails("invalid IRD", nzpir.InvalidIrdError, lambda: nzpir.normalise_ird(bad))
         a.ird("139276508")
         a.ird("049091851")
 

@@ -207,7 +207,7 @@ pub struct RequestArgs {
     /// The PIE or KiwiSaver scheme's IRD number [PieIRD].
     #[arg(long, value_name = "IRD")]
     pub pie_ird: Option<String>,
-    /// The filing period [FilingPeriod]: 31 March of a tax year, yyyy-MM-dd (default: the current one).
+    /// The filing period [FilingPeriod]: the year it ends (2026) or 31 March of a tax year, yyyy-MM-dd (default: the current one).
     #[arg(long, value_name = "DATE")]
     pub filing_period: Option<String>,
     /// The investor's name as one line [FormattedName], "Last, First Middle".
@@ -602,11 +602,11 @@ Exit codes: 0 done; 2 configuration or a missing pending authorisation;
 pub enum OauthCommand {
     /// Start an authorisation: print the URL to open in a browser and save its
     /// state and PKCE verifier for `exchange`.
-    #[command(after_help = AUTHORIZE_HELP)]
+    #[command(after_help = AUTHORIZE_HELP, visible_alias = "authorization-request")]
     AuthorizeUrl(OauthAuthorizeArgs),
     /// Finish an authorisation: check the redirect's state, exchange its code
     /// and store the tokens.
-    #[command(after_help = EXCHANGE_HELP)]
+    #[command(after_help = EXCHANGE_HELP, visible_alias = "complete-authorization")]
     Exchange(OauthExchangeArgs),
     /// Use the stored refresh token (single-use at IR) and store the new tokens.
     #[command(after_help = REFRESH_HELP)]

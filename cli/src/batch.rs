@@ -241,9 +241,7 @@ impl Layout {
         {
             values.set(Field::PieIrd, pie);
         }
-        let request = values
-            .to_request()
-            .map_err(|e| ("INVALID".to_owned(), format!("line {line}: {e}")));
+        let request = Ok(values.to_request());
         Row {
             carried: carried_cells,
             request,
@@ -446,8 +444,8 @@ fn answer_cells(answer: &BatchAnswer, tally: &mut Tally) -> [String; 4] {
             let code = f
                 .code
                 .clone()
-                .unwrap_or_else(|| f.kind.to_ascii_uppercase());
-            tally.failure(&code, exit::for_kind_name(&f.kind));
+                .unwrap_or_else(|| f.kind.as_str().to_ascii_uppercase());
+            tally.failure(&code, exit::for_kind(f.kind));
             if !answer.is_final() {
                 tally.retry_later += 1;
             }

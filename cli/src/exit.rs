@@ -22,7 +22,9 @@ pub const SERVER: u8 = 6;
 /// TLS, connection or timeout.
 pub const TRANSPORT: u8 = 7;
 
-/// The exit code for a kind of failure.
+/// The exit code for a kind of failure. The core's table of every
+/// surface's names ([`ErrorKind::contract`]) holds the same codes; a test
+/// keeps the two together.
 pub fn for_kind(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::InvalidInput | ErrorKind::Config | ErrorKind::TokenStore => USAGE,
@@ -33,14 +35,6 @@ pub fn for_kind(kind: ErrorKind) -> u8 {
         ErrorKind::Tls | ErrorKind::Transport | ErrorKind::Timeout => TRANSPORT,
         _ => INTERNAL,
     }
-}
-
-/// The exit code for a kind as [`ErrorKind::as_str`] spells it (batch reports).
-pub fn for_kind_name(name: &str) -> u8 {
-    ErrorKind::ALL
-        .iter()
-        .find(|k| k.as_str() == name)
-        .map_or(INTERNAL, |k| for_kind(*k))
 }
 
 /// A failure of a command: the exit code and what to tell the user on stderr.
@@ -139,11 +133,14 @@ mod tests {
         for k in ErrorKind::ALL {
             let code = for_kind(k);
             assert!((2..=7).contains(&code), "{k}: {code}");
-            assert_eq!(for_kind_name(k.as_str()), code);
+            assert_eq!(
+                code,
+                k.contract().exit_code,
+                "{k}: the core's table differs"
+            );
         }
         assert_eq!(for_kind(ErrorKind::RateLimited), 5);
         assert_eq!(for_kind(ErrorKind::ConsentRequired), 4);
         assert_eq!(for_kind(ErrorKind::Timeout), 7);
-        assert_eq!(for_kind_name("no-such-kind"), INTERNAL);
     }
 }

@@ -14,9 +14,7 @@ use crate::request::Fields;
 pub fn run(args: &LookupArgs, m: &ArgMatches) -> Result<u8, Failure> {
     conn::init_logging(args.conn.verbose);
     let cfg = conn::resolve(&args.conn, m, Purpose::Lookup)?;
-    let request = Fields::from(&args.request)
-        .to_request()
-        .map_err(Failure::from)?;
+    let request = Fields::from(&args.request).to_request();
     let client = conn::client(&cfg)?;
     match client.lookup(&request) {
         Ok(outcome) => {

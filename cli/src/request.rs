@@ -1,7 +1,6 @@
 //! Request fields by their column and flag names, and the request they make.
 
-use nzpir::PirRequest;
-use serde_json::{Map, Value};
+use nzpir::{Address, Name, PirRequest};
 
 use crate::args::RequestArgs;
 
@@ -89,43 +88,68 @@ impl Fields {
         self.values[field as usize].as_deref()
     }
 
-    /// The request these fields make. Every value is sent as given (local
-    /// validation then names every broken rule); a name or address object is
-    /// sent when any of its members is given.
-    pub fn to_request(&self) -> Result<PirRequest, nzpir::Error> {
-        let mut obj = Map::new();
-        let put = |map: &mut Map<String, Value>, key: &str, f: Field| {
-            if let Some(v) = self.get(f) {
-                map.insert(key.to_owned(), Value::String(v.to_owned()));
+    /// The request these fields make, through the core's builder. Every
+    /// value is kept as given (local validation then names every broken
+    /// rule); a name or address object is sent when any of its members is
+    /// given. A filing period may be a year (`2026`) or a date.
+    pub fn to_request(&self) -> PirRequest {
+        let mut b = PirRequest::builder(self.get(Field::Ird).unwrap_or_default());
+        if let Some(v) = self.get(Field::PieIrd) {
+            b = b.pie_ird(v);
+        }
+        if let Some(v) = self.get(Field::FilingPeriod) {
+            b = b.filing_period(v);
+        }
+        if let Some(v) = self.get(Field::FormattedName) {
+            b = b.formatted_name(v);
+        }
+        let name_fields = [Field::FirstName, Field::MiddleName, Field::LastName];
+        if name_fields.iter().any(|f| self.get(*f).is_some()) {
+            let mut name = Name::empty();
+            if let Some(v) = self.get(Field::FirstName) {
+                name = name.with_first_name(v);
             }
-        };
-        obj.insert(
-            "IRD".to_owned(),
-            Value::String(self.get(Field::Ird).unwrap_or_default().to_owned()),
-        );
-        put(&mut obj, "PieIRD", Field::PieIrd);
-        put(&mut obj, "FilingPeriod", Field::FilingPeriod);
-        put(&mut obj, "FormattedName", Field::FormattedName);
-        let mut name = Map::new();
-        put(&mut name, "FirstName", Field::FirstName);
-        put(&mut name, "MiddleName", Field::MiddleName);
-        put(&mut name, "LastName", Field::LastName);
-        if !name.is_empty() {
-            obj.insert("Name".to_owned(), Value::Object(name));
+            if let Some(v) = self.get(Field::MiddleName) {
+                name = name.with_middle_name(v);
+            }
+            if let Some(v) = self.get(Field::LastName) {
+                name = name.with_last_name(v);
+            }
+            b = b.name(name);
         }
-        put(&mut obj, "Dob", Field::Dob);
-        put(&mut obj, "FormattedAddress", Field::FormattedAddress);
-        let mut addr = Map::new();
-        put(&mut addr, "Street", Field::Street);
-        put(&mut addr, "City", Field::City);
-        put(&mut addr, "PostCode", Field::PostCode);
-        put(&mut addr, "State", Field::State);
-        put(&mut addr, "Country", Field::Country);
-        if !addr.is_empty() {
-            obj.insert("Address".to_owned(), Value::Object(addr));
+        if let Some(v) = self.get(Field::Dob) {
+            b = b.dob(v);
         }
-        let json = serde_json::to_vec(&Value::Object(obj)).unwrap_or_default();
-        PirRequest::from_json(&json)
+        if let Some(v) = self.get(Field::FormattedAddress) {
+            b = b.formatted_address(v);
+        }
+        let address_fields = [
+            Field::Street,
+            Field::City,
+            Field::PostCode,
+            Field::State,
+            Field::Country,
+        ];
+        if address_fields.iter().any(|f| self.get(*f).is_some()) {
+            let mut addr = Address::empty();
+            if let Some(v) = self.get(Field::Street) {
+                addr = addr.with_street(v);
+            }
+            if let Some(v) = self.get(Field::City) {
+                addr = addr.with_city(v);
+            }
+            if let Some(v) = self.get(Field::PostCode) {
+                addr = addr.with_post_code(v);
+            }
+            if let Some(v) = self.get(Field::State) {
+                addr = addr.with_state(v);
+            }
+            if let Some(v) = self.get(Field::Country) {
+                addr = addr.with_country(v);
+            }
+            b = b.address(addr);
+        }
+        b.build()
     }
 }
 
@@ -178,16 +202,25 @@ mod tests {
         let mut f = Fields::default();
         f.set(Field::Ird, "49-091-850");
         f.set(Field::PieIrd, "125000002");
-        let req = f.to_request().expect("request");
+        let req = f.to_request();
         assert_eq!(
             req.to_json(),
             br#"{"IRD":"049091850","PieIRD":"125000002"}"#.to_vec()
         );
         f.set(Field::FirstName, "Gary");
         f.set(Field::Country, "NZ");
-        let req = f.to_request().expect("request");
+        let req = f.to_request();
         let e = req.validate().expect_err("incomplete name and address");
         let fields: Vec<&str> = e.field_errors().iter().map(|e| e.field).collect();
         assert_eq!(fields, ["Name.LastName", "Address.Street", "Address.City"]);
+    }
+
+    #[test]
+    fn a_filing_period_may_be_a_year() {
+        let mut f = Fields::default();
+        f.set(Field::Ird, "49-091-850");
+        f.set(Field::FilingPeriod, "2025");
+        let req = f.to_request();
+        assert_eq!(req.filing_period(), Some("2025-03-31"));
     }
 }

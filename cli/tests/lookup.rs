@@ -529,3 +529,79 @@ fn hostile_error_bodies_are_reported_without_their_text() {
         }
     }
 }
+
+#[test]
+fn a_filing_period_may_be_the_year_it_ends() {
+    let sb = strict();
+    let r = lookup(
+        &sb,
+        &[
+            "--ird",
+            "139276507",
+            "--pie-ird",
+            SCHEME,
+            "--filing-period",
+            "2025",
+        ],
+    );
+    r.expect_code(0);
+    assert!(r.stdout.contains("suggested PIR 28%"), "{}", r.stdout);
+    let r = lookup(
+        &sb,
+        &[
+            "--ird",
+            "139276507",
+            "--pie-ird",
+            SCHEME,
+            "--filing-period",
+            "25",
+        ],
+    );
+    r.expect_code(2);
+    assert!(
+        r.stderr
+            .contains("FilingPeriod must be a year from 1000 to 9999"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sb.stats().pir_requests, 1);
+}
+
+#[test]
+fn every_error_ir_lists_is_reported() {
+    let sb = strict();
+    let r = lookup(
+        &sb,
+        &[
+            "--ird",
+            "139276507",
+            "--pie-ird",
+            SCHEME,
+            "--dob",
+            "1990-02-30",
+            "--country",
+            "AB",
+            "--street",
+            "1 A St",
+            "--city",
+            "Auckland",
+            "--no-validate",
+            "--json",
+        ],
+    );
+    r.expect_code(3);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("IR's error body");
+    let fields: Vec<&str> = v["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["message"].as_str().expect("message"))
+        .collect();
+    assert_eq!(fields.len(), 2, "{fields:?}");
+    assert!(fields[0].ends_with("Field: Dob") && fields[1].ends_with("Field: Country"));
+    assert!(
+        r.stderr.contains("Field: Dob") && r.stderr.contains("Field: Country"),
+        "{}",
+        r.stderr
+    );
+}

@@ -267,3 +267,25 @@ fn refusals_and_forgeries_exit_4_and_missing_settings_exit_2() {
     r.expect_code(2);
     assert!(r.stderr.contains("invalid_client"), "{}", r.stderr);
 }
+
+#[test]
+fn the_verbs_every_surface_uses_are_aliases_of_authorize_url_and_exchange() {
+    let sb = strict();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("tokens.json");
+    let r = run(&mut oauth_cmd(
+        &sb,
+        "sandbox-app",
+        &store,
+        &["authorization-request"],
+    ));
+    r.expect_code(0);
+    let redirect = follow(&sb, r.stdout.trim());
+    let r = run(
+        oauth_cmd(&sb, "sandbox-app", &store, &["complete-authorization"])
+            .args(["--redirect-url", &redirect]),
+    );
+    r.expect_code(0);
+    let tokens: serde_json::Value = serde_json::from_str(&read(&store)).expect("token store");
+    assert!(tokens["access_token"].is_string());
+}

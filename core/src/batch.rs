@@ -102,8 +102,8 @@ impl fmt::Debug for BatchAnswer {
 /// A failed lookup, reduced to what a report needs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BatchFailure {
-    /// The kind, as [`ErrorKind::as_str`] spells it.
-    pub kind: String,
+    /// The kind (journaled as [`ErrorKind::as_str`] spells it).
+    pub kind: ErrorKind,
     /// IR's code, or a local code (`INVALID` for local validation).
     pub code: Option<String>,
     /// The HTTP status, when there was an answer.
@@ -128,7 +128,7 @@ impl BatchFailure {
             _ => e.to_string(),
         };
         BatchFailure {
-            kind: e.kind().as_str().to_owned(),
+            kind: e.kind(),
             code: e
                 .ir_code()
                 .map(|c| c.as_str().to_owned())
@@ -150,19 +150,16 @@ impl BatchFailure {
             || self.code.as_deref() == Some(IrCode::EV1026.as_str())
     }
 
-    /// The kind, when it is one this version knows.
+    /// The kind.
+    #[deprecated(note = "read the `kind` field, an ErrorKind")]
     pub fn error_kind(&self) -> Option<ErrorKind> {
-        ErrorKind::ALL
-            .iter()
-            .copied()
-            .find(|k| k.as_str() == self.kind)
+        Some(self.kind)
     }
 
     /// An [`Error`] with this failure's kind, message, code and status (for
     /// answers read back from a journal, which keep no more than that).
     pub fn to_error(&self) -> Error {
-        let kind = self.error_kind().unwrap_or(ErrorKind::Server);
-        let mut e = Error::new(kind, self.message.clone());
+        let mut e = Error::new(self.kind, self.message.clone());
         if let Some(code) = self.code.as_deref().filter(|c| *c != "INVALID") {
             e = e.with_ir_code(IrCode::parse(code));
         }
@@ -192,12 +189,12 @@ impl BatchAnswer {
             BatchAnswer::Failed(f) => {
                 !f.is_retry_later()
                     && matches!(
-                        f.kind.as_str(),
-                        "rejected"
-                            | "authentication"
-                            | "authorisation"
-                            | "rate_limited"
-                            | "invalid_input"
+                        f.kind,
+                        ErrorKind::Rejected
+                            | ErrorKind::Authentication
+                            | ErrorKind::Authorisation
+                            | ErrorKind::RateLimited
+                            | ErrorKind::InvalidInput
                     )
             }
         }

@@ -23,6 +23,7 @@ use crate::model::{PirOutcome, PirRequest, PirResponse};
 use crate::oauth::{
     FileTokenStore, FormPost, OAuthClient, OAuthClientConfig, OAuthTokenSource, TokenStore,
 };
+use crate::operation::{Authorization, LOOKUP, Operation, Resend, STATUS};
 use crate::options::{Options, Setting, Surface};
 use crate::renewal::{IdentityFiles, LiveIdentity};
 use crate::retry::RetryPolicy;
@@ -749,21 +750,6 @@ struct ClientInner {
     oauth: Option<Arc<OAuthTokenSource>>,
 }
 
-#[derive(Clone, Copy)]
-enum Op {
-    Lookup,
-    Status,
-}
-
-impl Op {
-    fn as_str(self) -> &'static str {
-        match self {
-            Op::Lookup => "lookup",
-            Op::Status => "status",
-        }
-    }
-}
-
 /// How one call went, for the log line.
 struct Trace {
     attempts: u32,
@@ -800,7 +786,7 @@ impl Client {
         };
         let result = self.lookup_inner(request, &mut trace);
         self.log(
-            Op::Lookup,
+            LOOKUP.name,
             &result.as_ref().map(outcome_name),
             &trace,
             started,
@@ -812,10 +798,7 @@ impl Client {
         if self.inner.settings.validate_locally {
             request.validate_with(&*self.inner.clock)?;
         }
-        let body = request.to_json();
-        self.run(Op::Lookup, Some(&body), trace, |status, answer| {
-            map_lookup(request, status, answer)
-        })
+        self.run(&LOOKUP, request, trace)
     }
 
     /// Checks the gateway's status endpoint (`GET .../status` answers `OK`):
@@ -826,8 +809,8 @@ impl Client {
             attempts: 0,
             status: None,
         };
-        let result = self.run(Op::Status, None, &mut trace, map_status);
-        self.log(Op::Status, &result.as_ref().map(|_| "ok"), &trace, started);
+        let result = self.run(&STATUS, &(), &mut trace);
+        self.log(STATUS.name, &result.as_ref().map(|_| "ok"), &trace, started);
         result
     }
 
@@ -906,26 +889,27 @@ impl Client {
         self.inner.identity.as_ref().is_some_and(|l| l.is_watched())
     }
 
-    fn run<T>(
+    /// One call of `op` (see `operation.rs`): its body built once, then
+    /// attempts per its authorisation and resend rule and the retry policy.
+    fn run<R: ?Sized, T>(
         &self,
-        op: Op,
-        body: Option<&[u8]>,
+        op: &Operation<R, T>,
+        request: &R,
         trace: &mut Trace,
-        map: impl Fn(u16, &[u8]) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let inner = &*self.inner;
+        let body = (op.body)(request);
         let mut retries = 0u32;
         let mut refreshed = false;
         loop {
-            let (header, token, jwt) = match op {
-                Op::Lookup => self.auth_header()?,
-                Op::Status => (None, None, None),
+            let (header, token, jwt) = match op.authorization {
+                Authorization::Credential => self.auth_header()?,
+                Authorization::None => (None, None, None),
             };
             trace.attempts += 1;
-            let answer = match body {
-                Some(b) => inner.transport.post_pir(b, header.as_ref()),
-                None => inner.transport.get_status(),
-            };
+            let answer = inner
+                .transport
+                .send(op.method, op.path, body.as_deref(), header.as_ref());
             let (err, retry_after) = match answer {
                 Ok(Answer {
                     status,
@@ -933,7 +917,7 @@ impl Client {
                     retry_after,
                 }) => {
                     trace.status = Some(status);
-                    match map(status, &body) {
+                    match (op.answer)(request, status, &body) {
                         Ok(v) => return Ok(v),
                         Err(e) => (e, retry_after),
                     }
@@ -946,7 +930,7 @@ impl Client {
             {
                 refreshed = true;
                 if source.token_rejected(token)? {
-                    log::debug!(target: "nzpir", "{}: token rejected, retrying once with a fresh one", op.as_str());
+                    log::debug!(target: "nzpir", "{}: token rejected, retrying once with a fresh one", op.name);
                     continue;
                 }
             }
@@ -958,13 +942,13 @@ impl Client {
                 // this one's): one retry with a token issued further back.
                 refreshed = true;
                 if signer.replace(jwt)?.is_some() {
-                    log::debug!(target: "nzpir", "{}: EV1026, retrying once with a new JWT", op.as_str());
+                    log::debug!(target: "nzpir", "{}: EV1026, retrying once with a new JWT", op.name);
                     continue;
                 }
             }
-            let may_retry = match op {
-                Op::Lookup => may_retry_lookup(&err),
-                Op::Status => err.is_retryable(),
+            let may_retry = match op.resend {
+                Resend::WhenNotCounted => may_retry_lookup(&err),
+                Resend::WhenTransient => err.is_retryable(),
             };
             if may_retry && retries < inner.settings.retry.max_retries() {
                 retries += 1;
@@ -972,7 +956,7 @@ impl Client {
                 log::debug!(
                     target: "nzpir",
                     "{}: attempt {} failed ({}): retrying in {} ms",
-                    op.as_str(),
+                    op.name,
                     trace.attempts,
                     err.kind(),
                     delay.as_millis()
@@ -1020,7 +1004,7 @@ impl Client {
         }
     }
 
-    fn log(&self, op: Op, result: &Result<&str, &Error>, trace: &Trace, started: Instant) {
+    fn log(&self, op: &str, result: &Result<&str, &Error>, trace: &Trace, started: Instant) {
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let status = trace
             .status
@@ -1029,13 +1013,13 @@ impl Client {
             Ok(outcome) => log::info!(
                 target: "nzpir",
                 "op={} outcome={outcome} status={status} ir_code=- attempts={} latency_ms={ms:.1}",
-                op.as_str(),
+                op,
                 trace.attempts
             ),
             Err(e) => log::warn!(
                 target: "nzpir",
                 "op={} outcome={} status={status} ir_code={} attempts={} latency_ms={ms:.1} error=\"{e}\"",
-                op.as_str(),
+                op,
                 e.kind(),
                 e.ir_code().map_or("-", IrCode::as_str),
                 trace.attempts
@@ -1092,7 +1076,11 @@ fn error_for(status: u16, body: &[u8]) -> Error {
 
 /// A 200 is IR's answer only when it is about the investor and PIE the
 /// request named; anything else is an error.
-fn map_lookup(request: &PirRequest, status: u16, body: &[u8]) -> Result<PirOutcome, Error> {
+pub(crate) fn map_lookup(
+    request: &PirRequest,
+    status: u16,
+    body: &[u8],
+) -> Result<PirOutcome, Error> {
     if status == 200 {
         PirResponse::parse(body)
             .and_then(|answer| {
@@ -1105,7 +1093,7 @@ fn map_lookup(request: &PirRequest, status: u16, body: &[u8]) -> Result<PirOutco
     }
 }
 
-fn map_status(status: u16, body: &[u8]) -> Result<(), Error> {
+pub(crate) fn map_status(status: u16, body: &[u8]) -> Result<(), Error> {
     match status {
         200 if body.trim_ascii().eq_ignore_ascii_case(b"OK") => Ok(()),
         200 => Err(Error::new(

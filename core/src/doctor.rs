@@ -23,11 +23,12 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::client::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 use crate::config::{AuthSettings, Config, Connection, Environment, JwtSettings, Secret};
-use crate::error::{Error, ErrorKind, scrub};
+use crate::error::{Cause, Error, ErrorKind, scrub};
 use crate::jwt::{JwtAlgorithm, JwtSigner};
+use crate::operation::STATUS_PATH;
 use crate::pem::{self, KeyType};
 use crate::tls;
-use crate::transport::{Endpoint, STATUS_PATH};
+use crate::transport::Endpoint;
 use crate::validate::{Clock, SystemClock};
 use crate::{Client, PirRequest};
 
@@ -706,9 +707,9 @@ impl Doctor {
         let signer = match JwtSigner::from_settings(j, Arc::clone(&self.clock)) {
             Ok(s) => s,
             Err(e) => {
-                let action = if e.message().contains("does not match") {
+                let action = if e.cause() == Some(Cause::KeyMismatch) {
                     "give the signing key of the certificate registered with IR"
-                } else if e.message().contains("alg") {
+                } else if e.cause() == Some(Cause::JwtAlgorithm) {
                     "set the algorithm configured for the credential at IR (RS256, RS384, RS512, ES256, ES384, ES512) that fits the key"
                 } else {
                     "fix the JWT credential settings (auth.cert, auth.key or auth.pkcs12, auth.alg, auth.issuer)"
@@ -967,9 +968,9 @@ impl Doctor {
     ) -> HandshakeOutcome {
         const ID: &str = "gateway.tls";
         let fail = |d: &mut Doctor, e: Error| {
-            let action = if e.message().contains("client certificate") {
+            let action = if e.cause() == Some(Cause::ClientCertificate) {
                 "check that tls.client_cert is the certificate registered with IR (its CN) for this environment, from an approved CA"
-            } else if e.message().contains("issuer") {
+            } else if e.cause() == Some(Cause::UnknownIssuer) {
                 "for the sandbox, set tls.ca_cert to its ca.pem; for IR, the public roots suffice (is something intercepting TLS?)"
             } else {
                 "see the error; IR requires TLS 1.2+ with ECDHE AES-GCM or CHACHA20-POLY1305 suites"
@@ -1036,7 +1037,8 @@ impl Doctor {
                         endpoint.authority,
                         scrub(&io.to_string())
                     ),
-                ),
+                )
+                .with_cause(Cause::ClientCertificate),
             }
         };
         while conn.is_handshaking() {

@@ -44,24 +44,6 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// A stable name for the kind, as the bindings spell it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidInput => "invalid_input",
-            ErrorKind::Config => "config",
-            ErrorKind::Tls => "tls",
-            ErrorKind::Transport => "transport",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Authentication => "authentication",
-            ErrorKind::Authorisation => "authorisation",
-            ErrorKind::RateLimited => "rate_limited",
-            ErrorKind::Rejected => "rejected",
-            ErrorKind::Server => "server",
-            ErrorKind::ConsentRequired => "consent_required",
-            ErrorKind::TokenStore => "token_store",
-        }
-    }
-
     /// Every kind, in a stable order.
     pub const ALL: [ErrorKind; 12] = [
         ErrorKind::InvalidInput,
@@ -77,6 +59,104 @@ impl ErrorKind {
         ErrorKind::ConsentRequired,
         ErrorKind::TokenStore,
     ];
+}
+
+/// How every surface names one [`ErrorKind`]: the one table the bindings,
+/// the C ABI and the command line map from, so that no surface keeps its own
+/// copy (a kind added here without its row does not compile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KindContract {
+    /// The kind.
+    pub kind: ErrorKind,
+    /// The stable name ([`ErrorKind::as_str`]): Python's `kind`, Node's
+    /// `kind`, C's `nzpir_error_kind`, the batch report.
+    pub name: &'static str,
+    /// The Python exception class (`nzpir.<name>`).
+    pub python_class: &'static str,
+    /// The Node error's `code`.
+    pub node_code: &'static str,
+    /// The C ABI's `nzpir_status` value.
+    pub c_status: u32,
+    /// The command line's exit code.
+    pub exit_code: u8,
+    /// What the kind means, in one sentence (the Python class's docstring).
+    pub summary: &'static str,
+}
+
+macro_rules! kind_contract {
+    ($( $kind:ident: $name:literal, $py:literal, $node:literal, $c:literal, $exit:literal, $summary:literal; )*) => {
+        impl ErrorKind {
+            /// How every surface names this kind (see [`KindContract`]).
+            pub const fn contract(self) -> &'static KindContract {
+                match self {
+                    $( ErrorKind::$kind => &KindContract {
+                        kind: ErrorKind::$kind,
+                        name: $name,
+                        python_class: $py,
+                        node_code: $node,
+                        c_status: $c,
+                        exit_code: $exit,
+                        summary: $summary,
+                    }, )*
+                }
+            }
+
+            /// A stable name for the kind, as the bindings spell it.
+            pub const fn as_str(self) -> &'static str {
+                self.contract().name
+            }
+
+            /// The kind with this [`as_str`](ErrorKind::as_str) name.
+            pub fn from_name(name: &str) -> Option<ErrorKind> {
+                match name {
+                    $( $name => Some(ErrorKind::$kind), )*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+kind_contract! {
+    InvalidInput: "invalid_input", "InvalidInputError", "NZPIR_INVALID_INPUT", 1, 2,
+        "A request or argument broke a rule; nothing was sent.";
+    Config: "config", "ConfigError", "NZPIR_CONFIG", 2, 2,
+        "The configuration is incomplete or wrong (file, PEM, URL, setting).";
+    Tls: "tls", "TlsError", "NZPIR_TLS", 3, 7,
+        "The TLS handshake failed (policy, certificate, host name).";
+    Transport: "transport", "TransportError", "NZPIR_TRANSPORT", 4, 7,
+        "The connection failed or broke (refused, reset, DNS, proxy).";
+    Timeout: "timeout", "GatewayTimeoutError", "NZPIR_TIMEOUT", 5, 7,
+        "The gateway did not answer in time.";
+    Authentication: "authentication", "AuthenticationError", "NZPIR_AUTH", 6, 4,
+        "IR could not authenticate the caller (EV1023-EV1030).";
+    Authorisation: "authorisation", "AuthorisationError", "NZPIR_AUTHORISATION", 7, 4,
+        "The caller may not ask about this investor (EV1040-EV1043).";
+    RateLimited: "rate_limited", "RateLimitedError", "NZPIR_RATE_LIMITED", 8, 5,
+        "IR003: this IRD number was queried too often in the last 24 hours.";
+    Rejected: "rejected", "RejectedError", "NZPIR_REJECTED", 9, 3,
+        "IR rejected the request (HTTP 400: EV1000, EV1100, PER100, PIR101).";
+    Server: "server", "ServerError", "NZPIR_SERVER", 10, 6,
+        "IR failed (PIR150, 5xx) or answered something that is not its protocol.";
+    ConsentRequired: "consent_required", "ConsentRequiredError", "NZPIR_CONSENT_REQUIRED", 11, 4,
+        "OAuth: the grant is gone (refresh token refused, none stored); a myIR user must authorise again.";
+    TokenStore: "token_store", "TokenStoreError", "NZPIR_TOKEN_STORE", 12, 2,
+        "OAuth: the token store could not be read or written.";
+}
+
+impl Serialize for ErrorKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <Cow<'de, str>>::deserialize(d)?;
+        ErrorKind::from_name(&s)
+            .ok_or_else(|| serde::de::Error::custom("not a kind of nzpir error this version knows"))
+    }
 }
 
 impl fmt::Display for ErrorKind {
@@ -386,6 +466,8 @@ struct Inner {
     /// For a setting's error: the setting, the problem (other settings
     /// as `{name}` placeholders) and whether the value had the wrong type.
     setting: Option<SettingProblem>,
+    /// What is known of the cause beyond the kind (decides advice, never text).
+    cause: Option<Cause>,
 }
 
 struct SettingProblem {
@@ -395,6 +477,25 @@ struct SettingProblem {
     /// Where the value came from, when it may differ from the surface that
     /// reports it (a `NZPIR_*` variable behind a CLI command).
     given_in: Option<Surface>,
+}
+
+/// What is known of a failure's cause beyond its [`ErrorKind`], set where
+/// the failure is found, so that code deciding what to do or advise looks
+/// at this and never at the message's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// The server closed or reset the connection (not a refusal).
+    ConnectionClosed,
+    /// The server refused the connection.
+    ConnectionRefused,
+    /// The server refused the client certificate, or asked for one.
+    ClientCertificate,
+    /// The server's certificate chains to no trusted root.
+    UnknownIssuer,
+    /// A private key does not match its certificate.
+    KeyMismatch,
+    /// A JWT algorithm does not fit the key or is not one IR accepts.
+    JwtAlgorithm,
 }
 
 /// The error of every fallible nzpir call.
@@ -422,6 +523,7 @@ impl Error {
                 retry_after: None,
                 not_sent: false,
                 setting: None,
+                cause: None,
             }),
         }
     }
@@ -644,6 +746,23 @@ impl Error {
         self.inner.not_sent
     }
 
+    /// What is known of the cause (see [`Cause`]).
+    pub(crate) fn cause(&self) -> Option<Cause> {
+        self.inner.cause
+    }
+
+    /// Records what is known of the cause.
+    pub(crate) fn with_cause(mut self, cause: Cause) -> Self {
+        self.inner.cause = Some(cause);
+        self
+    }
+
+    /// Every code IR sent, in its order (see [`Error::ir_errors`]); empty
+    /// when the gateway sent none.
+    pub fn ir_codes(&self) -> impl Iterator<Item = &IrCode> {
+        self.inner.ir_errors.iter().map(|i| &i.code)
+    }
+
     /// Marks the error as one where the request never left (see
     /// [`Error::request_not_sent`]).
     pub(crate) fn not_sent(mut self) -> Self {
@@ -836,6 +955,50 @@ mod tests {
         assert_eq!(IrCode::EV1041.kind(), Some(ErrorKind::Authorisation));
         assert_eq!(IrCode::EV1027.kind(), Some(ErrorKind::Authentication));
         assert_eq!(IrCode::PIR101.http_status(), Some(400));
+    }
+
+    #[test]
+    fn every_kind_has_one_row_of_names_that_no_other_kind_shares() {
+        use std::collections::HashSet;
+        let mut seen: [HashSet<String>; 4] = Default::default();
+        for k in ErrorKind::ALL {
+            let c = k.contract();
+            assert_eq!(c.kind, k);
+            assert_eq!(ErrorKind::from_name(c.name), Some(k));
+            assert_eq!(
+                serde_json::to_string(&k).expect("json"),
+                format!("\"{}\"", c.name)
+            );
+            assert!(c.python_class.ends_with("Error"), "{k}");
+            assert!(c.node_code.starts_with("NZPIR_"), "{k}");
+            assert!((1..=98).contains(&c.c_status), "{k}");
+            assert!((2..=7).contains(&c.exit_code), "{k}");
+            assert!(!c.summary.is_empty(), "{k}");
+            for (set, v) in seen.iter_mut().zip([
+                c.name.to_owned(),
+                c.python_class.to_owned(),
+                c.node_code.to_owned(),
+                c.c_status.to_string(),
+            ]) {
+                assert!(set.insert(v.clone()), "{k}: {v} is another kind's");
+            }
+        }
+        assert_eq!(ErrorKind::from_name("no-such-kind"), None);
+        assert!(serde_json::from_str::<ErrorKind>("\"no-such-kind\"").is_err());
+    }
+
+    #[test]
+    fn every_ir_code_is_kept_in_order() {
+        let body = IrErrorBody {
+            errors: vec![
+                IrErrorItem::invalid_field("Country"),
+                IrErrorItem::new(IrCode::PIR101),
+            ],
+        };
+        let e = Error::from_ir(400, body);
+        let codes: Vec<&str> = e.ir_codes().map(IrCode::as_str).collect();
+        assert_eq!(codes, ["EV1100", "PIR101"]);
+        assert_eq!(e.ir_code(), Some(&IrCode::EV1100));
     }
 
     #[test]

@@ -35,7 +35,7 @@ use serde::Serialize;
 use ureq::http::HeaderValue;
 
 use crate::config::{JwtSettings, Secret};
-use crate::error::Error;
+use crate::error::{Cause, Error};
 use crate::pem::{self, KeyType};
 use crate::tls::thumbprint;
 use crate::validate::{Clock, SystemClock};
@@ -170,7 +170,8 @@ impl FromStr for JwtAlgorithm {
             _ => Err(Error::config(
                 "auth.alg",
                 "must be one of RS256, RS384, RS512, ES256, ES384, ES512 (IR's list), or PS256",
-            )),
+            )
+            .with_cause(Cause::JwtAlgorithm)),
         }
     }
 }
@@ -445,7 +446,8 @@ impl JwtSignerBuilder {
                         "{a} does not fit the signing key, which is {}",
                         info.key_type
                     ),
-                ));
+                )
+                .with_cause(Cause::JwtAlgorithm));
             }
             None => JwtAlgorithm::default_for(info.key_type).ok_or_else(|| {
                 Error::config(
@@ -468,7 +470,8 @@ impl JwtSignerBuilder {
             return Err(Error::config(
                 key_setting,
                 format!("the private key does not match the certificate in `{cert_setting}`"),
-            ));
+            )
+            .with_cause(Cause::KeyMismatch));
         }
         if self.issuer.trim().is_empty() {
             return Err(Error::config(

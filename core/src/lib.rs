@@ -86,6 +86,7 @@ pub mod jwt;
 pub mod logging;
 pub mod model;
 pub mod oauth;
+mod operation;
 pub mod options;
 mod pem;
 pub mod renewal;
@@ -99,13 +100,15 @@ pub use client::{Client, ClientBuilder};
 pub use config::{
     AuthSettings, Config, Connection, Environment, JwtSettings, OAuthSettings, Secret, TlsSettings,
 };
-pub use error::{Error, ErrorKind, IrCode, IrErrorBody, IrErrorClass, IrErrorItem, Result};
+pub use error::{
+    Error, ErrorKind, IrCode, IrErrorBody, IrErrorClass, IrErrorItem, KindContract, Result,
+};
 pub use estimate::{EstimateRule, PirEstimate, PirFacts, estimate_pir};
 pub use ird::{IrdError, IrdNumber};
 pub use jwt::{Jwt, JwtAlgorithm, JwtSigner, JwtSignerBuilder, UnsetStartLogon};
 pub use model::{
-    Address, DateText, FilingPeriod, Name, PirOutcome, PirRate, PirRequest, PirRequestBuilder,
-    PirResponse,
+    Address, DateText, FilingPeriod, Name, PeriodText, PirOutcome, PirRate, PirRequest,
+    PirRequestBuilder, PirResponse,
 };
 pub use options::{Options, Setting, Surface};
 pub use retry::RetryPolicy;

@@ -32,6 +32,37 @@ impl fmt::Debug for DateText {
     }
 }
 
+impl DateText {
+    /// A host's native date given as year, month (1-12) and day: its
+    /// `yyyy-MM-dd` text (a date that does not exist is kept in that form,
+    /// for validation to report).
+    pub fn from_ymd(year: i32, month: u8, day: u8) -> Self {
+        match time::Month::try_from(month)
+            .ok()
+            .and_then(|m| Date::from_calendar_date(year, m, day).ok())
+        {
+            Some(d) => DateText(date_text(d)),
+            None => DateText(format!("{year:04}-{month:02}-{day:02}")),
+        }
+    }
+
+    /// The date `days` days after 1 January 1970 (a JavaScript `Date`'s
+    /// calendar day), or `None` outside years 1-9999.
+    pub fn from_unix_day(days: i64) -> Option<Self> {
+        const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+        let julian = i32::try_from(UNIX_EPOCH_JULIAN_DAY.checked_add(days)?).ok()?;
+        let d = Date::from_julian_day(julian).ok()?;
+        (1..=9999)
+            .contains(&d.year())
+            .then(|| DateText(date_text(d)))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 impl From<Date> for DateText {
     fn from(d: Date) -> Self {
         DateText(date_text(d))
@@ -80,6 +111,99 @@ impl From<FilingPeriod> for DateText {
     }
 }
 
+/// A filing period as a caller may give it, read by one rule on every
+/// surface: a year is the period ending 31 March that year (`2026`, or the
+/// text `"2026"`, is `2026-03-31`); a date ([`time::Date`], a host's native
+/// date, a `yyyy-MM-dd` string) is kept as it is. Anything else is kept as
+/// given, for validation to report (a year outside 1000-9999 as
+/// `year_range`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PeriodText(String);
+
+impl PeriodText {
+    /// The period ending 31 March `year`.
+    pub fn year(year: i64) -> Self {
+        if (1000..=9999).contains(&year) {
+            PeriodText(format!("{year:04}-03-31"))
+        } else {
+            PeriodText(year.to_string())
+        }
+    }
+
+    /// Text: four digits are a year, anything else a date to check.
+    pub fn text(text: impl Into<String>) -> Self {
+        let text = text.into();
+        let t = text.trim();
+        if t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit()) {
+            PeriodText(format!("{t}-03-31"))
+        } else {
+            PeriodText(text)
+        }
+    }
+
+    /// The text the request holds.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PeriodText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PeriodText({:?})", self.0)
+    }
+}
+
+impl From<FilingPeriod> for PeriodText {
+    fn from(p: FilingPeriod) -> Self {
+        PeriodText::year(i64::from(p.0))
+    }
+}
+impl From<Date> for PeriodText {
+    fn from(d: Date) -> Self {
+        PeriodText(date_text(d))
+    }
+}
+impl From<DateText> for PeriodText {
+    fn from(d: DateText) -> Self {
+        PeriodText(d.0)
+    }
+}
+impl From<&str> for PeriodText {
+    fn from(s: &str) -> Self {
+        PeriodText::text(s)
+    }
+}
+impl From<String> for PeriodText {
+    fn from(s: String) -> Self {
+        PeriodText::text(s)
+    }
+}
+impl From<&String> for PeriodText {
+    fn from(s: &String) -> Self {
+        PeriodText::text(s.as_str())
+    }
+}
+impl From<i32> for PeriodText {
+    fn from(year: i32) -> Self {
+        PeriodText::year(i64::from(year))
+    }
+}
+impl From<i64> for PeriodText {
+    fn from(year: i64) -> Self {
+        PeriodText::year(year)
+    }
+}
+impl From<u16> for PeriodText {
+    fn from(year: u16) -> Self {
+        PeriodText::year(i64::from(year))
+    }
+}
+impl From<u32> for PeriodText {
+    fn from(year: u32) -> Self {
+        PeriodText::year(i64::from(year))
+    }
+}
+
 fn redact<T>(o: &Option<T>) -> &'static str {
     if o.is_some() { "<redacted>" } else { "None" }
 }
@@ -106,10 +230,31 @@ impl Name {
         }
     }
 
+    /// A name with no member yet (set them with the `with_` methods): a
+    /// name given only in part is still sent to validation, which names
+    /// every missing member.
+    pub fn empty() -> Self {
+        Name::default()
+    }
+
+    /// Sets the first name.
+    #[must_use]
+    pub fn with_first_name(mut self, first: impl Into<String>) -> Self {
+        self.first_name = Some(first.into());
+        self
+    }
+
     /// Sets the middle name.
     #[must_use]
     pub fn with_middle_name(mut self, middle: impl Into<String>) -> Self {
         self.middle_name = Some(middle.into());
+        self
+    }
+
+    /// Sets the last name.
+    #[must_use]
+    pub fn with_last_name(mut self, last: impl Into<String>) -> Self {
+        self.last_name = Some(last.into());
         self
     }
 
@@ -167,6 +312,34 @@ impl Address {
             state: None,
             country: Some(country.into()),
         }
+    }
+
+    /// An address with no member yet (set them with the `with_` methods):
+    /// an address given only in part is still sent to validation, which
+    /// names every missing member.
+    pub fn empty() -> Self {
+        Address::default()
+    }
+
+    /// Sets the street.
+    #[must_use]
+    pub fn with_street(mut self, street: impl Into<String>) -> Self {
+        self.street = Some(street.into());
+        self
+    }
+
+    /// Sets the city.
+    #[must_use]
+    pub fn with_city(mut self, city: impl Into<String>) -> Self {
+        self.city = Some(city.into());
+        self
+    }
+
+    /// Sets the country (ISO 3166-1 alpha-2).
+    #[must_use]
+    pub fn with_country(mut self, country: impl Into<String>) -> Self {
+        self.country = Some(country.into());
+        self
     }
 
     /// Sets the post code.
@@ -242,6 +415,46 @@ pub struct PirRequest {
     address: Option<Address>,
 }
 
+/// IR's request as a caller writes it: [`PirRequest`]'s fields, with a
+/// filing period that may also be a year.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct RequestInput {
+    #[serde(rename = "IRD")]
+    ird: String,
+    #[serde(rename = "PieIRD")]
+    pie_ird: Option<String>,
+    filing_period: Option<PeriodText>,
+    formatted_name: Option<String>,
+    name: Option<Name>,
+    #[serde(alias = "DOB")]
+    dob: Option<String>,
+    formatted_address: Option<String>,
+    address: Option<Address>,
+}
+
+impl<'de> Deserialize<'de> for PeriodText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = PeriodText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a year or a yyyy-MM-dd date")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PeriodText, E> {
+                Ok(PeriodText::year(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PeriodText, E> {
+                Ok(PeriodText::year(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PeriodText, E> {
+                Ok(PeriodText::text(v))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
 /// Whether two IRD numbers as text are the same number: 8 and 9 digit forms of
 /// one number are (`49091850`, `049091850`); anything else must match exactly.
 fn same_number(sent: &str, got: &str) -> bool {
@@ -291,10 +504,12 @@ impl PirRequest {
         }
     }
 
-    /// Parses IR's JSON request form (what the C ABI and the sandbox take).
-    /// IRD numbers in a human form are normalised.
+    /// Parses IR's JSON request form, as a caller writes it (what the C ABI
+    /// takes). IRD numbers in a human form are normalised, and
+    /// `FilingPeriod` may be a year (`2026` or `"2026"`) as well as a date
+    /// (see [`PeriodText`]).
     pub fn from_json(json: &[u8]) -> Result<Self, Error> {
-        let mut req: PirRequest = serde_json::from_slice(json).map_err(|e| {
+        let input: RequestInput = serde_json::from_slice(json).map_err(|e| {
             Error::new(
                 ErrorKind::InvalidInput,
                 format!(
@@ -303,9 +518,16 @@ impl PirRequest {
                 ),
             )
         })?;
-        req.ird = normalise_ird(std::mem::take(&mut req.ird));
-        req.pie_ird = req.pie_ird.map(normalise_ird);
-        Ok(req)
+        Ok(PirRequest {
+            ird: normalise_ird(input.ird),
+            pie_ird: input.pie_ird.map(normalise_ird),
+            filing_period: input.filing_period.map(|p| p.0),
+            formatted_name: input.formatted_name,
+            name: input.name,
+            dob: input.dob,
+            formatted_address: input.formatted_address,
+            address: input.address,
+        })
     }
 
     /// The request as IR's JSON.
@@ -398,9 +620,10 @@ impl PirRequestBuilder {
         self
     }
 
-    /// `FilingPeriod`: a [`FilingPeriod`], a [`time::Date`] or a `yyyy-MM-dd` string.
+    /// `FilingPeriod`: a [`FilingPeriod`], a year (`2026`, or `"2026"`), a
+    /// [`time::Date`] or a `yyyy-MM-dd` string (see [`PeriodText`]).
     #[must_use]
-    pub fn filing_period(mut self, period: impl Into<DateText>) -> Self {
+    pub fn filing_period(mut self, period: impl Into<PeriodText>) -> Self {
         self.req.filing_period = Some(period.into().0);
         self
     }

@@ -22,7 +22,7 @@ use rustls::sign::CertifiedKey;
 use rustls::{AlertDescription, CertificateError, PeerIncompatible, RootCertStore};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::error::{Error, ErrorKind, scrub};
+use crate::error::{Cause, Error, ErrorKind, scrub};
 use crate::pem;
 pub use crate::pem::KeyType;
 use crate::validate::{Clock, SystemClock};
@@ -292,7 +292,8 @@ pub(crate) fn check_key_matches(
         Err(_) => Err(Error::config(
             key_setting,
             format!("the private key does not match the certificate in `{cert_setting}`"),
-        )),
+        )
+        .with_cause(Cause::KeyMismatch)),
     }
 }
 
@@ -350,10 +351,35 @@ pub(crate) fn client_config(
 /// Turns a rustls failure into an [`ErrorKind::Tls`] error that says why.
 pub(crate) fn tls_error(host: &str, e: &rustls::Error) -> Error {
     let why = describe(e);
-    Error::new(
+    let err = Error::new(
         ErrorKind::Tls,
         format!("TLS handshake with {host} failed: {why}"),
-    )
+    );
+    match cause(e) {
+        Some(c) => err.with_cause(c),
+        None => err,
+    }
+}
+
+/// What the doctor's advice depends on, read from rustls's error itself.
+fn cause(e: &rustls::Error) -> Option<Cause> {
+    use AlertDescription as A;
+    match e {
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            Some(Cause::UnknownIssuer)
+        }
+        rustls::Error::AlertReceived(
+            A::CertificateRequired
+            | A::BadCertificate
+            | A::UnsupportedCertificate
+            | A::CertificateUnknown
+            | A::UnknownCA
+            | A::CertificateExpired
+            | A::CertificateRevoked
+            | A::AccessDenied,
+        ) => Some(Cause::ClientCertificate),
+        _ => None,
+    }
 }
 
 fn describe(e: &rustls::Error) -> String {
@@ -373,11 +399,19 @@ fn describe(e: &rustls::Error) -> String {
             other => format!("the server is incompatible with IR's TLS policy ({other:?})"),
         },
         E::PeerMisbehaved(m) => {
-            let text = format!("{m:?}");
-            if text.contains("CipherSuite") {
-                no_shared_suite("the server picked a suite outside IR's policy")
-            } else {
-                format!("the server broke the TLS protocol ({text})")
+            use rustls::PeerMisbehaved as M;
+            match m {
+                M::SelectedUnofferedCipherSuite
+                | M::SelectedUnusableCipherSuiteForVersion
+                | M::IllegalHelloRetryRequestWithUnofferedCipherSuite
+                | M::CipherSuiteDifferedOnRetry
+                | M::SelectedDifferentCipherSuiteAfterRetry
+                | M::ResumptionOfferedWithVariedCipherSuite
+                | M::ResumptionOfferedWithIncompatibleCipherSuite
+                | M::EarlyDataOfferedWithVariedCipherSuite => {
+                    no_shared_suite("the server picked a suite outside IR's policy")
+                }
+                other => format!("the server broke the TLS protocol ({other:?})"),
             }
         }
         E::InvalidMessage(_) | E::InappropriateMessage { .. } | E::InappropriateHandshakeMessage { .. } => {

@@ -21,15 +21,12 @@ use arc_swap::ArcSwap;
 use rustls::ClientConfig;
 
 use crate::connector::PolicyTls;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Cause, Error, ErrorKind};
 use crate::fork::Owner;
+use crate::operation::{self, Method};
 use crate::renewal::{LiveIdentity, Resolver as IdentityResolver};
 use crate::tls;
 
-/// The PIR operation's path under the gateway's base URL.
-pub const PIR_PATH: &str = "/gateway/calculators/pir";
-/// The status endpoint's path under the gateway's base URL.
-pub const STATUS_PATH: &str = "/gateway/calculators/status";
 /// The largest answer the client reads (IR's answers are a few hundred bytes).
 const MAX_BODY: u64 = 1 << 20;
 
@@ -37,7 +34,8 @@ const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; chars
 const ACCEPT_JSON: HeaderValue = HeaderValue::from_static("application/json");
 const FORM: HeaderValue = HeaderValue::from_static("application/x-www-form-urlencoded");
 
-/// The gateway's base URL, checked, and the two operation URIs under it.
+/// The gateway's base URL, checked, and the URI of every operation under it
+/// (parsed once).
 #[derive(Debug, Clone)]
 pub(crate) struct Endpoint {
     /// `https://host:port[/prefix]`, without a trailing slash.
@@ -45,8 +43,8 @@ pub(crate) struct Endpoint {
     /// `host:port`, for messages.
     pub authority: String,
     pub host: String,
-    pub pir: Uri,
-    pub status: Uri,
+    /// Each path of [`operation::PATHS`] with its URI.
+    operations: Vec<(&'static str, Uri)>,
 }
 
 impl Endpoint {
@@ -83,7 +81,7 @@ impl Endpoint {
         };
         let port = url.port_or_known_default().unwrap_or(443);
         let mut path = url.path().trim_end_matches('/').to_owned();
-        for op in [PIR_PATH, STATUS_PATH] {
+        for op in operation::PATHS {
             if let Some(prefix) = path.strip_suffix(op) {
                 path = prefix.to_owned();
                 break;
@@ -100,8 +98,10 @@ impl Endpoint {
                 .map_err(|_| Error::config(setting, "is not a URL the HTTP client accepts"))
         };
         Ok(Endpoint {
-            pir: uri(PIR_PATH)?,
-            status: uri(STATUS_PATH)?,
+            operations: operation::PATHS
+                .iter()
+                .map(|p| uri(p).map(|u| (*p, u)))
+                .collect::<Result<_, _>>()?,
             authority: format!("{host}:{port}"),
             host: host
                 .trim_start_matches('[')
@@ -109,6 +109,15 @@ impl Endpoint {
                 .to_owned(),
             base,
         })
+    }
+
+    /// The URI of the operation at `path` (one of [`operation::PATHS`]).
+    pub(crate) fn uri(&self, path: &str) -> Result<&Uri, Error> {
+        self.operations
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, u)| u)
+            .ok_or_else(|| Error::new(ErrorKind::Config, "an operation without a URL"))
     }
 }
 
@@ -308,22 +317,38 @@ impl Transport {
         fresh
     }
 
-    /// POSTs IR's JSON to the PIR operation.
-    pub(crate) fn post_pir(
+    /// Sends one call of an operation: its method to its URI, with IR's JSON
+    /// body (POST) and the `Authorization` header when given.
+    pub(crate) fn send(
         &self,
-        body: &[u8],
+        method: Method,
+        path: &str,
+        body: Option<&[u8]>,
         auth: Option<&HeaderValue>,
     ) -> Result<Answer, Error> {
+        let uri = self.endpoint.uri(path)?.clone();
         let live = self.live();
-        let mut req = live
-            .agent
-            .post(self.endpoint.pir.clone())
-            .header(CONTENT_TYPE, JSON_UTF8)
-            .header(ACCEPT, ACCEPT_JSON);
-        if let Some(a) = auth {
-            req = req.header(AUTHORIZATION, a.clone());
+        let resp = match method {
+            Method::Post => {
+                let mut req = live
+                    .agent
+                    .post(uri)
+                    .header(CONTENT_TYPE, JSON_UTF8)
+                    .header(ACCEPT, ACCEPT_JSON);
+                if let Some(a) = auth {
+                    req = req.header(AUTHORIZATION, a.clone());
+                }
+                req.send(body.unwrap_or_default())
+            }
+            Method::Get => {
+                let mut req = live.agent.get(uri);
+                if let Some(a) = auth {
+                    req = req.header(AUTHORIZATION, a.clone());
+                }
+                req.call()
+            }
         }
-        let resp = req.send(body).map_err(|e| self.map_error(e))?;
+        .map_err(|e| self.map_error(e))?;
         self.read(resp)
     }
 
@@ -357,17 +382,6 @@ impl Transport {
             .header(AUTHORIZATION, auth)
             .send(body.as_bytes())
             .map_err(|e| self.forget_on_failure(map_ureq_error(&host, e)))?;
-        self.read(resp)
-    }
-
-    /// GETs the status endpoint.
-    pub(crate) fn get_status(&self) -> Result<Answer, Error> {
-        let resp = self
-            .live()
-            .agent
-            .get(self.endpoint.status.clone())
-            .call()
-            .map_err(|e| self.map_error(e))?;
         self.read(resp)
     }
 
@@ -420,15 +434,16 @@ impl Transport {
         // the handshake, and often the client sees just a closed connection.
         if !self.has_identity
             && err.kind() == ErrorKind::Transport
-            && err.message().contains("connection")
-            && !err.message().contains("refused")
+            && err.cause() == Some(Cause::ConnectionClosed)
         {
             let msg = format!(
                 "{} (no client certificate is configured: if this gateway uses mutual TLS, set tls.client_cert and tls.client_key)",
                 err.message()
             );
             let not_sent = err.request_not_sent();
-            let e = Error::new(ErrorKind::Transport, msg).with_source(err);
+            let e = Error::new(ErrorKind::Transport, msg)
+                .with_source(err)
+                .with_cause(Cause::ClientCertificate);
             return if not_sent { e.not_sent() } else { e };
         }
         err
@@ -578,7 +593,8 @@ pub(crate) fn map_ureq_error(host: &str, e: ureq::Error) -> Error {
                 "the connection to {host} failed: {}",
                 crate::error::scrub(&other.to_string())
             ),
-        ),
+        )
+        .with_cause(Cause::ConnectionClosed),
     }
 }
 
@@ -616,7 +632,18 @@ fn map_io(host: &str, io: io::Error) -> Error {
             | io::ErrorKind::NetworkUnreachable
             | io::ErrorKind::HostUnreachable
     );
-    let e = Error::new(kind, format!("{host}: {what}")).with_source(io);
+    let cause = match io.kind() {
+        io::ErrorKind::ConnectionRefused => Some(Cause::ConnectionRefused),
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => Some(Cause::ConnectionClosed),
+        _ => None,
+    };
+    let mut e = Error::new(kind, format!("{host}: {what}")).with_source(io);
+    if let Some(c) = cause {
+        e = e.with_cause(c);
+    }
     if never_connected { e.not_sent() } else { e }
 }
 
@@ -757,16 +784,17 @@ fn build_proxy(setting: &str, text: &str) -> Result<Proxy, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operation::{PIR_PATH, STATUS_PATH};
 
     #[test]
     fn endpoints() {
         let e = Endpoint::parse("endpoint", "https://127.0.0.1:8443/").expect("ok");
         assert_eq!(
-            e.pir.to_string(),
+            e.uri(PIR_PATH).expect("pir").to_string(),
             "https://127.0.0.1:8443/gateway/calculators/pir"
         );
         assert_eq!(
-            e.status.to_string(),
+            e.uri(STATUS_PATH).expect("status").to_string(),
             "https://127.0.0.1:8443/gateway/calculators/status"
         );
         assert_eq!(e.authority, "127.0.0.1:8443");
@@ -778,7 +806,7 @@ mod tests {
         assert_eq!(e.base, "https://services.ird.govt.nz:4046");
         let e = Endpoint::parse("endpoint", "https://gw.example/prefix/").expect("prefix");
         assert_eq!(
-            e.pir.to_string(),
+            e.uri(PIR_PATH).expect("pir").to_string(),
             "https://gw.example/prefix/gateway/calculators/pir"
         );
         assert_eq!(e.authority, "gw.example:443");

@@ -299,10 +299,14 @@ pub fn violations(req: &PirRequest, today: Date) -> Vec<FieldError> {
     if let Some(pie) = req.pie_ird() {
         c.ird("PieIRD", pie);
     }
-    if let Some(fp) = req.filing_period()
-        && let Err(rule) = check_filing_period(fp, today)
-    {
-        c.push("FilingPeriod", rule);
+    if let Some(fp) = req.filing_period() {
+        let t = fp.trim_start_matches('-');
+        if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+            // A year that makes no period (see `PeriodText::year`).
+            c.push("FilingPeriod", Rule::YearRange(1000, 9999));
+        } else if let Err(rule) = check_filing_period(fp, today) {
+            c.push("FilingPeriod", rule);
+        }
     }
     c.optional("FormattedName", req.formatted_name(), 255);
     if let Some(name) = req.name() {

@@ -260,3 +260,68 @@ fn through_a_proxy_the_gateway_is_checked_through_it() {
     assert_eq!(status.status, CheckStatus::Fail, "{text}");
     assert_eq!(r.failure_kinds(), [ErrorKind::Transport], "{text}");
 }
+
+/// The doctor's advice follows what went wrong (a key that is not the
+/// certificate's, an algorithm that does not fit, a server certificate from
+/// an unknown issuer), read from the error's cause, not from its words.
+#[test]
+fn each_failure_gets_the_advice_for_its_cause() {
+    use nzpir::config::AuthSettings;
+    let sb = start(Profile::Strict);
+    let m = sb.manifest();
+    let base = sandbox_config(sb.config_path());
+
+    let mut cfg = base.clone();
+    let Some(AuthSettings::Jwt(j)) = &mut cfg.auth else {
+        panic!("the sandbox's configuration uses a JWT");
+    };
+    // A P-256 key, as the certificate's, but another one.
+    let dir = tempfile::tempdir().expect("dir");
+    let other = dir.path().join("other.key");
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("key");
+    std::fs::write(&other, key.serialize_pem()).expect("write");
+    j.cert = Some(m.jwt_ec_cert.clone());
+    j.key = Some(other);
+    j.alg = Some(m.jwt_ec_alg.clone());
+    let r = doctor::run(&cfg, &Options::default());
+    let text = show(&r);
+    let c = r.get("jwt.credential").expect("jwt.credential");
+    assert_eq!(c.status, CheckStatus::Fail, "{text}");
+    assert!(c.detail.contains("does not match"), "{text}");
+    assert_eq!(
+        c.action.as_deref(),
+        Some("give the signing key of the certificate registered with IR"),
+        "{text}"
+    );
+
+    let mut cfg = base.clone();
+    let Some(AuthSettings::Jwt(j)) = &mut cfg.auth else {
+        panic!("the sandbox's configuration uses a JWT");
+    };
+    j.cert = Some(m.jwt_rs256_cert.clone());
+    j.key = Some(m.jwt_rs256_key.clone());
+    j.alg = Some("ES256".to_owned());
+    let r = doctor::run(&cfg, &Options::default());
+    let text = show(&r);
+    let c = r.get("jwt.credential").expect("jwt.credential");
+    assert!(
+        c.action
+            .as_deref()
+            .is_some_and(|a| a.starts_with("set the algorithm configured for the credential")),
+        "{text}"
+    );
+
+    let mut cfg = base.clone();
+    cfg.tls.ca_cert = None;
+    cfg.tls.ca_cert_pem = None;
+    let r = doctor::run(&cfg, &Options::default());
+    let text = show(&r);
+    let c = r.get("gateway.tls").expect("gateway.tls");
+    assert_eq!(c.status, CheckStatus::Fail, "{text}");
+    assert!(
+        c.action
+            .as_deref()
+            .is_some_and(|a| a.starts_with("for the sandbox, set tls.ca_cert to its ca.pem")),
+        "{text}"
+    );
+}

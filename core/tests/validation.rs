@@ -469,3 +469,144 @@ fn ird_as_number_is_refused() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(!err.to_string().contains("1234567890123"), "{err}");
 }
+
+#[test]
+fn a_name_or_address_given_in_part_is_held_and_reported() {
+    let req = PirRequest::builder(IRD)
+        .pie_ird(PIE)
+        .name(Name::empty().with_first_name("Gary"))
+        .address(
+            Address::empty()
+                .with_street("1 Queen St")
+                .with_country("NZ"),
+        )
+        .build();
+    assert_eq!(
+        broken(&req),
+        [("Name.LastName", "required"), ("Address.City", "required")]
+    );
+    let req = PirRequest::builder(IRD)
+        .pie_ird(PIE)
+        .name(Name::empty())
+        .address(Address::empty())
+        .build();
+    assert_eq!(
+        broken(&req),
+        [
+            ("Name.FirstName", "required"),
+            ("Name.LastName", "required"),
+            ("Address.Street", "required"),
+            ("Address.City", "required"),
+            ("Address.Country", "required")
+        ]
+    );
+}
+
+#[test]
+fn a_filing_period_may_be_a_year_or_a_date_in_every_form() {
+    let period = |req: PirRequest| req.filing_period().map(str::to_owned);
+    let want = Some("2026-03-31".to_owned());
+    assert_eq!(
+        period(PirRequest::builder(IRD).filing_period(2026).build()),
+        want
+    );
+    assert_eq!(
+        period(PirRequest::builder(IRD).filing_period(2026_i64).build()),
+        want
+    );
+    assert_eq!(
+        period(PirRequest::builder(IRD).filing_period("2026").build()),
+        want
+    );
+    assert_eq!(
+        period(PirRequest::builder(IRD).filing_period(" 2026 ").build()),
+        want
+    );
+    assert_eq!(
+        period(PirRequest::builder(IRD).filing_period("2026-03-31").build()),
+        want
+    );
+    assert_eq!(
+        period(
+            PirRequest::builder(IRD)
+                .filing_period(date!(2026 - 03 - 31))
+                .build()
+        ),
+        want
+    );
+    assert_eq!(
+        period(
+            PirRequest::builder(IRD)
+                .filing_period(FilingPeriod::ending(2026))
+                .build()
+        ),
+        want
+    );
+    // The JSON form (the C ABI's) reads a year as a number or as text.
+    for json in [
+        r#"{"IRD":"049091850","FilingPeriod":2026}"#,
+        r#"{"IRD":"049091850","FilingPeriod":"2026"}"#,
+        r#"{"IRD":"049091850","FilingPeriod":"2026-03-31"}"#,
+    ] {
+        assert_eq!(
+            period(PirRequest::from_json(json.as_bytes()).expect(json)),
+            want,
+            "{json}"
+        );
+    }
+    // A year that makes no period, and a date that is not 31 March, are
+    // reported by validation, as every other broken rule.
+    for (p, rule) in [
+        (nzpir::PeriodText::year(26), "year_range"),
+        (nzpir::PeriodText::year(-2026), "year_range"),
+        (nzpir::PeriodText::year(20260), "year_range"),
+        (
+            nzpir::PeriodText::text("2026-04-01"),
+            "filing_period_march_31",
+        ),
+        (nzpir::PeriodText::text("31/03/2026"), "date_format"),
+    ] {
+        let req = PirRequest::builder(IRD)
+            .pie_ird(PIE)
+            .filing_period(p.clone())
+            .build();
+        assert_eq!(one(req), ("FilingPeriod", rule), "{p:?}");
+    }
+    let req = PirRequest::from_json(br#"{"IRD":"049091850","FilingPeriod":99999}"#).expect("json");
+    assert_eq!(broken(&req), [("FilingPeriod", "year_range")]);
+    // A JSON array is not a request, however short.
+    PirRequest::from_json(br#"["049091850"]"#).expect_err("an array");
+    let e = PirRequest::from_json(br#"{"IRD":"049091850","FilingPeriod":true}"#).expect_err("bool");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("a year or a yyyy-MM-dd date"), "{e}");
+}
+
+#[test]
+fn native_dates_become_the_same_text_on_every_surface() {
+    use nzpir::DateText;
+    assert_eq!(DateText::from_ymd(1990, 1, 2).as_str(), "1990-01-02");
+    assert_eq!(DateText::from_ymd(2026, 2, 30).as_str(), "2026-02-30");
+    assert_eq!(
+        DateText::from_unix_day(0).expect("day").as_str(),
+        "1970-01-01"
+    );
+    assert_eq!(
+        DateText::from_unix_day(7_306).expect("day").as_str(),
+        "1990-01-02"
+    );
+    assert_eq!(
+        DateText::from_unix_day(11_016).expect("day").as_str(),
+        "2000-02-29"
+    );
+    assert_eq!(
+        DateText::from_unix_day(20_543).expect("day").as_str(),
+        "2026-03-31"
+    );
+    assert!(DateText::from_unix_day(-2_440_588).is_none());
+    assert!(DateText::from_unix_day(i64::MAX).is_none());
+    let req = PirRequest::builder(IRD)
+        .pie_ird(PIE)
+        .dob(DateText::from_ymd(2026, 2, 30))
+        .build();
+    assert_eq!(one(req), ("Dob", "calendar_date"));
+}

@@ -63,9 +63,9 @@ def main() -> None:
         )
         oauth = client.oauth
         assert oauth is not None
-        request = oauth.start()
+        request = oauth.authorization_request()
         print("send the browser to", request.url.split("?")[0], "...")
-        tokens = oauth.complete(request, browser(sb, request.url))
+        tokens = oauth.complete_authorization(request, browser(sb, request.url))
         print("authorised:", tokens)  # the repr never shows the tokens
         result = client.lookup("139439976")  # a client of the tax preparer
         print("suggested PIR", result.rate, "%")

@@ -15,10 +15,10 @@ def main(argv: list[str]) -> int:
     flags = nzpir.valid_irds(irds)  # one call; the check runs with the GIL released
     for ird, ok in zip(irds, flags):
         if ok:
-            print(f"{ird!r}: valid, wire form {nzpir.normalize_ird(ird)}")
+            print(f"{ird!r}: valid, wire form {nzpir.normalise_ird(ird)}")
         else:
             try:
-                nzpir.normalize_ird(ird)
+                nzpir.normalise_ird(ird)
             except nzpir.InvalidIrdError as e:
                 print(f"{ird!r}: invalid ({e.reason}: {e.errors[0]['message']})")
     return 0 if all(flags) or not argv else 1

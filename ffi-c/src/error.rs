@@ -6,6 +6,15 @@ use crate::boundary;
 use crate::status::nzpir_status;
 use crate::strings::c_string;
 
+/// One entry of IR's error body.
+#[derive(Debug)]
+struct IrEntry {
+    code: CString,
+    error_type: CString,
+    message: CString,
+    field: Option<CString>,
+}
+
 /// One broken rule of a request or argument.
 #[derive(Debug)]
 struct FieldEntry {
@@ -35,6 +44,8 @@ pub struct nzpir_error {
     ir_code: Option<CString>,
     http_status: u16,
     retryable: bool,
+    attempts: u32,
+    ir_errors: Vec<IrEntry>,
     fields: Vec<FieldEntry>,
 }
 
@@ -47,6 +58,8 @@ impl nzpir_error {
             ir_code: None,
             http_status: 0,
             retryable: false,
+            attempts: 0,
+            ir_errors: Vec::new(),
             fields: Vec::new(),
         }
     }
@@ -131,6 +144,17 @@ impl nzpir_error {
             ir_code: e.ir_code().map(|c| c_string(c.as_str())),
             http_status: e.http_status().unwrap_or(0),
             retryable: e.is_retryable(),
+            attempts: e.attempts(),
+            ir_errors: e
+                .ir_errors()
+                .iter()
+                .map(|i| IrEntry {
+                    code: c_string(i.code.as_str()),
+                    error_type: c_string(&i.error_type),
+                    message: c_string(&i.message),
+                    field: i.field().map(c_string),
+                })
+                .collect(),
             fields: e
                 .field_errors()
                 .iter()
@@ -221,6 +245,93 @@ pub unsafe extern "C" fn nzpir_error_http_status(err: *const nzpir_error) -> u16
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nzpir_error_is_retryable(err: *const nzpir_error) -> bool {
     with(err, false, |e| e.retryable)
+}
+
+/// How many times the gateway was called before the call failed (retries
+/// included); 0 when nothing was sent (local validation, configuration, an
+/// argument).
+///
+/// # Safety
+/// `err` is NULL or an error from nzpir, not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nzpir_error_attempts(err: *const nzpir_error) -> u32 {
+    with(err, 0, |e| e.attempts)
+}
+
+/// How many errors IR's answer listed (every one, in IR's order; the first
+/// is `nzpir_error_ir_code`); 0 when the gateway sent none.
+///
+/// # Safety
+/// `err` is NULL or an error from nzpir, not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nzpir_error_ir_error_count(err: *const nzpir_error) -> usize {
+    with(err, 0, |e| e.ir_errors.len())
+}
+
+fn ir_str(
+    err: *const nzpir_error,
+    index: usize,
+    pick: impl FnOnce(&IrEntry) -> Option<&CString>,
+) -> *const c_char {
+    with(err, std::ptr::null(), |e| {
+        e.ir_errors
+            .get(index)
+            .and_then(pick)
+            .map_or(std::ptr::null(), |c| c.as_ptr())
+    })
+}
+
+/// IR's code of IR error `index` (`"EV1100"`, ...), or NULL when `index` is
+/// out of range. Owned by the error.
+///
+/// # Safety
+/// `err` is NULL or an error from nzpir, not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nzpir_error_ir_error_code(
+    err: *const nzpir_error,
+    index: usize,
+) -> *const c_char {
+    ir_str(err, index, |i| Some(&i.code))
+}
+
+/// IR's class of IR error `index` (`validation`, `security`, `server`,
+/// `result`), or NULL when `index` is out of range. Owned by the error.
+///
+/// # Safety
+/// `err` is NULL or an error from nzpir, not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nzpir_error_ir_error_type(
+    err: *const nzpir_error,
+    index: usize,
+) -> *const c_char {
+    ir_str(err, index, |i| Some(&i.error_type))
+}
+
+/// IR's message for IR error `index` (IR's own text for the code; empty for
+/// a code this version does not know), or NULL when `index` is out of range.
+/// Owned by the error.
+///
+/// # Safety
+/// `err` is NULL or an error from nzpir, not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nzpir_error_ir_error_message(
+    err: *const nzpir_error,
+    index: usize,
+) -> *const c_char {
+    ir_str(err, index, |i| Some(&i.message))
+}
+
+/// The field IR error `index` names (EV1100's `Field: Country`), or NULL
+/// when it names none or `index` is out of range. Owned by the error.
+///
+/// # Safety
+/// `err` is NULL or an error from nzpir, not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nzpir_error_ir_error_field(
+    err: *const nzpir_error,
+    index: usize,
+) -> *const c_char {
+    ir_str(err, index, |i| i.field.as_ref())
 }
 
 /// How many broken rules the error lists (invalid input only; else 0).
@@ -347,6 +458,34 @@ mod tests {
     }
 
     #[test]
+    fn every_ir_error_and_the_attempts_are_kept() {
+        let body = IrErrorBody {
+            errors: vec![
+                IrErrorItem::invalid_field("Country"),
+                IrErrorItem::new(IrCode::PIR101),
+            ],
+        };
+        let e: nzpir_error = nzpir::Error::from_ir(400, body).into();
+        let p: *const nzpir_error = &e;
+        unsafe {
+            assert_eq!(nzpir_error_ir_error_count(p), 2);
+            assert_eq!(cstr(nzpir_error_ir_error_code(p, 0)), "EV1100");
+            assert_eq!(cstr(nzpir_error_ir_error_field(p, 0)), "Country");
+            assert_eq!(cstr(nzpir_error_ir_error_type(p, 0)), "validation");
+            assert_eq!(cstr(nzpir_error_ir_error_code(p, 1)), "PIR101");
+            assert_eq!(
+                cstr(nzpir_error_ir_error_message(p, 1)),
+                "PieIRD must be provided."
+            );
+            assert!(nzpir_error_ir_error_field(p, 1).is_null());
+            assert!(nzpir_error_ir_error_code(p, 2).is_null());
+            assert_eq!(nzpir_error_attempts(p), 0);
+            assert_eq!(nzpir_error_ir_error_count(std::ptr::null()), 0);
+            assert_eq!(nzpir_error_attempts(std::ptr::null()), 0);
+        }
+    }
+
+    #[test]
     fn null_errors_read_as_no_error() {
         let p = std::ptr::null();
         unsafe {
@@ -364,6 +503,8 @@ mod tests {
         for kind in ErrorKind::ALL {
             let e: nzpir_error = nzpir::Error::new(kind, "x").into();
             assert_eq!(e.kind.to_str().ok(), Some(kind.as_str()));
+            // The core's table of every surface's names holds C's status.
+            assert_eq!(e.status as u32, kind.contract().c_status, "{kind}");
         }
     }
 }

@@ -51,7 +51,8 @@ pub use ird::{
 };
 pub use oauth::{
     NZPIR_TOKEN_STORE_EMPTY, NZPIR_TOKEN_STORE_MAX_BYTES, NZPIR_TOKEN_STORE_OK,
-    nzpir_client_new_with_token_store, nzpir_oauth_authorization_url, nzpir_oauth_exchange,
+    nzpir_client_new_with_token_store, nzpir_oauth_authorization_request,
+    nzpir_oauth_authorization_url, nzpir_oauth_complete_authorization, nzpir_oauth_exchange,
     nzpir_oauth_refresh, nzpir_token_load_fn, nzpir_token_save_fn, nzpir_token_store,
 };
 pub use status::{nzpir_status, nzpir_status_name};

@@ -220,8 +220,8 @@ impl TokenStore for CallbackStore {
 /// "endpoint"}` and no `token_store` file. `store` is copied.
 ///
 /// Nothing is loaded until the first call that needs a token. A new store
-/// needs one authorisation: `nzpir_oauth_authorization_url`, the person
-/// consents in a browser, then `nzpir_oauth_exchange`.
+/// needs one authorisation: `nzpir_oauth_authorization_request`, the person
+/// consents in a browser, then `nzpir_oauth_complete_authorization`.
 ///
 /// # Safety
 /// `config_json` is NULL or a NUL-terminated string; `store` is NULL or points
@@ -335,6 +335,21 @@ pub unsafe extern "C" fn nzpir_oauth_authorization_url(
     err_out: *mut *mut nzpir_error,
 ) -> nzpir_status {
     // SAFETY: per this function's contract.
+    unsafe { authorization_request(client, url_out, state_out, code_verifier_out, err_out) }
+}
+
+/// The body of `nzpir_oauth_authorization_request` and its former name.
+///
+/// # Safety
+/// As `nzpir_oauth_authorization_url`.
+unsafe fn authorization_request(
+    client: *const nzpir_client,
+    url_out: *mut *mut c_char,
+    state_out: *mut *mut c_char,
+    code_verifier_out: *mut *mut c_char,
+    err_out: *mut *mut nzpir_error,
+) -> nzpir_status {
+    // SAFETY: per the exported functions' contract.
     unsafe {
         boundary::run(err_out, || {
             let client = arg_ref(client, "client")?;
@@ -369,6 +384,21 @@ pub unsafe extern "C" fn nzpir_oauth_exchange(
     err_out: *mut *mut nzpir_error,
 ) -> nzpir_status {
     // SAFETY: per this function's contract.
+    unsafe { complete_authorization(client, redirect_url, state, code_verifier, err_out) }
+}
+
+/// The body of `nzpir_oauth_complete_authorization` and its former name.
+///
+/// # Safety
+/// As `nzpir_oauth_exchange`.
+unsafe fn complete_authorization(
+    client: *const nzpir_client,
+    redirect_url: *const c_char,
+    state: *const c_char,
+    code_verifier: *const c_char,
+    err_out: *mut *mut nzpir_error,
+) -> nzpir_status {
+    // SAFETY: per the exported functions' contract.
     unsafe {
         boundary::run(err_out, || {
             let client = arg_ref(client, "client")?;
@@ -384,6 +414,41 @@ pub unsafe extern "C" fn nzpir_oauth_exchange(
             Ok(())
         })
     }
+}
+
+/// Starts an authorisation, as `nzpir_oauth_authorization_url` (its former
+/// name, kept): the OAuth verbs every nzpir surface uses are authorization
+/// request, complete authorization, refresh, introspect and revoke.
+///
+/// # Safety
+/// As `nzpir_oauth_authorization_url`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nzpir_oauth_authorization_request(
+    client: *const nzpir_client,
+    url_out: *mut *mut c_char,
+    state_out: *mut *mut c_char,
+    code_verifier_out: *mut *mut c_char,
+    err_out: *mut *mut nzpir_error,
+) -> nzpir_status {
+    // SAFETY: the same contract.
+    unsafe { authorization_request(client, url_out, state_out, code_verifier_out, err_out) }
+}
+
+/// Finishes an authorisation, as `nzpir_oauth_exchange` (its former name,
+/// kept).
+///
+/// # Safety
+/// As `nzpir_oauth_exchange`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nzpir_oauth_complete_authorization(
+    client: *const nzpir_client,
+    redirect_url: *const c_char,
+    state: *const c_char,
+    code_verifier: *const c_char,
+    err_out: *mut *mut nzpir_error,
+) -> nzpir_status {
+    // SAFETY: the same contract.
+    unsafe { complete_authorization(client, redirect_url, state, code_verifier, err_out) }
 }
 
 /// Refreshes the client's OAuth tokens now (one refresh however many threads

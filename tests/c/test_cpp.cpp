@@ -207,6 +207,21 @@ int main() {
 
     // IR's refusals carry the kind, IR's code and the HTTP status.
     expect_error([&] { moved.lookup("139276507"); }, "rejected", "PIR101", 400);
+    try {
+        moved.lookup("139276507");
+        CHECK(!"no exception");
+    } catch (const nzpir::Error &e) {
+        CHECK(e.attempts() == 1);
+        CHECK(e.ir_errors().size() == 1);
+        CHECK(!e.ir_errors().empty() && e.ir_errors()[0].code == "PIR101" &&
+              e.ir_errors()[0].type == "validation" && !e.ir_errors()[0].field);
+    }
+    try {
+        moved.lookup("136410133", PIE_S);
+        CHECK(!"no exception");
+    } catch (const nzpir::Error &e) {
+        CHECK(e.attempts() == 0 && e.ir_errors().empty());
+    }
     expect_error([&] { moved.lookup("139276272", PIE_S); }, "authorisation", "EV1043", 401);
     expect_error([&] { moved.lookup("139276507", PIE_T); }, "authorisation", "EV1042", 401);
     // Bad input never reaches the network; a view with a NUL byte is refused.

@@ -279,6 +279,70 @@ static void faults(nzpir_client *ready) {
     CHECK(sandbox_admin("DELETE", "/faults", NULL) == 0);
 }
 
+/* Every error IR listed, the attempts, and a filing period given as a year. */
+static void contract(nzpir_client *ready) {
+    CHECK(sandbox_admin("DELETE", "/quotas", NULL) == 0);
+    nzpir_client *unchecked = sandbox_client(",\"max_retries\":0,\"validate_locally\":false");
+    nzpir_outcome *outcome = NULL;
+    nzpir_error *err = NULL;
+    nzpir_status s = nzpir_client_lookup(
+        unchecked,
+        "{\"IRD\":\"139276507\",\"PieIRD\":\"" PIE_S "\",\"Dob\":\"1990-02-30\","
+        "\"Address\":{\"Street\":\"1 A St\",\"City\":\"Auckland\",\"Country\":\"ZZ\"}}",
+        &outcome, &err);
+    CHECK(outcome == NULL);
+    CHECK(nzpir_error_ir_error_count(err) == 2);
+    CHECK_STR(nzpir_error_ir_code(err), "EV1100");
+    CHECK_STR(nzpir_error_ir_error_code(err, 0), "EV1100");
+    CHECK_STR(nzpir_error_ir_error_field(err, 0), "Dob");
+    CHECK_STR(nzpir_error_ir_error_type(err, 0), "validation");
+    CHECK_STR(nzpir_error_ir_error_code(err, 1), "EV1100");
+    CHECK_STR(nzpir_error_ir_error_field(err, 1), "Country");
+    CHECK(contains(nzpir_error_ir_error_message(err, 1), "Field: Country"));
+    CHECK(nzpir_error_ir_error_code(err, 2) == NULL);
+    CHECK(nzpir_error_attempts(err) == 1);
+    CHECK(!nzpir_error_is_retryable(err));
+    CHECK_STATUS(s, err, NZPIR_STATUS_REJECTED);
+    nzpir_client_free(unchecked);
+
+    /* The ready configuration tries three times (two retries) a 503 that
+     * stays; the error says so. */
+    CHECK(sandbox_admin("DELETE", "/faults", NULL) == 0);
+    CHECK(sandbox_admin("POST", "/faults", "{\"kind\":\"status\",\"status\":503,\"times\":3}") == 0);
+    s = nzpir_client_lookup(ready, "{\"IRD\":\"139276507\",\"PieIRD\":\"" PIE_S "\"}", &outcome,
+                            &err);
+    CHECK(nzpir_error_attempts(err) == 3);
+    CHECK(nzpir_error_is_retryable(err));
+    CHECK(nzpir_error_ir_error_count(err) == 0);
+    CHECK(nzpir_error_http_status(err) == 503);
+    CHECK_STATUS(s, err, NZPIR_STATUS_SERVER);
+    CHECK(sandbox_admin("DELETE", "/faults", NULL) == 0);
+
+    /* Local validation sent nothing. */
+    s = nzpir_client_lookup(ready, "{\"IRD\":\"136410133\"}", &outcome, &err);
+    CHECK(nzpir_error_attempts(err) == 0);
+    CHECK_STATUS(s, err, NZPIR_STATUS_INVALID_INPUT);
+
+    /* A filing period as the year it ends: a number or its text. */
+    const char *years[] = {"2025", "\"2025\""};
+    for (size_t i = 0; i < 2; i++) {
+        char json[160];
+        snprintf(json, sizeof json,
+                 "{\"IRD\":\"139276507\",\"PieIRD\":\"" PIE_S "\",\"FilingPeriod\":%s}", years[i]);
+        s = nzpir_client_lookup(ready, json, &outcome, &err);
+        CHECK_STATUS(s, err, NZPIR_STATUS_OK);
+        CHECK_STR(nzpir_outcome_rate(outcome), "28");
+        nzpir_outcome_free(outcome);
+        outcome = NULL;
+    }
+    s = nzpir_client_lookup(ready, "{\"IRD\":\"139276507\",\"PieIRD\":\"" PIE_S "\",\"FilingPeriod\":26}",
+                            &outcome, &err);
+    CHECK(nzpir_error_field_count(err) == 1);
+    CHECK_STR(nzpir_error_field_name(err, 0), "FilingPeriod");
+    CHECK_STR(nzpir_error_field_rule(err, 0), "year_range");
+    CHECK_STATUS(s, err, NZPIR_STATUS_INVALID_INPUT);
+}
+
 /* A port on this machine where nothing listens. */
 static int closed_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -339,6 +403,7 @@ int main(void) {
     authentication();
     rate_limited(ready);
     faults(ready);
+    contract(ready);
     connection_failures();
     nzpir_client_free(ready);
     return finish("test_lookup");

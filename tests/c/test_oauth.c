@@ -101,8 +101,9 @@ struct authorisation {
 static struct authorisation authorise(nzpir_client *client) {
     struct authorisation a = {0};
     nzpir_error *err = NULL;
-    CHECK_STATUS(nzpir_oauth_authorization_url(client, &a.url, &a.state, &a.verifier, &err), err,
-                 NZPIR_STATUS_OK);
+    CHECK_STATUS(
+        nzpir_oauth_authorization_request(client, &a.url, &a.state, &a.verifier, &err), err,
+        NZPIR_STATUS_OK);
     if (a.url != NULL) {
         CHECK(contains(a.url, env("NZPIR_SANDBOX_OAUTH_URL")));
         CHECK(contains(a.url, "/gateway3/oauth/authorize?"));
@@ -153,8 +154,9 @@ static void code_flow_and_rotation(void) {
     CHECK_STATUS(s, err, NZPIR_STATUS_AUTHENTICATION);
     CHECK(store.saves == 0);
 
-    CHECK_STATUS(nzpir_oauth_exchange(client, a.redirect, a.state, a.verifier, &err), err,
-                 NZPIR_STATUS_OK);
+    CHECK_STATUS(
+        nzpir_oauth_complete_authorization(client, a.redirect, a.state, a.verifier, &err), err,
+        NZPIR_STATUS_OK);
     CHECK(store.saves == 1);
     CHECK(contains(store.data, "refresh_token"));
     lookup_rate(client, NZPIR_STATUS_OK);

@@ -9,6 +9,7 @@ import {
   isNzpirError,
   isValidIrd,
   mintJwt,
+  normaliseIrd,
   normalizeIrd,
   validIrds,
   type ClientOptions,
@@ -24,7 +25,8 @@ import {
 
 export async function main(): Promise<void> {
   const ok: boolean = isValidIrd('49-091-850')
-  const wire: string = normalizeIrd('49091850')
+  const wire: string = normaliseIrd('49091850')
+  const former: string = normalizeIrd('49091850')
   const flags: boolean[] = validIrds(['49091850', 'x'])
   const facts: PirFacts = { pirYear: 2026, income: [{ year: 2025, taxableIncome: '61000.50', pieIncome: 0 }] }
   const estimate: PirEstimate = estimatePir(facts)

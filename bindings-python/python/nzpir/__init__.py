@@ -57,6 +57,7 @@ from ._native import (
     estimate_pir,
     is_valid_ird,
     mint_jwt,
+    normalise_ird,
     normalize_ird,
     valid_irds,
 )
@@ -129,6 +130,7 @@ __all__ = [
     "estimate_pir",
     "is_valid_ird",
     "mint_jwt",
+    "normalise_ird",
     "normalize_ird",
     "valid_irds",
 ]

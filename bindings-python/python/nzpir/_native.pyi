@@ -18,10 +18,14 @@ from typing import (
 )
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Protocol, Union, final
 
+from typing_extensions import deprecated
+
 _StrPath = Union[str, "os.PathLike[str]"]
 # A PEM: a file path, or the PEM content itself as bytes.
 _Pem = Union[str, "os.PathLike[str]", bytes, bytearray]
 _Date = Union[datetime.date, str]
+# A filing period: the year it ends (2026), or 31 March as a date.
+_Period = Union[int, datetime.date, str]
 
 class _TokenStore(Protocol):
     def load(self) -> Optional[Dict[str, Any]]: ...
@@ -61,6 +65,7 @@ __all__ = [
     "is_valid_ird",
     "estimate_pir",
     "mint_jwt",
+    "normalise_ird",
     "normalize_ird",
     "valid_irds",
 ]
@@ -87,6 +92,8 @@ class PirEstimate:
 
 def estimate_pir(facts: _Facts) -> PirEstimate: ...
 def is_valid_ird(s: str) -> bool: ...
+def normalise_ird(s: str) -> str: ...
+@deprecated("use normalise_ird()")
 def normalize_ird(s: str) -> str: ...
 def valid_irds(irds: Iterable[str]) -> List[bool]: ...
 def doctor(
@@ -113,6 +120,9 @@ class NzpirError(Exception):
     http_status: Optional[int]
     attempts: int
     setting: Optional[str]
+    retryable: bool
+    ir_errors: List[Dict[str, Optional[str]]]
+    field_errors: List[Dict[str, str]]
 
 class InvalidInputError(NzpirError, ValueError):
     errors: List[Dict[str, str]]
@@ -136,7 +146,10 @@ class SandboxError(NzpirError): ...
 @final
 class Name:
     def __new__(
-        cls, first_name: str, last_name: str, middle_name: Optional[str] = None
+        cls,
+        first_name: Optional[str] = None,
+        last_name: Optional[str] = None,
+        middle_name: Optional[str] = None,
     ) -> Name: ...
     @property
     def first_name(self) -> Optional[str]: ...
@@ -152,9 +165,9 @@ class Name:
 class Address:
     def __new__(
         cls,
-        street: str,
-        city: str,
-        country: str,
+        street: Optional[str] = None,
+        city: Optional[str] = None,
+        country: Optional[str] = None,
         post_code: Optional[str] = None,
         state: Optional[str] = None,
     ) -> Address: ...
@@ -237,7 +250,13 @@ class AuthorizationRequest:
 
 @final
 class OAuth:
+    def authorization_request(self) -> AuthorizationRequest: ...
+    def complete_authorization(
+        self, request: AuthorizationRequest, redirect_url: str
+    ) -> TokenSet: ...
+    @deprecated("use authorization_request()")
     def start(self) -> AuthorizationRequest: ...
+    @deprecated("use complete_authorization()")
     def complete(self, request: AuthorizationRequest, redirect_url: str) -> TokenSet: ...
     def refresh(self) -> TokenSet: ...
     def tokens(self) -> Optional[TokenSet]: ...
@@ -307,7 +326,7 @@ class Client:
         ird: str,
         *,
         pie_ird: Optional[str] = None,
-        filing_period: Optional[_Date] = None,
+        filing_period: Optional[_Period] = None,
         formatted_name: Optional[str] = None,
         name: Optional[Union[Name, Dict[str, Optional[str]]]] = None,
         dob: Optional[_Date] = None,
