@@ -7,7 +7,7 @@
 //! `iat` and `exp` (at most 8 hours apart, IR's limit; `iat` never before the
 //! signing certificate's notBefore).
 //!
-//! A [`JwtSigner`] parses its key once and mints a token that every thread
+//! A [`JwtSigner`] reads and checks its key once and mints a token that every thread
 //! reuses until shortly before it expires: the read path is one atomic load,
 //! and when the token is due for renewal exactly one thread signs a new one
 //! while the others keep using the old one (no thundering herd). `iat` is set a
@@ -21,8 +21,11 @@
 //! for both paths: the header's bytes (`alg`, `typ`, `kid`, in that order, as
 //! IR's documents show it) are the ones the client has always sent, where
 //! jsonwebtoken's `Header` would put `typ` first and cannot name ES512.
-//! Keys are parsed and the `EncodingKey` built once, in
-//! [`JwtSignerBuilder::build`]; lookups use the cached token and never sign.
+//! Keys are read and checked and the `EncodingKey` built once, in
+//! [`JwtSignerBuilder::build`]. jsonwebtoken's aws-lc signers parse that key
+//! again for each RSA signature (and each ECDSA signer), so a mint costs more
+//! than with a held key pair (`bench/RESULTS.md`); lookups use the cached
+//! token and never sign.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -479,7 +482,7 @@ impl JwtSignerBuilder {
     }
 
     /// Reads the certificate and key, checks they belong together and fit the
-    /// algorithm, and parses the key once.
+    /// algorithm, and builds the signing key once.
     pub fn build(self) -> Result<JwtSigner, Error> {
         let (chain, bundled_key, cert_setting, key_setting) = match &self.pkcs12 {
             Some((bundle, password)) => {
