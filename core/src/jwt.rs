@@ -7,16 +7,25 @@
 //! `iat` and `exp` (at most 8 hours apart, IR's limit; `iat` never before the
 //! signing certificate's notBefore).
 //!
-//! A [`JwtSigner`] parses its key once and mints a token that every thread
+//! A [`JwtSigner`] reads and checks its key once and mints a token that every thread
 //! reuses until shortly before it expires: the read path is one atomic load,
 //! and when the token is due for renewal exactly one thread signs a new one
 //! while the others keep using the old one (no thundering herd). `iat` is set a
 //! little in the past so that a gateway whose clock is slightly behind does not
 //! answer EV1026.
 //!
-//! Signing uses aws-lc-rs key pairs directly (the same backend as TLS): a parsed
-//! RSA key signs in about a quarter of a millisecond, where re-parsing it for
-//! every token would cost three times as much.
+//! Signing goes through the `jsonwebtoken` crate, over its aws-lc-rs backend
+//! (the same aws-lc as TLS: one crypto stack), for every algorithm it has;
+//! jsonwebtoken 11 has no ES512, which IR lists, so a P-521 key signs through
+//! aws-lc-rs directly (see `Key`). The header and claims are encoded here, once
+//! for both paths: the header's bytes (`alg`, `typ`, `kid`, in that order, as
+//! IR's documents show it) are the ones the client has always sent, where
+//! jsonwebtoken's `Header` would put `typ` first and cannot name ES512.
+//! Keys are read and checked and the `EncodingKey` built once, in
+//! [`JwtSignerBuilder::build`]. jsonwebtoken's aws-lc signers parse that key
+//! again for each RSA signature (and each ECDSA signer), so a mint costs more
+//! than with a held key pair (`bench/RESULTS.md`); lookups use the cached
+//! token and never sign.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -30,9 +39,11 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::EncodingKey;
 use rustls_pki_types::PrivateKeyDer;
 use serde::Serialize;
 use ureq::http::HeaderValue;
+use x509_parser::der_parser;
 
 use crate::config::{JwtSettings, Secret};
 use crate::error::{Cause, Error};
@@ -137,6 +148,20 @@ impl JwtAlgorithm {
         }
     }
 
+    /// The same algorithm as `jsonwebtoken` names it; `None` for ES512,
+    /// which jsonwebtoken 11 does not have.
+    pub(crate) fn to_jsonwebtoken(self) -> Option<jsonwebtoken::Algorithm> {
+        Some(match self {
+            JwtAlgorithm::RS256 => jsonwebtoken::Algorithm::RS256,
+            JwtAlgorithm::RS384 => jsonwebtoken::Algorithm::RS384,
+            JwtAlgorithm::RS512 => jsonwebtoken::Algorithm::RS512,
+            JwtAlgorithm::PS256 => jsonwebtoken::Algorithm::PS256,
+            JwtAlgorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+            JwtAlgorithm::ES384 => jsonwebtoken::Algorithm::ES384,
+            JwtAlgorithm::ES512 => return None,
+        })
+    }
+
     fn fits(self, key: KeyType) -> bool {
         match self {
             JwtAlgorithm::RS256
@@ -176,59 +201,105 @@ impl FromStr for JwtAlgorithm {
     }
 }
 
+/// The signing key, parsed once when the signer is built, and the one place
+/// a token is signed.
+///
+/// Every algorithm that `jsonwebtoken` 11 has (RS256, RS384, RS512, PS256,
+/// ES256, ES384) is signed by `jsonwebtoken`, over its aws-lc-rs backend (the
+/// same aws-lc as TLS, so one crypto stack): the [`EncodingKey`] is built here
+/// and each token is signed by the signer of
+/// `jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER`, named rather than taken
+/// from jsonwebtoken's process-wide default provider, which a host program
+/// may have set to another backend (or left unusable by enabling two).
+///
+/// jsonwebtoken 11's `Algorithm` has no ES512, which IR lists: a P-521 key
+/// signs through aws-lc-rs directly, its key pair parsed here. Both paths
+/// sign the same `header.claims` text, built in one place
+/// ([`SignerInner::mint_at_with`]); only the signature differs.
 enum Key {
-    Rsa(RsaKeyPair, &'static dyn sig::RsaEncoding),
-    Ec(EcdsaKeyPair),
+    /// Signed by `jsonwebtoken`.
+    Jsonwebtoken {
+        alg: jsonwebtoken::Algorithm,
+        key: EncodingKey,
+    },
+    /// ES512 (ECDSA P-521 with SHA-512), which jsonwebtoken 11 lacks.
+    Es512(EcdsaKeyPair),
 }
 
+/// The key does not fit the algorithm, or is not a key at all.
+struct Unusable;
+
 impl Key {
-    fn load(
-        alg: JwtAlgorithm,
-        der: &PrivateKeyDer<'_>,
-    ) -> Result<Key, aws_lc_rs::error::KeyRejected> {
+    /// Parses `der` for `alg`, and returns the key with its public key (to be
+    /// matched against the certificate's).
+    fn load(alg: JwtAlgorithm, der: &PrivateKeyDer<'_>) -> Result<(Key, Vec<u8>), Unusable> {
         let bytes = der.secret_der();
-        let rsa = |enc: &'static dyn sig::RsaEncoding| -> Result<Key, _> {
-            let pair = match der {
-                PrivateKeyDer::Pkcs1(_) => RsaKeyPair::from_der(bytes)?,
-                _ => RsaKeyPair::from_pkcs8(bytes)?,
-            };
-            Ok(Key::Rsa(pair, enc))
+        let ec = |signing: &'static sig::EcdsaSigningAlgorithm| {
+            EcdsaKeyPair::from_private_key_der(signing, bytes).map_err(|_| Unusable)
         };
-        let ec = |alg: &'static sig::EcdsaSigningAlgorithm| -> Result<Key, _> {
-            Ok(Key::Ec(EcdsaKeyPair::from_private_key_der(alg, bytes)?))
+        let Some(jwt_alg) = alg.to_jsonwebtoken() else {
+            let pair = ec(&sig::ECDSA_P521_SHA512_FIXED_SIGNING)?;
+            let public = pair.public_key().as_ref().to_vec();
+            return Ok((Key::Es512(pair), public));
         };
-        match alg {
-            JwtAlgorithm::RS256 => rsa(&sig::RSA_PKCS1_SHA256),
-            JwtAlgorithm::RS384 => rsa(&sig::RSA_PKCS1_SHA384),
-            JwtAlgorithm::RS512 => rsa(&sig::RSA_PKCS1_SHA512),
-            JwtAlgorithm::PS256 => rsa(&sig::RSA_PSS_SHA256),
-            JwtAlgorithm::ES256 => ec(&sig::ECDSA_P256_SHA256_FIXED_SIGNING),
-            JwtAlgorithm::ES384 => ec(&sig::ECDSA_P384_SHA384_FIXED_SIGNING),
-            JwtAlgorithm::ES512 => ec(&sig::ECDSA_P521_SHA512_FIXED_SIGNING),
-        }
-    }
-
-    fn public_key(&self) -> &[u8] {
-        match self {
-            Key::Rsa(pair, _) => pair.public_key().as_ref(),
-            Key::Ec(pair) => pair.public_key().as_ref(),
-        }
-    }
-
-    fn sign(
-        &self,
-        rng: &SystemRandom,
-        msg: &[u8],
-    ) -> Result<Vec<u8>, aws_lc_rs::error::Unspecified> {
-        match self {
-            Key::Rsa(pair, enc) => {
-                let mut out = vec![0; pair.public_modulus_len()];
-                pair.sign(*enc, rng, msg, &mut out)?;
-                Ok(out)
+        let (key, public) = match alg {
+            JwtAlgorithm::ES256 | JwtAlgorithm::ES384 => {
+                let pair = ec(if alg == JwtAlgorithm::ES256 {
+                    &sig::ECDSA_P256_SHA256_FIXED_SIGNING
+                } else {
+                    &sig::ECDSA_P384_SHA384_FIXED_SIGNING
+                })?;
+                // jsonwebtoken takes EC keys as PKCS#8; a SEC1 key becomes one.
+                let pkcs8 = pair.to_pkcs8v1().map_err(|_| Unusable)?;
+                let public = pair.public_key().as_ref().to_vec();
+                (EncodingKey::from_ec_der(pkcs8.as_ref()), public)
             }
-            Key::Ec(pair) => Ok(pair.sign(rng, msg)?.as_ref().to_vec()),
+            _ => {
+                // jsonwebtoken takes RSA keys as PKCS#1 (`RSAPrivateKey`); a
+                // PKCS#8 key carries one as its `privateKey`.
+                let (pair, pkcs1) = match der {
+                    PrivateKeyDer::Pkcs1(_) => {
+                        (RsaKeyPair::from_der(bytes).map_err(|_| Unusable)?, bytes)
+                    }
+                    _ => (
+                        RsaKeyPair::from_pkcs8(bytes).map_err(|_| Unusable)?,
+                        pkcs8_private_key(bytes).ok_or(Unusable)?,
+                    ),
+                };
+                let public = pair.public_key().as_ref().to_vec();
+                (EncodingKey::from_rsa_der(pkcs1), public)
+            }
+        };
+        // jsonwebtoken's signer refuses a key it cannot use when it is made:
+        // make one now, so that such a key fails the build, not a lookup.
+        (jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.signer_factory)(&jwt_alg, &key)
+            .map_err(|_| Unusable)?;
+        Ok((Key::Jsonwebtoken { alg: jwt_alg, key }, public))
+    }
+
+    /// The signature of `msg` (the JWS signing input), as JWS carries it.
+    fn sign(&self, rng: &SystemRandom, msg: &[u8]) -> Result<Vec<u8>, Unusable> {
+        match self {
+            Key::Jsonwebtoken { alg, key } => {
+                let signer =
+                    (jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.signer_factory)(alg, key)
+                        .map_err(|_| Unusable)?;
+                signer.try_sign(msg).map_err(|_| Unusable)
+            }
+            Key::Es512(pair) => pair
+                .sign(rng, msg)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| Unusable),
         }
     }
+}
+
+/// The `privateKey` of a PKCS#8 `PrivateKeyInfo` (for RSA, the PKCS#1
+/// `RSAPrivateKey` DER), borrowed from `pkcs8`.
+fn pkcs8_private_key(pkcs8: &[u8]) -> Option<&[u8]> {
+    let (_, info) = der_parser::der::parse_der(pkcs8).ok()?;
+    // PrivateKeyInfo ::= SEQUENCE { version, privateKeyAlgorithm, privateKey OCTET STRING, ... }
+    info.as_sequence().ok()?.get(2)?.as_slice().ok()
 }
 
 /// A minted JWT. `Debug` never shows it.
@@ -412,7 +483,7 @@ impl JwtSignerBuilder {
     }
 
     /// Reads the certificate and key, checks they belong together and fit the
-    /// algorithm, and parses the key once.
+    /// algorithm, and builds the signing key once.
     pub fn build(self) -> Result<JwtSigner, Error> {
         let (chain, bundled_key, cert_setting, key_setting) = match &self.pkcs12 {
             Some((bundle, password)) => {
@@ -460,13 +531,13 @@ impl JwtSignerBuilder {
             Some(der) => der,
             None => pem::private_key("auth.key", &self.key.read("auth.key")?)?,
         });
-        let key = Key::load(alg, &der).map_err(|_| {
+        let (key, public_key) = Key::load(alg, &der).map_err(|Unusable| {
             Error::config(
                 key_setting,
                 format!("the private key could not be loaded for {alg}: it must be a PKCS#8, SEC1 or PKCS#1 key of the certificate's type ({})", info.key_type),
             )
         })?;
-        if key.public_key() != info.public_key.as_slice() {
+        if public_key != info.public_key {
             return Err(Error::config(
                 key_setting,
                 format!("the private key does not match the certificate in `{cert_setting}`"),
@@ -822,12 +893,15 @@ impl SignerInner {
         text.push_str(&self.header_b64);
         text.push('.');
         URL_SAFE_NO_PAD.encode_string(&claims_json, &mut text);
-        let signature = self.key.sign(&self.rng, text.as_bytes()).map_err(|_| {
-            Error::new(
-                crate::ErrorKind::Config,
-                "config `auth.key`: signing the JWT failed",
-            )
-        })?;
+        let signature = self
+            .key
+            .sign(&self.rng, text.as_bytes())
+            .map_err(|Unusable| {
+                Error::new(
+                    crate::ErrorKind::Config,
+                    "config `auth.key`: signing the JWT failed",
+                )
+            })?;
         text.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut text);
         let mut header = HeaderValue::from_str(&text).map_err(|_| {

@@ -273,18 +273,14 @@ impl Registry {
                 )));
             }
             let party = find(&c.party, &[], format!("{at}.party"))?;
-            if jwt
-                .insert(
-                    thumbprint(&der),
-                    Credential {
-                        alg,
-                        key,
-                        party,
-                        not_before: x509.validity().not_before.timestamp(),
-                    },
-                )
-                .is_some()
-            {
+            let not_before = x509.validity().not_before.timestamp();
+            let credential = Credential::new(alg, key, party, not_before).ok_or_else(|| {
+                Error::fixture(format!(
+                    "{at}.alg: {} does not fit the certificate's key",
+                    c.alg
+                ))
+            })?;
+            if jwt.insert(thumbprint(&der), credential).is_some() {
                 return Err(Error::fixture(format!(
                     "{at}: the certificate is registered twice"
                 )));

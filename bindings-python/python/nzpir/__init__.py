@@ -13,12 +13,14 @@ validate IRD numbers; and run a local sandbox that behaves like IR for tests.
 
 Every network call releases the GIL, so one ``Client`` can be shared by many
 threads. Errors are subclasses of ``NzpirError``. Logs go to the ``nzpir``
-logger of the standard ``logging`` module and never contain IRD numbers,
-names, dates of birth, tokens or keys.
+logger of the standard ``logging`` module (which has only a ``NullHandler``
+of its own: configure ``logging`` to see them) and never contain IRD
+numbers, names, dates of birth, tokens or keys.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any, Dict, Optional, Protocol
 
@@ -62,6 +64,12 @@ from ._native import (
     valid_irds,
 )
 
+
+# As libraries do: the `nzpir` logger has a handler that drops records, so
+# a program that never configures `logging` sees nothing on stderr (Python's
+# last-resort handler stays silent); one that configures it gets every record
+# through its own handlers, as before.
+logging.getLogger("nzpir").addHandler(logging.NullHandler())
 
 # A forked child (multiprocessing's fork start method, gunicorn or Celery
 # prefork) must never write on a TLS connection its parent opened: the core
