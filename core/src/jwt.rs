@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, TryLockError};
 use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use base64::Engine;
@@ -47,6 +47,7 @@ use x509_parser::der_parser;
 
 use crate::config::{JwtSettings, Secret};
 use crate::error::{Cause, Error};
+use crate::fork::Owner;
 use crate::pem::{self, KeyType};
 use crate::tls::thumbprint;
 use crate::validate::{Clock, SystemClock};
@@ -383,7 +384,7 @@ struct SignerInner {
     refresh_margin: i64,
     clock: Arc<dyn Clock>,
     current: ArcSwapOption<Minted>,
-    mint_lock: Mutex<()>,
+    mint_lock: ArcSwap<MintLock>,
     minted: AtomicU64,
 }
 
@@ -588,7 +589,7 @@ impl JwtSignerBuilder {
                 refresh_margin: 60.min((ttl - skew) / 2),
                 clock: self.clock,
                 current: ArcSwapOption::empty(),
-                mint_lock: Mutex::new(()),
+                mint_lock: ArcSwap::from_pointee(MintLock::new()),
                 minted: AtomicU64::new(0),
             }),
         })
@@ -768,7 +769,8 @@ impl JwtSigner {
     /// second, and still has half its margin-free life ahead.
     pub fn replace(&self, rejected: &Jwt) -> Result<Option<Jwt>, Error> {
         let inner = &*self.inner;
-        let _guard = inner.mint_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mint_lock = inner.mint_lock();
+        let _guard = mint_lock.lock.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = inner.current.load_full()
             && !Arc::ptr_eq(&t, &rejected.0)
         {
@@ -795,7 +797,8 @@ impl JwtSigner {
 
     fn renew(&self, now: i64) -> Result<Arc<Minted>, Error> {
         let inner = &*self.inner;
-        let _guard = match inner.mint_lock.try_lock() {
+        let mint_lock = inner.mint_lock();
+        let _guard = match mint_lock.lock.try_lock() {
             Ok(g) => g,
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => {
@@ -807,7 +810,7 @@ impl JwtSigner {
                 {
                     return Ok(t);
                 }
-                inner.mint_lock.lock().unwrap_or_else(|p| p.into_inner())
+                mint_lock.lock.lock().unwrap_or_else(|p| p.into_inner())
             }
         };
         // Someone may have renewed it while we waited.
@@ -857,7 +860,42 @@ impl JwtSigner {
     }
 }
 
+/// The lock that lets one thread sign at a time, with the process it belongs
+/// to: a forked child may inherit it held by a thread that does not exist in
+/// the child, so a child never waits on the parent's lock but makes its own.
+struct MintLock {
+    owner: Owner,
+    lock: Mutex<()>,
+}
+
+impl MintLock {
+    fn new() -> Self {
+        MintLock {
+            owner: Owner::current(),
+            lock: Mutex::new(()),
+        }
+    }
+}
+
 impl SignerInner {
+    /// This process's mint lock (a new one after a fork).
+    fn mint_lock(&self) -> Arc<MintLock> {
+        let current = self.mint_lock.load_full();
+        if current.owner.is_current() {
+            return current;
+        }
+        let fresh = Arc::new(MintLock::new());
+        let prev = self
+            .mint_lock
+            .compare_and_swap(&current, Arc::clone(&fresh));
+        if Arc::ptr_eq(&prev, &current) {
+            fresh
+        } else {
+            // Another thread of this process made it first.
+            self.mint_lock.load_full()
+        }
+    }
+
     fn fresh(&self, t: &Minted, now: i64) -> bool {
         // A clock that went back past `iat` would make the token look issued in
         // the future; sign a new one.
