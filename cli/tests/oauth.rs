@@ -33,29 +33,6 @@ fn oauth_cmd(
     cmd
 }
 
-/// Follows the authorize URL as a browser would and returns where it redirects.
-fn follow(sb: &nzpir_sandbox::Sandbox, url: &str) -> String {
-    let o = tool(
-        "curl",
-        &[
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{redirect_url}",
-            "--cacert",
-            &sb.manifest().ca_cert.display().to_string(),
-            url,
-        ],
-    );
-    assert!(
-        o.status.success(),
-        "curl: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 fn authorize(sb: &nzpir_sandbox::Sandbox, client: &str, store: &Path) -> String {
     let r = run(&mut oauth_cmd(sb, client, store, &["authorize-url"]));
     r.expect_code(0);

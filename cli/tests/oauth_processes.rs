@@ -47,20 +47,7 @@ fn lookup(sb: &Sandbox, store: &Path) -> Command {
 fn authorise(sb: &Sandbox, store: &Path) {
     let r = run(&mut oauth(sb, store, &["authorize-url"]));
     r.expect_code(0);
-    let o = tool(
-        "curl",
-        &[
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{redirect_url}",
-            "--cacert",
-            &sb.manifest().ca_cert.display().to_string(),
-            r.stdout.trim(),
-        ],
-    );
-    let redirect = String::from_utf8_lossy(&o.stdout).into_owned();
+    let redirect = follow(sb, r.stdout.trim());
     run(oauth(sb, store, &["exchange"]).args(["--redirect-url", &redirect])).expect_code(0);
 }
 

@@ -187,25 +187,6 @@ fn oauth_cmd(sb: &Sandbox, store: &Path, sub: &[&str]) -> Command {
     cmd
 }
 
-/// Where the sandbox's authorize endpoint redirects the browser.
-fn follow(sb: &Sandbox, url: &str) -> String {
-    let o = tool(
-        "curl",
-        &[
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{redirect_url}",
-            "--cacert",
-            &sb.manifest().ca_cert.display().to_string(),
-            url,
-        ],
-    );
-    assert!(o.status.success(), "curl failed");
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 /// The IRD numbers shown on stdout by design, in every form.
 fn shown(irds: &[&str]) -> Vec<String> {
     irds.iter().flat_map(|i| ird_forms(i)).collect()

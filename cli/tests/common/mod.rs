@@ -161,3 +161,28 @@ pub fn unknown_irds(count: usize) -> Vec<String> {
 pub fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
 }
+
+/// Follows IR's authorize URL as the person's browser would (the sandbox's
+/// fixture consents at once) and returns where it redirects.
+#[allow(dead_code)]
+pub fn follow(sb: &Sandbox, url: &str) -> String {
+    let o = tool(
+        "curl",
+        &[
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{redirect_url}",
+            "--cacert",
+            &sb.manifest().ca_cert.display().to_string(),
+            url,
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "curl: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
