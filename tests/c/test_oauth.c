@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -341,8 +342,11 @@ static long refresh_replays(void) { return sandbox_stat("refresh_replays"); }
  * so none is ever sent twice and the grant stays live. */
 static void processes_share_a_locked_store(void) {
     static struct file_store store;
-    char dir[] = "/tmp/nzpir-c-store-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
+    /* The harness's folder for the files tests write (run.sh removes it). */
+    char dir[256];
+    int n = snprintf(dir, sizeof dir, "%s/locked-store", env("NZPIR_TEST_TMPDIR"));
+    CHECK(n > 0 && (size_t)n < sizeof dir);
+    CHECK(mkdir(dir, 0700) == 0);
     snprintf(store.path, sizeof store.path, "%s/tokens.json", dir);
     snprintf(store.lock_path, sizeof store.lock_path, "%s/tokens.json.lock", dir);
     store.lock_fd = -1;
