@@ -642,6 +642,8 @@ class Bench:
         for alg, (cert, key) in creds.items():
             peers += [
                 Peer(f"core-{alg}", "core", [self.rust, "jwt", alg, cert, key, secs]),
+                Peer(f"crate-{alg}", "jsonwebtoken-crate",
+                     [self.rust, "jwt-crate", alg, cert, key, secs]),
                 Peer(f"py-{alg}", "py", self.py + ["jwt", "nzpir", alg, cert, key, secs]),
                 Peer(f"node-{alg}", "node", self.node + ["jwt", "nzpir", alg, cert, key, secs]),
                 Peer(f"pyjwt-{alg}", "pyjwt", self.py + ["jwt", "pyjwt", alg, cert, key, secs]),
@@ -664,6 +666,9 @@ class Bench:
                        fmt_x(paired(res, f"core-{alg}", f"pyjwt-{alg}", faster)))
             self.t.add(sec, "", "", f"jsonwebtoken, KeyObject {fmt_us(us[f'jwt-{alg}'])}",
                        fmt_x(paired(res, f"core-{alg}", f"jwt-{alg}", faster)))
+            self.t.add(sec, "", "",
+                       f"Rust jsonwebtoken `encode`, EncodingKey {fmt_us(us[f'crate-{alg}'])}",
+                       fmt_x(paired(res, f"core-{alg}", f"crate-{alg}", faster)))
             self.t.add(sec, "nzpir Python `mint_jwt` (from PEM)", fmt_us(us[f"py-{alg}"]),
                        f"PyJWT from PEM {fmt_us(us[f'pyjwt-pem-{alg}'])}",
                        fmt_x(paired(res, f"py-{alg}", f"pyjwt-pem-{alg}", faster)))

@@ -14,18 +14,16 @@
 //! little in the past so that a gateway whose clock is slightly behind does not
 //! answer EV1026.
 //!
-//! Signing goes through the `jsonwebtoken` crate, over its aws-lc-rs backend
-//! (the same aws-lc as TLS: one crypto stack), for every algorithm it has;
+//! Signing goes through the `jsonwebtoken` crate's signing interface
+//! (`jsonwebtoken::crypto::JwtSigner`) for every algorithm it has, over an
+//! aws-lc-rs key pair (the same aws-lc as TLS: one crypto stack) that is read,
+//! checked and parsed once, in [`JwtSignerBuilder::build`] (see `Key`).
 //! jsonwebtoken 11 has no ES512, which IR lists, so a P-521 key signs through
-//! aws-lc-rs directly (see `Key`). The header and claims are encoded here, once
-//! for both paths: the header's bytes (`alg`, `typ`, `kid`, in that order, as
-//! IR's documents show it) are the ones the client has always sent, where
+//! aws-lc-rs directly. The header and claims are encoded here, once for both
+//! paths: the header's bytes (`alg`, `typ`, `kid`, in that order, as IR's
+//! documents show it) are the ones the client has always sent, where
 //! jsonwebtoken's `Header` would put `typ` first and cannot name ES512.
-//! Keys are read and checked and the `EncodingKey` built once, in
-//! [`JwtSignerBuilder::build`]. jsonwebtoken's aws-lc signers parse that key
-//! again for each RSA signature (and each ECDSA signer), so a mint costs more
-//! than with a held key pair (`bench/RESULTS.md`); lookups use the cached
-//! token and never sign.
+//! Lookups use the cached token and never sign.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -39,11 +37,9 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, KeyPair, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::EncodingKey;
 use rustls_pki_types::PrivateKeyDer;
 use serde::Serialize;
 use ureq::http::HeaderValue;
-use x509_parser::der_parser;
 
 use crate::config::{JwtSettings, Secret};
 use crate::error::{Cause, Error};
@@ -205,26 +201,57 @@ impl FromStr for JwtAlgorithm {
 /// The signing key, parsed once when the signer is built, and the one place
 /// a token is signed.
 ///
-/// Every algorithm that `jsonwebtoken` 11 has (RS256, RS384, RS512, PS256,
-/// ES256, ES384) is signed by `jsonwebtoken`, over its aws-lc-rs backend (the
-/// same aws-lc as TLS, so one crypto stack): the [`EncodingKey`] is built here
-/// and each token is signed by the signer of
-/// `jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER`, named rather than taken
-/// from jsonwebtoken's process-wide default provider, which a host program
-/// may have set to another backend (or left unusable by enabling two).
+/// Every algorithm that `jsonwebtoken` 11 names (RS256, RS384, RS512, PS256,
+/// ES256, ES384) signs through jsonwebtoken's signing interface,
+/// [`jsonwebtoken::crypto::JwtSigner`], implemented by [`HeldKey`]: an aws-lc-rs
+/// key pair (the same aws-lc as TLS, so one crypto stack) parsed and checked
+/// once. jsonwebtoken's own aws-lc signers keep the key's DER and parse it
+/// again for every RSA signature, which made a mint cost three to four times
+/// as much (`bench/RESULTS.md`); its crypto module takes any backend that
+/// implements the trait, and this one holds the parsed key. The signatures
+/// are the same bytes jsonwebtoken's signer gives (a test compares them).
 ///
-/// jsonwebtoken 11's `Algorithm` has no ES512, which IR lists: a P-521 key
-/// signs through aws-lc-rs directly, its key pair parsed here. Both paths
-/// sign the same `header.claims` text, built in one place
+/// jsonwebtoken 11's `Algorithm` has no ES512, which IR lists, so its trait
+/// cannot carry it: a P-521 key signs through aws-lc-rs directly. Both sign
+/// the same `header.claims` text, built in one place
 /// ([`SignerInner::mint_at_with`]); only the signature differs.
 enum Key {
-    /// Signed by `jsonwebtoken`.
-    Jsonwebtoken {
-        alg: jsonwebtoken::Algorithm,
-        key: EncodingKey,
-    },
+    /// Signed through jsonwebtoken's `JwtSigner` interface.
+    Jsonwebtoken(HeldKey),
     /// ES512 (ECDSA P-521 with SHA-512), which jsonwebtoken 11 lacks.
-    Es512(EcdsaKeyPair),
+    Es512(EcdsaKeyPair, SystemRandom),
+}
+
+/// A [`jsonwebtoken::crypto::JwtSigner`] over an aws-lc-rs key pair parsed
+/// once.
+struct HeldKey {
+    alg: jsonwebtoken::Algorithm,
+    pair: Pair,
+    rng: SystemRandom,
+}
+
+enum Pair {
+    Rsa(RsaKeyPair, &'static dyn sig::RsaEncoding),
+    Ec(EcdsaKeyPair),
+}
+
+impl jsonwebtoken::signature::Signer<Vec<u8>> for HeldKey {
+    fn try_sign(&self, msg: &[u8]) -> Result<Vec<u8>, jsonwebtoken::signature::Error> {
+        let signed = match &self.pair {
+            Pair::Rsa(pair, encoding) => {
+                let mut out = vec![0; pair.public_modulus_len()];
+                pair.sign(*encoding, &self.rng, msg, &mut out).map(|()| out)
+            }
+            Pair::Ec(pair) => pair.sign(&self.rng, msg).map(|s| s.as_ref().to_vec()),
+        };
+        signed.map_err(jsonwebtoken::signature::Error::from_source)
+    }
+}
+
+impl jsonwebtoken::crypto::JwtSigner for HeldKey {
+    fn algorithm(&self) -> jsonwebtoken::Algorithm {
+        self.alg
+    }
 }
 
 /// The key does not fit the algorithm, or is not a key at all.
@@ -238,69 +265,53 @@ impl Key {
         let ec = |signing: &'static sig::EcdsaSigningAlgorithm| {
             EcdsaKeyPair::from_private_key_der(signing, bytes).map_err(|_| Unusable)
         };
+        let rsa = |encoding: &'static dyn sig::RsaEncoding| {
+            let pair = match der {
+                PrivateKeyDer::Pkcs1(_) => RsaKeyPair::from_der(bytes),
+                _ => RsaKeyPair::from_pkcs8(bytes),
+            };
+            pair.map(|pair| Pair::Rsa(pair, encoding))
+                .map_err(|_| Unusable)
+        };
         let Some(jwt_alg) = alg.to_jsonwebtoken() else {
             let pair = ec(&sig::ECDSA_P521_SHA512_FIXED_SIGNING)?;
             let public = pair.public_key().as_ref().to_vec();
-            return Ok((Key::Es512(pair), public));
+            return Ok((Key::Es512(pair, SystemRandom::new()), public));
         };
-        let (key, public) = match alg {
-            JwtAlgorithm::ES256 | JwtAlgorithm::ES384 => {
-                let pair = ec(if alg == JwtAlgorithm::ES256 {
-                    &sig::ECDSA_P256_SHA256_FIXED_SIGNING
-                } else {
-                    &sig::ECDSA_P384_SHA384_FIXED_SIGNING
-                })?;
-                // jsonwebtoken takes EC keys as PKCS#8; a SEC1 key becomes one.
-                let pkcs8 = pair.to_pkcs8v1().map_err(|_| Unusable)?;
-                let public = pair.public_key().as_ref().to_vec();
-                (EncodingKey::from_ec_der(pkcs8.as_ref()), public)
-            }
-            _ => {
-                // jsonwebtoken takes RSA keys as PKCS#1 (`RSAPrivateKey`); a
-                // PKCS#8 key carries one as its `privateKey`.
-                let (pair, pkcs1) = match der {
-                    PrivateKeyDer::Pkcs1(_) => {
-                        (RsaKeyPair::from_der(bytes).map_err(|_| Unusable)?, bytes)
-                    }
-                    _ => (
-                        RsaKeyPair::from_pkcs8(bytes).map_err(|_| Unusable)?,
-                        pkcs8_private_key(bytes).ok_or(Unusable)?,
-                    ),
-                };
-                let public = pair.public_key().as_ref().to_vec();
-                (EncodingKey::from_rsa_der(pkcs1), public)
-            }
+        let pair = match alg {
+            JwtAlgorithm::RS256 => rsa(&sig::RSA_PKCS1_SHA256)?,
+            JwtAlgorithm::RS384 => rsa(&sig::RSA_PKCS1_SHA384)?,
+            JwtAlgorithm::RS512 => rsa(&sig::RSA_PKCS1_SHA512)?,
+            JwtAlgorithm::PS256 => rsa(&sig::RSA_PSS_SHA256)?,
+            JwtAlgorithm::ES256 => Pair::Ec(ec(&sig::ECDSA_P256_SHA256_FIXED_SIGNING)?),
+            JwtAlgorithm::ES384 => Pair::Ec(ec(&sig::ECDSA_P384_SHA384_FIXED_SIGNING)?),
+            JwtAlgorithm::ES512 => return Err(Unusable),
         };
-        // jsonwebtoken's signer refuses a key it cannot use when it is made:
-        // make one now, so that such a key fails the build, not a lookup.
-        (jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.signer_factory)(&jwt_alg, &key)
-            .map_err(|_| Unusable)?;
-        Ok((Key::Jsonwebtoken { alg: jwt_alg, key }, public))
+        let public = match &pair {
+            Pair::Rsa(pair, _) => pair.public_key().as_ref().to_vec(),
+            Pair::Ec(pair) => pair.public_key().as_ref().to_vec(),
+        };
+        let held = HeldKey {
+            alg: jwt_alg,
+            pair,
+            rng: SystemRandom::new(),
+        };
+        Ok((Key::Jsonwebtoken(held), public))
     }
 
     /// The signature of `msg` (the JWS signing input), as JWS carries it.
-    fn sign(&self, rng: &SystemRandom, msg: &[u8]) -> Result<Vec<u8>, Unusable> {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, Unusable> {
         match self {
-            Key::Jsonwebtoken { alg, key } => {
-                let signer =
-                    (jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.signer_factory)(alg, key)
-                        .map_err(|_| Unusable)?;
+            Key::Jsonwebtoken(held) => {
+                let signer: &dyn jsonwebtoken::crypto::JwtSigner = held;
                 signer.try_sign(msg).map_err(|_| Unusable)
             }
-            Key::Es512(pair) => pair
+            Key::Es512(pair, rng) => pair
                 .sign(rng, msg)
                 .map(|s| s.as_ref().to_vec())
                 .map_err(|_| Unusable),
         }
     }
-}
-
-/// The `privateKey` of a PKCS#8 `PrivateKeyInfo` (for RSA, the PKCS#1
-/// `RSAPrivateKey` DER), borrowed from `pkcs8`.
-fn pkcs8_private_key(pkcs8: &[u8]) -> Option<&[u8]> {
-    let (_, info) = der_parser::der::parse_der(pkcs8).ok()?;
-    // PrivateKeyInfo ::= SEQUENCE { version, privateKeyAlgorithm, privateKey OCTET STRING, ... }
-    info.as_sequence().ok()?.get(2)?.as_slice().ok()
 }
 
 /// A minted JWT. `Debug` never shows it.
@@ -372,7 +383,6 @@ pub const EV1026_EXTRA_SKEW: Duration = Duration::from_secs(300);
 struct SignerInner {
     alg: JwtAlgorithm,
     key: Key,
-    rng: SystemRandom,
     header_b64: String,
     issuer: String,
     subject: String,
@@ -577,7 +587,6 @@ impl JwtSignerBuilder {
             inner: Arc::new(SignerInner {
                 alg,
                 key,
-                rng: SystemRandom::new(),
                 header_b64: URL_SAFE_NO_PAD.encode(header),
                 issuer: self.issuer,
                 subject: thumbprint(&chain[0]),
@@ -931,15 +940,12 @@ impl SignerInner {
         text.push_str(&self.header_b64);
         text.push('.');
         URL_SAFE_NO_PAD.encode_string(&claims_json, &mut text);
-        let signature = self
-            .key
-            .sign(&self.rng, text.as_bytes())
-            .map_err(|Unusable| {
-                Error::new(
-                    crate::ErrorKind::Config,
-                    "config `auth.key`: signing the JWT failed",
-                )
-            })?;
+        let signature = self.key.sign(text.as_bytes()).map_err(|Unusable| {
+            Error::new(
+                crate::ErrorKind::Config,
+                "config `auth.key`: signing the JWT failed",
+            )
+        })?;
         text.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut text);
         let mut header = HeaderValue::from_str(&text).map_err(|_| {
@@ -1190,6 +1196,61 @@ mod tests {
             // A tampered token must not.
             let tampered = jwt.expose().replacen("eyJ", "eyK", 2);
             assert!(!openssl_verifies(&tampered, cert, alg), "{alg} tampered");
+        }
+    }
+
+    /// The held key signs as jsonwebtoken's own aws-lc signer does: the same
+    /// bytes for PKCS#1 v1.5 (deterministic), and signatures jsonwebtoken
+    /// verifies for the randomised PSS and ECDSA.
+    #[test]
+    fn signs_as_jsonwebtokens_own_signer_does() {
+        use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+        let rsa = rsa_key();
+        let rsa_cert = cert_for(&rsa);
+        let p256 = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("p256");
+        let p384 = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("p384");
+        let split = |jwt: &Jwt| {
+            let text = jwt.expose().to_owned();
+            let dot = text.rfind('.').expect("signature");
+            (text[..dot].to_owned(), text[dot + 1..].to_owned())
+        };
+        for (alg, jalg) in [
+            (JwtAlgorithm::RS256, Algorithm::RS256),
+            (JwtAlgorithm::RS384, Algorithm::RS384),
+            (JwtAlgorithm::RS512, Algorithm::RS512),
+        ] {
+            let (input, signature) =
+                split(&signer(&rsa_cert, &rsa, Some(alg)).mint().expect("mint"));
+            let theirs = EncodingKey::from_rsa_pem(rsa.serialize_pem().as_bytes()).expect("key");
+            let expected =
+                jsonwebtoken::crypto::sign(input.as_bytes(), &theirs, jalg).expect("sign");
+            assert_eq!(signature, expected, "{alg}");
+        }
+        let rsa_public = DecodingKey::from_rsa_pem(rsa.public_key_pem().as_bytes()).expect("rsa");
+        let cases = [
+            (JwtAlgorithm::PS256, Algorithm::PS256, &rsa, rsa_public),
+            (
+                JwtAlgorithm::ES256,
+                Algorithm::ES256,
+                &p256,
+                DecodingKey::from_ec_pem(p256.public_key_pem().as_bytes()).expect("p256"),
+            ),
+            (
+                JwtAlgorithm::ES384,
+                Algorithm::ES384,
+                &p384,
+                DecodingKey::from_ec_pem(p384.public_key_pem().as_bytes()).expect("p384"),
+            ),
+        ];
+        for (alg, jalg, key, public) in cases {
+            let (input, signature) =
+                split(&signer(&cert_for(key), key, Some(alg)).mint().expect("mint"));
+            let verify = |input: &str| {
+                jsonwebtoken::crypto::verify(&signature, input.as_bytes(), &public, jalg)
+                    .expect("verify")
+            };
+            assert!(verify(&input), "{alg}");
+            assert!(!verify(&input.replacen('e', "f", 1)), "{alg} tampered");
         }
     }
 

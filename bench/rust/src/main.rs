@@ -4,6 +4,7 @@
 //! nzpir-bench ird CORPUS SECONDS               nzpir::ird::validate_into over the corpus
 //! nzpir-bench lookup PEER CONFIG.toml SECONDS  lookups, one thread
 //! nzpir-bench jwt ALG CERT KEY SECONDS         JwtSigner::mint
+//! nzpir-bench jwt-crate ALG CERT KEY SECONDS   jsonwebtoken::encode, EncodingKey built once
 //! ```
 //!
 //! Lookup peers: `core` (one `Client`, kept-alive connection), `core-fresh`
@@ -37,7 +38,8 @@ fn main() -> ExitCode {
         ["ird", corpus, secs] => ird(Path::new(corpus), seconds(secs)),
         ["lookup", peer, config, secs] => lookup(peer, Path::new(config), seconds(secs)),
         ["jwt", alg, cert, key, secs] => jwt(alg, Path::new(cert), Path::new(key), seconds(secs)),
-        _ => Err("usage: nzpir-bench ird CORPUS SECONDS | lookup PEER CONFIG SECONDS | jwt ALG CERT KEY SECONDS".to_owned()),
+        ["jwt-crate", alg, _cert, key, secs] => jwt_crate(alg, Path::new(key), seconds(secs)),
+        _ => Err("usage: nzpir-bench ird CORPUS SECONDS | lookup PEER CONFIG SECONDS | jwt[-crate] ALG CERT KEY SECONDS".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -151,6 +153,39 @@ fn jwt(alg: &str, cert: &Path, key: &Path, secs: f64) -> Res<()> {
         Ok(1)
     })?;
     report("core", n, elapsed, "");
+    Ok(())
+}
+
+/// The `jsonwebtoken` crate used directly, as a Rust developer would: an
+/// `EncodingKey` built once from the PEM, `encode` per token, with the same
+/// claims as nzpir's (its aws-lc signer parses an RSA key for each signature).
+fn jwt_crate(alg: &str, key: &Path, secs: f64) -> Res<()> {
+    let pem = std::fs::read(key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let (alg, key) = match alg {
+        "RS256" => (jsonwebtoken::Algorithm::RS256, jsonwebtoken::EncodingKey::from_rsa_pem(&pem)),
+        "ES256" => (jsonwebtoken::Algorithm::ES256, jsonwebtoken::EncodingKey::from_ec_pem(&pem)),
+        other => return Err(format!("jwt-crate: {other} is not measured")),
+    };
+    let key = key.map_err(|e| e.to_string())?;
+    let mut header = jsonwebtoken::Header::new(alg);
+    header.kid = Some("M2M".to_owned());
+    let (n, elapsed) = timed(secs, || {
+        let iat = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_secs()
+            - 30;
+        let claims = serde_json::json!({
+            "iss": "nzpir bench",
+            "sub": "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF",
+            "startLogon": null,
+            "iat": iat,
+            "exp": iat + 540,
+        });
+        black_box(jsonwebtoken::encode(&header, &claims, &key).map_err(|e| e.to_string())?);
+        Ok(1)
+    })?;
+    report("jsonwebtoken", n, elapsed, "");
     Ok(())
 }
 
