@@ -568,6 +568,14 @@ bool nzpir_error_is_retryable(const struct nzpir_error *err);
 // `err` is NULL or an error from nzpir, not yet freed.
 uint32_t nzpir_error_attempts(const struct nzpir_error *err);
 
+// The setting a configuration error is about, by its key in the JSON
+// configuration (`"environment"`, `"tls.client_key"`, `"max_retries"`),
+// or NULL when the error is not about one setting. Owned by the error.
+//
+// # Safety
+// `err` is NULL or an error from nzpir, not yet freed.
+const char *nzpir_error_setting(const struct nzpir_error *err);
+
 // How many errors IR's answer listed (every one, in IR's order; the first
 // is `nzpir_error_ir_code`); 0 when the gateway sent none.
 //

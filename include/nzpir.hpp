@@ -65,7 +65,8 @@ class Error : public std::runtime_error {
     Error(nzpir_status status, std::string kind, const std::string &message,
           std::optional<std::string> ir_code = std::nullopt, std::uint16_t http_status = 0,
           bool retryable = false, std::vector<FieldError> fields = {},
-          std::uint32_t attempts = 0, std::vector<IrError> ir_errors = {})
+          std::uint32_t attempts = 0, std::vector<IrError> ir_errors = {},
+          std::optional<std::string> setting = std::nullopt)
         : std::runtime_error(message),
           status_(status),
           kind_(std::move(kind)),
@@ -74,7 +75,8 @@ class Error : public std::runtime_error {
           retryable_(retryable),
           fields_(std::move(fields)),
           attempts_(attempts),
-          ir_errors_(std::move(ir_errors)) {}
+          ir_errors_(std::move(ir_errors)),
+          setting_(std::move(setting)) {}
 
     /* The C status (NZPIR_STATUS_*). */
     nzpir_status status() const noexcept { return status_; }
@@ -92,6 +94,8 @@ class Error : public std::runtime_error {
     std::uint32_t attempts() const noexcept { return attempts_; }
     /* Every error IR's answer listed, in its order. */
     const std::vector<IrError> &ir_errors() const noexcept { return ir_errors_; }
+    /* The setting a configuration error is about, by its JSON key. */
+    const std::optional<std::string> &setting() const noexcept { return setting_; }
 
   private:
     nzpir_status status_;
@@ -102,6 +106,7 @@ class Error : public std::runtime_error {
     std::vector<FieldError> fields_;
     std::uint32_t attempts_;
     std::vector<IrError> ir_errors_;
+    std::optional<std::string> setting_;
 };
 
 namespace detail {
@@ -134,11 +139,13 @@ inline std::string copy(const char *s) { return s ? std::string(s) : std::string
                                     field ? std::optional<std::string>(field) : std::nullopt});
     }
     const char *code = nzpir_error_ir_code(err);
+    const char *setting = nzpir_error_setting(err);
     throw Error(nzpir_error_status(err), copy(nzpir_error_kind(err)),
                 copy(nzpir_error_message(err)),
                 code ? std::optional<std::string>(code) : std::nullopt,
                 nzpir_error_http_status(err), nzpir_error_is_retryable(err), std::move(fields),
-                nzpir_error_attempts(err), std::move(ir_errors));
+                nzpir_error_attempts(err), std::move(ir_errors),
+                setting ? std::optional<std::string>(setting) : std::nullopt);
 }
 
 /* Takes the address of the error out-pointer, not its value: a function's

@@ -45,8 +45,11 @@ pub struct nzpir_error {
     http_status: u16,
     retryable: bool,
     attempts: u32,
-    ir_errors: Vec<IrEntry>,
-    fields: Vec<FieldEntry>,
+    // Boxed slices, not vectors: the error is returned by value through
+    // `Result`s, so its size is kept down.
+    ir_errors: Box<[IrEntry]>,
+    fields: Box<[FieldEntry]>,
+    setting: Option<CString>,
 }
 
 impl nzpir_error {
@@ -59,8 +62,9 @@ impl nzpir_error {
             http_status: 0,
             retryable: false,
             attempts: 0,
-            ir_errors: Vec::new(),
-            fields: Vec::new(),
+            ir_errors: Box::new([]),
+            fields: Box::new([]),
+            setting: None,
         }
     }
 
@@ -164,6 +168,9 @@ impl nzpir_error {
                     message: c_string(&f.message()),
                 })
                 .collect(),
+            setting: e
+                .setting()
+                .map(|s| c_string(&s.name_in(nzpir::options::Surface::Json))),
         }
     }
 }
@@ -256,6 +263,19 @@ pub unsafe extern "C" fn nzpir_error_is_retryable(err: *const nzpir_error) -> bo
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nzpir_error_attempts(err: *const nzpir_error) -> u32 {
     with(err, 0, |e| e.attempts)
+}
+
+/// The setting a configuration error is about, by its key in the JSON
+/// configuration (`"environment"`, `"tls.client_key"`, `"max_retries"`),
+/// or NULL when the error is not about one setting. Owned by the error.
+///
+/// # Safety
+/// `err` is NULL or an error from nzpir, not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nzpir_error_setting(err: *const nzpir_error) -> *const c_char {
+    with(err, std::ptr::null(), |e| {
+        e.setting.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())
+    })
 }
 
 /// How many errors IR's answer listed (every one, in IR's order; the first

@@ -42,7 +42,8 @@ pub use client::{
 pub use error::{
     nzpir_error, nzpir_error_field_count, nzpir_error_field_message, nzpir_error_field_name,
     nzpir_error_field_rule, nzpir_error_free, nzpir_error_http_status, nzpir_error_ir_code,
-    nzpir_error_is_retryable, nzpir_error_kind, nzpir_error_message, nzpir_error_status,
+    nzpir_error_is_retryable, nzpir_error_kind, nzpir_error_message, nzpir_error_setting,
+    nzpir_error_status,
 };
 pub use estimate::nzpir_estimate_pir;
 pub use ird::{

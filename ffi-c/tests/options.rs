@@ -1,14 +1,15 @@
 //! The options schema's cases (tests/options/cases.json, made by the core
 //! from the schema) through the C ABI's entry point: each bad value as
 //! `nzpir_client_new_from_json`'s JSON fails with `NZPIR_STATUS_CONFIG` and
-//! the same rule as every other surface, the setting named by its JSON key.
+//! the same rule as every other surface, the setting named by its JSON key
+//! (in the message and by `nzpir_error_setting`).
 
 use std::ffi::{CStr, CString};
 use std::ptr;
 
 use nzpir_ffi::{
     nzpir_client, nzpir_client_new_from_json, nzpir_error, nzpir_error_free, nzpir_error_message,
-    nzpir_status,
+    nzpir_error_setting, nzpir_status,
 };
 
 #[test]
@@ -32,6 +33,14 @@ fn a_bad_value_names_its_json_key() {
             .to_str()
             .expect("UTF-8")
             .to_owned();
+        // SAFETY: as above; NULL when the error names no setting.
+        let setting = unsafe { nzpir_error_setting(err) };
+        assert!(!setting.is_null(), "{}", json["name"]);
+        // SAFETY: a NUL-terminated string owned by `err`, still alive.
+        let setting = unsafe { CStr::from_ptr(setting) }
+            .to_str()
+            .expect("UTF-8")
+            .to_owned();
         // SAFETY: freed once.
         unsafe { nzpir_error_free(err) };
         assert_eq!(
@@ -41,6 +50,7 @@ fn a_bad_value_names_its_json_key() {
             json["name"]
         );
         let key = json["name"].as_str().expect("name");
+        assert_eq!(setting, key);
         assert!(message.contains(&format!("`{key}`")), "{message}");
     }
 }

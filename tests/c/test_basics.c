@@ -187,11 +187,13 @@ static void bad_configuration(void) {
     CHECK(contains(nzpir_error_message(err), "enviroment"));
     CHECK(nzpir_error_http_status(err) == 0);
     CHECK(nzpir_error_ir_code(err) == NULL);
+    CHECK(nzpir_error_setting(NULL) == NULL);
     CHECK_STATUS(s, err, NZPIR_STATUS_CONFIG);
 
     s = nzpir_client_new_from_json("{\"environment\":\"mock\",\"tls\":{\"client_cert\":\"/nonexistent/c.pem\",\"client_key\":\"/nonexistent/c.key\"}}",
                                    &client, &err);
     CHECK(contains(nzpir_error_message(err), "tls.client_cert"));
+    CHECK_STR(nzpir_error_setting(err), "tls.client_cert");
     CHECK_STATUS(s, err, NZPIR_STATUS_CONFIG);
     /* IR's rules as they stand: startLogon's unset form is null or empty, and
      * PIR has no desktop endpoint. */

@@ -229,6 +229,19 @@ int main() {
     expect_error([&] { moved.lookup_json(std::string_view("{}\0{}", 5)); }, "invalid_input",
                  nullptr, 0);
     expect_error([] { nzpir::Client::from_json("{\"environment\": 1}"); }, "config", nullptr, 0);
+    // A configuration error names its setting by its JSON key; others name none.
+    try {
+        nzpir::Client::from_json("{\"max_retries\": 101}");
+        CHECK(!"no exception");
+    } catch (const nzpir::Error &e) {
+        CHECK(e.setting() && *e.setting() == "max_retries");
+    }
+    try {
+        moved.lookup("136410133", PIE_S);
+        CHECK(!"no exception");
+    } catch (const nzpir::Error &e) {
+        CHECK(!e.setting());
+    }
     expect_error([] { nzpir::Client::from_file("/nonexistent/nzpir.toml"); }, "config", nullptr,
                  0);
 
