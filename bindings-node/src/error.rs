@@ -206,8 +206,7 @@ fn set_props(obj: &mut Object<'_>, e: &nzpir::Error) -> Result<()> {
     obj.set("attempts", info.attempts)?;
     obj.set(
         "setting",
-        e.setting()
-            .map(|s| s.name_in(nzpir::Surface::Node).into_owned()),
+        e.setting_name(nzpir::Surface::Node).map(|s| s.into_owned()),
     )?;
     Ok(())
 }
@@ -219,10 +218,9 @@ fn build(env: &Env, failure: Failure) -> Result<Unknown<'_>> {
         Failure::Nzpir(e) if e.is_wrong_type() => build(
             env,
             Failure::Arg(ArgError {
-                field: e.setting().map_or_else(
-                    || "options".to_owned(),
-                    |s| s.name_in(nzpir::Surface::Node).into_owned(),
-                ),
+                field: e
+                    .setting_name(nzpir::Surface::Node)
+                    .map_or_else(|| "options".to_owned(), |s| s.into_owned()),
                 message: e.message_for(nzpir::Surface::Node).into_owned(),
             }),
         ),

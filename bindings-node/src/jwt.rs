@@ -57,8 +57,10 @@ fn settings(options: Unknown<'_>) -> std::result::Result<JwtSettings, ArgError> 
 }
 
 fn mint(s: &JwtSettings) -> std::result::Result<MintedJwt, Failure> {
-    let signer = JwtSigner::from_settings(s, std::sync::Arc::new(SystemClock))?;
-    let jwt = signer.mint()?;
+    // Errors name mintJwt's options (`options.cert`, not `options.jwtCert`).
+    let in_call = |e: nzpir::Error| e.in_call(nzpir::Call::MintJwt);
+    let signer = JwtSigner::from_settings(s, std::sync::Arc::new(SystemClock)).map_err(in_call)?;
+    let jwt = signer.mint().map_err(in_call)?;
     Ok(MintedJwt {
         token: jwt.expose().to_owned(),
         algorithm: signer.algorithm().to_string(),

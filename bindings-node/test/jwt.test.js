@@ -79,6 +79,24 @@ test('a tampered JWT fails both checks', async () => {
 test('mintJwt arguments are checked', () => {
   assert.throws(() => nzpir.mintJwt({ key: m.jwt_rs256_key }), { code: 'NZPIR_INVALID_ARG', field: 'options.cert' })
   assert.throws(() => nzpir.mintJwt({ cert: m.jwt_rs256_cert, key: m.jwt_ec_key }), { code: 'NZPIR_CONFIG' })
+  // Errors name mintJwt's own options, not the Client's.
+  const base = { cert: m.jwt_rs256_cert, key: m.jwt_rs256_key, issuer: 'x' }
+  for (const [options, setting] of [
+    [{ ...base, alg: 'HS256' }, 'options.alg'],
+    [{ ...base, alg: 'ES256' }, 'options.alg'],
+    [{ ...base, issuer: ' ' }, 'options.issuer'],
+    [{ ...base, key: m.jwt_ec_key }, 'options.key'],
+    [{ ...base, cert: '/nonexistent/c.pem' }, 'options.cert'],
+    [{ ...base, ttl: 5000 }, 'options.ttl'],
+    [{ ...base, unsetStartLogon: 'none' }, 'options.unsetStartLogon'],
+  ]) {
+    assert.throws(() => nzpir.mintJwt(options), (e) => {
+      assert.equal(e.code, 'NZPIR_CONFIG')
+      assert.equal(e.setting, setting)
+      assert.ok(e.message.startsWith(`config \`${setting}\`: `), e.message)
+      return true
+    })
+  }
 })
 
 test('IR 2026: startLogon null by default, "" on request, lifetimes up to 8 hours', async () => {

@@ -188,7 +188,7 @@ fn build_exception<'py>(py: Python<'py>, e: &nzpir::Error) -> PyResult<Bound<'py
     // Settings are named as Python's keywords (`key`, not `tls.client_key`).
     let exc = cls.call1((e.message_for(nzpir::Surface::Python),))?;
     exc.setattr("kind", e.kind().as_str())?;
-    exc.setattr("setting", e.setting().map(|s| s.name()))?;
+    exc.setattr("setting", e.setting_name(nzpir::Surface::Python))?;
     exc.setattr("ir_code", e.ir_code().map(|c| c.as_str()))?;
     exc.setattr("http_status", e.http_status())?;
     exc.setattr("attempts", e.attempts())?;

@@ -26,13 +26,15 @@ pub(crate) fn mint_jwt(
     ttl: Option<&Bound<'_, PyAny>>,
     unset_start_logon: Option<&str>,
 ) -> PyResult<String> {
+    // Errors name this function's arguments (`cert`, not `jwt_cert`).
+    let to_py = |e: nzpir::Error| errors::to_py(e.in_call(nzpir::Call::MintJwt));
     let unset: Option<UnsetStartLogon> = unset_start_logon
         .map(str::parse)
         .transpose()
-        .map_err(errors::to_py)?;
+        .map_err(to_py)?;
     let cert = convert::pem_arg("cert", cert)?;
     let key = convert::pem_arg("key", key)?;
-    let alg: Option<JwtAlgorithm> = alg.map(str::parse).transpose().map_err(errors::to_py)?;
+    let alg: Option<JwtAlgorithm> = alg.map(str::parse).transpose().map_err(to_py)?;
     let ttl = match ttl.filter(|o| !o.is_none()) {
         None => None,
         Some(o) if o.is_instance_of::<pyo3::types::PyBool>() => {
@@ -75,5 +77,5 @@ pub(crate) fn mint_jwt(
         let signer = b.build()?;
         signer.mint().map(|jwt| jwt.expose().to_owned())
     })
-    .map_err(errors::to_py)
+    .map_err(to_py)
 }

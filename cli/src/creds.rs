@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use nzpir::{JwtAlgorithm, JwtSigner};
+use nzpir::{Call, Jwt, JwtAlgorithm, JwtSigner};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
@@ -11,11 +11,17 @@ use crate::exit::{self, Failure};
 use crate::lookup::write_stdout;
 
 /// Runs `nzpir jwt`: mints one token with the core's signer and prints it.
+/// Errors name the command's own flags (`--cert`, not `--jwt-cert`).
 pub fn jwt(args: &JwtArgs) -> Result<u8, Failure> {
+    let token = mint(args).map_err(|e| Failure::from(e.in_call(Call::MintJwt)))?;
+    write_stdout(&format!("{}\n", token.expose()))?;
+    Ok(exit::OK)
+}
+
+fn mint(args: &JwtArgs) -> Result<Jwt, nzpir::Error> {
     let mut b = JwtSigner::builder_from_files(&args.cert, &args.key);
     if let Some(alg) = &args.alg {
-        let alg: JwtAlgorithm = alg.parse().map_err(Failure::from)?;
-        b = b.algorithm(alg);
+        b = b.algorithm(alg.parse::<JwtAlgorithm>()?);
     }
     if let Some(iss) = &args.issuer {
         b = b.issuer(iss.clone());
@@ -24,15 +30,12 @@ pub fn jwt(args: &JwtArgs) -> Result<u8, Failure> {
         b = b.start_logon(logon.clone());
     }
     if let Some(unset) = &args.unset_start_logon {
-        b = b.unset_start_logon(unset.parse().map_err(Failure::from)?);
+        b = b.unset_start_logon(unset.parse()?);
     }
     if let Some(ttl) = args.ttl {
         b = b.ttl(Duration::from_secs(ttl));
     }
-    let signer = b.build().map_err(Failure::from)?;
-    let token = signer.mint().map_err(Failure::from)?;
-    write_stdout(&format!("{}\n", token.expose()))?;
-    Ok(exit::OK)
+    b.build()?.mint()
 }
 
 /// The DER bytes of the first certificate in `bytes` (PEM, or DER as is).

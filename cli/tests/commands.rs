@@ -433,35 +433,49 @@ fn jwt_is_signed_as_ir_expects_and_accepted_by_the_sandbox() {
         assert!(r.stdout.is_empty());
     }
 
-    // Problems are exit 2 and never print a token.
-    for args in [
-        vec!["jwt", "--cert", &cert, "--key", &key],
-        vec![
-            "jwt", "--cert", &cert, "--key", &key, "--issuer", "x", "--alg", "ES256",
-        ],
-        vec![
-            "jwt",
-            "--cert",
-            &cert,
+    // Problems are exit 2, name the command's own flags and never print a
+    // token.
+    for (args, flag) in [
+        (vec!["jwt", "--cert", &cert, "--key", &key], "--issuer"),
+        (
+            vec![
+                "jwt", "--cert", &cert, "--key", &key, "--issuer", "x", "--alg", "ES256",
+            ],
+            "--alg",
+        ),
+        (
+            vec![
+                "jwt",
+                "--cert",
+                &cert,
+                "--key",
+                &m.jwt_ec_key.display().to_string(),
+                "--issuer",
+                "x",
+            ],
             "--key",
-            &m.jwt_ec_key.display().to_string(),
-            "--issuer",
-            "x",
-        ],
-        vec![
-            "jwt",
+        ),
+        (
+            vec![
+                "jwt",
+                "--cert",
+                "/no/such.pem",
+                "--key",
+                &key,
+                "--issuer",
+                "x",
+            ],
             "--cert",
-            "/no/such.pem",
-            "--key",
-            &key,
-            "--issuer",
-            "x",
-        ],
+        ),
     ] {
         let r = run(nzpir().args(&args));
         assert_eq!(r.code(), 2, "{args:?}: {}", r.stderr);
         assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
-        assert!(r.stderr.starts_with("nzpir: "), "{}", r.stderr);
+        assert!(
+            r.stderr.starts_with(&format!("nzpir: config `{flag}`: ")),
+            "{}",
+            r.stderr
+        );
     }
 }
 

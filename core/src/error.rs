@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::options::Surface;
+use crate::options::{Call, Surface};
 use crate::validate::FieldError;
 
 /// The class of a failure. Stable: the C ABI, Python and Node map these one to one.
@@ -477,6 +477,8 @@ struct SettingProblem {
     /// Where the value came from, when it may differ from the surface that
     /// reports it (a `NZPIR_*` variable behind a CLI command).
     given_in: Option<Surface>,
+    /// The call whose arguments name the setting.
+    call: Call,
 }
 
 /// What is known of a failure's cause beyond its [`ErrorKind`], set where
@@ -579,7 +581,7 @@ impl Error {
         let shown = shown.unwrap_or_else(|| setting.name_in(Surface::Toml));
         let message = format!(
             "config `{shown}`: {}",
-            crate::options::render_problem(&problem, Surface::Toml)
+            crate::options::render_problem(&problem, Surface::Toml, Call::Client)
         );
         let mut e = Error::new(ErrorKind::Config, message);
         e.inner.setting = Some(SettingProblem {
@@ -587,6 +589,7 @@ impl Error {
             problem,
             wrong_type,
             given_in: None,
+            call: Call::Client,
         });
         e
     }
@@ -600,9 +603,29 @@ impl Error {
         self
     }
 
+    /// Records that the setting came as an argument of `call` (the one-shot
+    /// JWT mint names `cert`, not `jwt_cert`), so that surfaces name it, and
+    /// any setting its rule names, as that call's arguments.
+    pub fn in_call(mut self, call: Call) -> Self {
+        if let Some(s) = &mut self.inner.setting {
+            s.call = call;
+        }
+        self
+    }
+
     /// The setting a configuration error is about, as a structured key.
     pub fn setting(&self) -> Option<crate::options::Setting> {
         self.inner.setting.as_ref().map(|s| s.setting)
+    }
+
+    /// The setting a configuration error is about, as `surface` names it in
+    /// the arguments of the call the error came from (`key`, `options.key`,
+    /// `--key`, `tls.client_key`).
+    pub fn setting_name(&self, surface: Surface) -> Option<Cow<'static, str>> {
+        self.inner
+            .setting
+            .as_ref()
+            .map(|s| s.setting.name_for(surface, s.call))
     }
 
     /// Whether a setting's value had the wrong type (not a wrong value).
@@ -616,7 +639,7 @@ impl Error {
         self.inner
             .setting
             .as_ref()
-            .map(|s| crate::options::render_problem(&s.problem, surface))
+            .map(|s| crate::options::render_problem(&s.problem, surface, s.call))
     }
 
     /// The message with settings spelled as `surface` names them
@@ -631,8 +654,8 @@ impl Error {
                 };
                 Cow::Owned(format!(
                     "config `{}`: {}",
-                    s.setting.name_in(named),
-                    crate::options::render_problem(&s.problem, surface)
+                    s.setting.name_for(named, s.call),
+                    crate::options::render_problem(&s.problem, surface, s.call)
                 ))
             }
             _ => Cow::Borrowed(&self.inner.message),

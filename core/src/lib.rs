@@ -110,7 +110,7 @@ pub use model::{
     Address, DateText, FilingPeriod, Name, PeriodText, PirOutcome, PirRate, PirRequest,
     PirRequestBuilder, PirResponse,
 };
-pub use options::{Options, Setting, Surface};
+pub use options::{Call, Options, Setting, Surface};
 pub use retry::RetryPolicy;
 pub use tls::{Identity, KeyType, thumbprint};
 pub use transport::ProxySetting;

@@ -22,6 +22,42 @@ use std::path::PathBuf;
 use crate::config::{AuthSettings, Config, Connection, JwtSettings, OAuthSettings, Secret};
 use crate::error::{Error, ErrorKind};
 
+/// The call whose arguments name a setting: a client's settings, or the
+/// one-shot JWT mint (Python `mint_jwt`, Node `mintJwt`, `nzpir jwt`), whose
+/// arguments are the JWT settings without their `jwt_` prefix (`cert`,
+/// `options.cert`, `--cert`). An error names a setting as the call it came
+/// from takes it ([`Error::in_call`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Call {
+    /// A client's settings (every surface's configuration).
+    #[default]
+    Client,
+    /// The one-shot JWT mint.
+    MintJwt,
+}
+
+/// The one-shot JWT mint's arguments: the setting, then its name in Python,
+/// Node (inside `options`) and the CLI's `nzpir jwt`.
+const MINT_JWT_ARGS: [(Setting, &str, &str, &str); 7] = [
+    (Setting::JwtCert, "cert", "cert", "--cert"),
+    (Setting::JwtKey, "key", "key", "--key"),
+    (Setting::JwtAlg, "alg", "alg", "--alg"),
+    (Setting::Issuer, "issuer", "issuer", "--issuer"),
+    (
+        Setting::StartLogon,
+        "start_logon",
+        "startLogon",
+        "--start-logon",
+    ),
+    (
+        Setting::UnsetStartLogon,
+        "unset_start_logon",
+        "unsetStartLogon",
+        "--unset-start-logon",
+    ),
+    (Setting::JwtTtl, "ttl", "ttl", "--ttl"),
+];
+
 /// A surface that takes settings, each with its own spelling of their names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Surface {
@@ -431,6 +467,22 @@ impl Setting {
         }
     }
 
+    /// The setting as `surface` spells it in `call`'s arguments: the one-shot
+    /// JWT mint's own names for the settings it takes, otherwise
+    /// [`Setting::name_in`].
+    pub fn name_for(self, surface: Surface, call: Call) -> Cow<'static, str> {
+        let arg = match call {
+            Call::Client => None,
+            Call::MintJwt => MINT_JWT_ARGS.iter().find(|a| a.0 == self),
+        };
+        match (arg, surface) {
+            (Some((_, python, _, _)), Surface::Python) => Cow::Borrowed(python),
+            (Some((_, _, node, _)), Surface::Node) => Cow::Owned(format!("options.{node}")),
+            (Some((_, _, _, cli)), Surface::Cli) => Cow::Borrowed(cli),
+            _ => self.name_in(surface),
+        }
+    }
+
     /// The setting a surface's name stands for (Node's `oauth.clientId`
     /// with or without `options.`; TOML's inline `tls.client_key_pem` too).
     pub fn from_name(surface: Surface, name: &str) -> Option<Setting> {
@@ -468,7 +520,7 @@ pub(crate) fn placeholder(setting: &str) -> String {
 
 /// A setting's problem, with the other settings it names as `{name}`
 /// placeholders (canonical names), so each surface can spell them.
-pub(crate) fn render_problem(problem: &str, surface: Surface) -> Cow<'_, str> {
+pub(crate) fn render_problem(problem: &str, surface: Surface, call: Call) -> Cow<'_, str> {
     if !problem.contains('{') {
         return Cow::Borrowed(problem);
     }
@@ -481,7 +533,7 @@ pub(crate) fn render_problem(problem: &str, surface: Surface) -> Cow<'_, str> {
             Some(close) => {
                 let name = &after[..close];
                 match Setting::from_name(Surface::Python, name) {
-                    Some(s) => out.push_str(&s.name_in(surface)),
+                    Some(s) => out.push_str(&s.name_for(surface, call)),
                     None => {
                         out.push('{');
                         out.push_str(name);
@@ -1435,17 +1487,71 @@ mod tests {
         }
     }
 
+    /// The one-shot JWT mint names its arguments without `jwt_`, and an error
+    /// from it says so on every surface; TOML and JSON keep their keys.
+    #[test]
+    fn the_jwt_mint_names_its_own_arguments() {
+        for (setting, python, node, cli) in MINT_JWT_ARGS {
+            assert_eq!(
+                setting.spec().and_then(|s| s.way),
+                Some(AuthWay::Jwt),
+                "{setting:?}"
+            );
+            assert_eq!(setting.name_for(Surface::Python, Call::MintJwt), python);
+            assert_eq!(
+                setting.name_for(Surface::Node, Call::MintJwt),
+                format!("options.{node}")
+            );
+            assert_eq!(setting.name_for(Surface::Cli, Call::MintJwt), cli);
+            assert_eq!(
+                setting.name_for(Surface::Toml, Call::MintJwt),
+                setting.name_in(Surface::Toml)
+            );
+        }
+        assert_eq!(
+            Setting::Cert.name_for(Surface::Python, Call::MintJwt),
+            "cert"
+        );
+        assert_eq!(
+            Setting::JwtPkcs12.name_for(Surface::Python, Call::MintJwt),
+            "jwt_pkcs12"
+        );
+        let e = Error::for_setting(Setting::JwtKey, "does not match {jwt_cert}", false);
+        assert_eq!(e.setting_name(Surface::Python).as_deref(), Some("jwt_key"));
+        let e = e.in_call(Call::MintJwt);
+        assert_eq!(e.setting_name(Surface::Python).as_deref(), Some("key"));
+        assert_eq!(
+            e.message_for(Surface::Python),
+            "config `key`: does not match cert"
+        );
+        assert_eq!(
+            e.message_for(Surface::Node),
+            "config `options.key`: does not match options.cert"
+        );
+        assert_eq!(
+            e.message_for(Surface::Cli),
+            "config `--key`: does not match --cert"
+        );
+        assert_eq!(
+            e.message_for(Surface::Toml),
+            "config `auth.key`: does not match auth.cert"
+        );
+    }
+
     #[test]
     fn placeholders_take_each_surface_spelling() {
         assert_eq!(
-            render_problem("required with {cert}", Surface::Toml),
+            render_problem("required with {cert}", Surface::Toml, Call::Client),
             "required with tls.client_cert"
         );
         assert_eq!(
-            render_problem("required with {cert}", Surface::Node),
+            render_problem("required with {cert}", Surface::Node, Call::Client),
             "required with options.cert"
         );
-        assert_eq!(render_problem("{nope} {", Surface::Cli), "{nope} {");
+        assert_eq!(
+            render_problem("{nope} {", Surface::Cli, Call::Client),
+            "{nope} {"
+        );
     }
 
     #[test]
