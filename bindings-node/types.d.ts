@@ -105,7 +105,6 @@ export interface ClientOptions {
   maxIdleConnections?: number
 }
 
-/** Options of `Client.fromConfig(path, options)`. */
 /** What `doctor()` does besides the checks every run makes. */
 export interface DoctorOptions {
   /** One real lookup of this investor (IRD number) at the end. */
@@ -114,6 +113,7 @@ export interface DoctorOptions {
   pieIrd?: string
 }
 
+/** Options of `Client.fromConfig(path, options)`. */
 export interface FromConfigOptions {
   /** Replaces the file's OAuth `token_store`. */
   tokenStore?: string | TokenStore

@@ -41,3 +41,41 @@ for (const c of CASES) {
     )
   })
 }
+
+// The same values in a configuration file: the error names the file's key,
+// as the C ABI and the TOML file do.
+for (const c of CASES) {
+  test(`a bad ${c.setting} in a file names ${c.json.name}`, () => {
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'nzpir-options-'))
+    try {
+      const file = path.join(dir, 'nzpir.json')
+      fs.writeFileSync(file, c.json.document)
+      assert.throws(
+        () => nzpir.Client.fromConfig(file),
+        (e) => {
+          assert.equal(e.message, c.json.error)
+          assert.equal(e.code, c.json.wrong_type ? 'NZPIR_INVALID_ARG' : 'NZPIR_CONFIG')
+          return true
+        },
+      )
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+}
+
+test('fromConfig names its tokenStore option as given', () => {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'nzpir-options-'))
+  try {
+    const file = path.join(dir, 'nzpir.toml')
+    fs.writeFileSync(file, 'environment = "mock"\n')
+    assert.throws(() => nzpir.Client.fromConfig(file, { tokenStore: path.join(dir, 't.json') }), (e) => {
+      assert.equal(e.code, 'NZPIR_CONFIG')
+      assert.equal(e.setting, 'options.tokenStore')
+      assert.match(e.message, /^config `options\.tokenStore`: is only used with OAuth/)
+      return true
+    })
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -230,10 +230,20 @@ pub(crate) fn exception<'py>(py: Python<'py>, e: &nzpir::Error) -> PyResult<Boun
 /// nzpir's error as the matching Python exception.
 pub(crate) fn to_py(e: nzpir::Error) -> PyErr {
     // A setting given a value of the wrong type is Python's TypeError.
+    // It carries `setting` like nzpir's own errors.
     if e.is_wrong_type() {
-        return pyo3::exceptions::PyTypeError::new_err(
-            e.message_for(nzpir::Surface::Python).into_owned(),
-        );
+        return Python::attach(|py| {
+            let exc = pyo3::exceptions::PyTypeError::new_err(
+                e.message_for(nzpir::Surface::Python).into_owned(),
+            );
+            let named = exc
+                .value(py)
+                .setattr("setting", e.setting_name(nzpir::Surface::Python));
+            match named {
+                Ok(()) => exc,
+                Err(err) => err,
+            }
+        });
     }
     Python::attach(|py| match build_exception(py, &e) {
         Ok(exc) => PyErr::from_value(exc),

@@ -30,9 +30,29 @@ def test_a_bad_value_names_the_keyword(case: Dict[str, Any]) -> None:
     with pytest.raises(expected) as info:
         nzpir.Client(**{py["name"]: py["value"]})
     assert str(info.value) == py["error"]
+    assert getattr(info.value, "setting") == py["name"]
     if not py["wrong_type"]:
         assert isinstance(info.value, ValueError)
-        assert getattr(info.value, "setting") == py["name"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["setting"] for c in CASES])
+def test_a_bad_value_in_a_file_names_the_files_key(case: Dict[str, Any], tmp_path: pathlib.Path) -> None:
+    # The value came from the file, so the error names the file's key, as
+    # the C ABI and the TOML file do.
+    path = tmp_path / "nzpir.json"
+    path.write_text(case["json"]["document"])
+    expected = TypeError if case["json"]["wrong_type"] else nzpir.ConfigError
+    with pytest.raises(expected) as info:
+        nzpir.Client.from_config(path)
+    assert str(info.value) == case["json"]["error"]
+    assert getattr(info.value, "setting") == case["python"]["name"]
+
+
+def test_from_configs_token_store_is_named_as_its_argument(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "nzpir.toml"
+    path.write_text('environment = "mock"\n')
+    with pytest.raises(nzpir.ConfigError, match="^config `token_store`: is only used with OAuth"):
+        nzpir.Client.from_config(path, token_store=tmp_path / "tokens.json")
 
 
 def test_the_spellings_once_divergent_are_one() -> None:

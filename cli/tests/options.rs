@@ -1,7 +1,8 @@
 //! The options schema's cases (tests/options/cases.json, made by the core
 //! from the schema) through the real `nzpir` binary: each bad value as a flag
 //! and as its `NZPIR_*` variable exits 2 with the same rule as every other
-//! surface, the setting named as the flag or the variable.
+//! surface, the setting named as the flag or the variable; in the `--config`
+//! file, named by the file's key.
 
 mod common;
 
@@ -40,6 +41,29 @@ fn a_bad_flag_or_variable_names_itself() {
     }
     // Every setting but free text (which any text fits) has a case.
     assert!(tried >= 15, "{tried}");
+}
+
+/// Each bad value in the `--config` file is named by the file's key, as the
+/// C ABI and the bindings' `from_config` name it, not as a flag.
+#[test]
+fn a_bad_value_in_the_config_file_names_the_files_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("nzpir.json");
+    for case in &cases() {
+        let json = &case["json"];
+        std::fs::write(&file, json["document"].as_str().expect("document")).expect("write");
+        let r = run(nzpir()
+            .args(["lookup", "--ird", "139276507", "--config"])
+            .arg(&file));
+        r.expect_code(2);
+        let error = json["error"].as_str().expect("error");
+        assert!(
+            r.stderr.starts_with(&format!("nzpir: {error}")),
+            "{}: {}",
+            json["name"],
+            r.stderr
+        );
+    }
 }
 
 #[test]

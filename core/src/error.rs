@@ -595,7 +595,8 @@ impl Error {
     }
 
     /// Records that the setting's value came from `surface` (the CLI names a
-    /// value from a variable as `NZPIR_X`, not as its flag).
+    /// value from a variable as `NZPIR_X`, not as its flag; a value from a
+    /// configuration file keeps the file's key).
     pub(crate) fn given_in(mut self, surface: Surface) -> Self {
         if let Some(s) = &mut self.inner.setting {
             s.given_in = Some(surface);
@@ -644,18 +645,18 @@ impl Error {
 
     /// The message with settings spelled as `surface` names them
     /// (`config `key`: ...` in Python, `config `options.key`: ...` in Node,
-    /// `config `--key`: ...` for the CLI). Other errors: [`Error::message`].
+    /// `config `--key`: ...` for the CLI), or as the variable or file that
+    /// gave the value spells them. Other errors: [`Error::message`].
     pub fn message_for(&self, surface: Surface) -> Cow<'_, str> {
         match &self.inner.setting {
             Some(s) if !matches!(surface, Surface::Toml | Surface::Json) => {
-                let named = match (surface, s.given_in) {
-                    (Surface::Cli, Some(Surface::Env)) => Surface::Env,
-                    _ => surface,
-                };
+                // Named where the value was given: a `NZPIR_*` variable
+                // behind a CLI command, a key of a configuration file.
+                let named = s.given_in.unwrap_or(surface);
                 Cow::Owned(format!(
                     "config `{}`: {}",
                     s.setting.name_for(named, s.call),
-                    crate::options::render_problem(&s.problem, surface, s.call)
+                    crate::options::render_problem(&s.problem, named, s.call)
                 ))
             }
             _ => Cow::Borrowed(&self.inner.message),

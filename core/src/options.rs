@@ -34,6 +34,27 @@ pub enum Call {
     Client,
     /// The one-shot JWT mint.
     MintJwt,
+    /// A client from a configuration file, whose call takes the token store
+    /// as its own argument (Python `from_config(path, token_store=)`, Node
+    /// `fromConfig(path, {tokenStore})`).
+    FromConfig,
+}
+
+impl Call {
+    /// The call's own arguments: the setting, then its name in Python, Node
+    /// (inside `options`) and the CLI.
+    fn args(self) -> &'static [(Setting, &'static str, &'static str, &'static str)] {
+        match self {
+            Call::Client => &[],
+            Call::MintJwt => &MINT_JWT_ARGS,
+            Call::FromConfig => &[(
+                Setting::TokenStore,
+                "token_store",
+                "tokenStore",
+                "--token-store",
+            )],
+        }
+    }
 }
 
 /// The one-shot JWT mint's arguments: the setting, then its name in Python,
@@ -471,10 +492,7 @@ impl Setting {
     /// JWT mint's own names for the settings it takes, otherwise
     /// [`Setting::name_in`].
     pub fn name_for(self, surface: Surface, call: Call) -> Cow<'static, str> {
-        let arg = match call {
-            Call::Client => None,
-            Call::MintJwt => MINT_JWT_ARGS.iter().find(|a| a.0 == self),
-        };
+        let arg = call.args().iter().find(|a| a.0 == self);
         match (arg, surface) {
             (Some((_, python, _, _)), Surface::Python) => Cow::Borrowed(python),
             (Some((_, _, node, _)), Surface::Node) => Cow::Owned(format!("options.{node}")),
@@ -1361,7 +1379,8 @@ pub fn override_token_store(cfg: &mut Config, file: Option<PathBuf>) -> Result<(
         _ => Err(problem(
             Setting::TokenStore,
             "is only used with OAuth (`[auth] type = \"oauth\"`)",
-        )),
+        )
+        .in_call(Call::FromConfig)),
     }
 }
 
@@ -1383,9 +1402,12 @@ pub(crate) fn from_document(
     surface: Surface,
     top: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<Config, Error> {
+    // Errors name the setting as the document spells it, whichever surface
+    // reports them (a file given to the CLI or to Python says `max_retries`
+    // or `tls.client_key`, not `--max-retries` or `key`).
     let mut o = Options::new(surface);
-    walk(&mut o, surface, "", top)?;
-    o.to_config()
+    walk(&mut o, surface, "", top).map_err(|e| e.given_in(surface))?;
+    o.to_config().map_err(|e| e.given_in(surface))
 }
 
 fn doc_value(v: &serde_json::Value, inline: bool, kind: Kind) -> Value {
