@@ -1542,22 +1542,17 @@ mod tests {
         assert_eq!(e.setting_name(Surface::Python).as_deref(), Some("jwt_key"));
         let e = e.in_call(Call::MintJwt);
         assert_eq!(e.setting_name(Surface::Python).as_deref(), Some("key"));
-        assert_eq!(
-            e.message_for(Surface::Python),
-            "config `key`: does not match cert"
-        );
-        assert_eq!(
-            e.message_for(Surface::Node),
-            "config `options.key`: does not match options.cert"
-        );
-        assert_eq!(
-            e.message_for(Surface::Cli),
-            "config `--key`: does not match --cert"
-        );
-        assert_eq!(
-            e.message_for(Surface::Toml),
-            "config `auth.key`: does not match auth.cert"
-        );
+        for (surface, message) in [
+            (Surface::Python, "config `key`: does not match cert"),
+            (
+                Surface::Node,
+                "config `options.key`: does not match options.cert",
+            ),
+            (Surface::Cli, "config `--key`: does not match --cert"),
+            (Surface::Toml, "config `auth.key`: does not match auth.cert"),
+        ] {
+            assert_eq!(e.message_for(surface), message);
+        }
     }
 
     #[test]
