@@ -5,7 +5,6 @@
 //! field (`request.name.firstName must be a string`) and a message never
 //! repeats the value (it could be an IRD number or a key).
 
-use std::path::PathBuf;
 
 use napi::bindgen_prelude::*;
 use napi::{JsDate, ValueType};
@@ -47,15 +46,6 @@ pub fn string_arg(v: &Unknown<'_>, path: &str) -> std::result::Result<String, Ar
 /// Is the value `undefined` or `null`?
 pub fn is_nullish(v: &Unknown<'_>) -> bool {
     matches!(v.get_type(), Ok(ValueType::Undefined) | Ok(ValueType::Null))
-}
-
-/// A PEM given as a file path or as its text.
-#[derive(Debug, Clone)]
-pub enum Pem {
-    /// A file to read.
-    Path(PathBuf),
-    /// The PEM text itself.
-    Text(String),
 }
 
 /// The fields of a plain object argument, read one by one with checks.
@@ -210,32 +200,6 @@ impl<'env> Fields<'env> {
     /// A nested object field.
     pub fn fields(&self, key: &str) -> std::result::Result<Option<Fields<'env>>, ArgError> {
         Fields::optional(self.value(key)?, &self.path_of(key))
-    }
-
-    /// A PEM field: a `Buffer`, a string holding PEM text (it starts with
-    /// `-----BEGIN`), or any other string, which is a file path.
-    pub fn pem(&self, key: &str) -> std::result::Result<Option<Pem>, ArgError> {
-        let path = self.path_of(key);
-        match self.value(key)? {
-            None => Ok(None),
-            Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => {
-                let s = string_arg(&v, &path)?;
-                if s.trim_start().starts_with("-----BEGIN") {
-                    Ok(Some(Pem::Text(s)))
-                } else if s.is_empty() {
-                    Err(ArgError::new(path, "must not be empty"))
-                } else {
-                    Ok(Some(Pem::Path(PathBuf::from(s))))
-                }
-            }
-            Some(v) if v.is_buffer().unwrap_or(false) => {
-                let buf = unsafe { v.cast::<BufferSlice<'_>>() }.map_err(|_| unreadable(&path))?;
-                let text = std::str::from_utf8(&buf)
-                    .map_err(|_| ArgError::new(&path, "must hold PEM text (it is not UTF-8)"))?;
-                Ok(Some(Pem::Text(text.to_owned())))
-            }
-            Some(v) => Err(self.wrong(key, "a file path, PEM text or a Buffer", &v)),
-        }
     }
 
     /// A date field: a `yyyy-MM-dd` string (checked later, with the other

@@ -20,7 +20,7 @@ const USER_AGENT_SUFFIX: &str = "node";
 
 /// A JavaScript value as the core's raw setting value: the core checks
 /// types, ranges and every rule, and names the option in its errors.
-fn raw(v: &Unknown<'_>, path: &str) -> std::result::Result<Raw, ArgError> {
+pub(crate) fn raw(v: &Unknown<'_>, path: &str) -> std::result::Result<Raw, ArgError> {
     use napi::ValueType as T;
     let unreadable = || ArgError::new(path, "could not be read");
     Ok(match v.get_type() {

@@ -1,10 +1,10 @@
 //! The M2M JWT the client would send, for tests and tooling.
 
 use napi::bindgen_prelude::*;
-use nzpir::{JwtSettings, JwtSigner, Secret, SystemClock};
+use nzpir::{JwtSettings, JwtSigner, SystemClock};
 
-use crate::args::{Fields, Pem};
-use crate::error::{ArgError, Failure, throw};
+use crate::args::Fields;
+use crate::error::{Failure, throw};
 
 /// A JWT signed as the client signs them.
 #[napi(object)]
@@ -26,9 +26,10 @@ pub struct MintedJwt {
     pub expires_at: i64,
 }
 
-fn settings(options: Unknown<'_>) -> std::result::Result<JwtSettings, ArgError> {
-    let f = Fields::new(options, "options")?;
-    f.only(&[
+/// The options, through the core's schema for the mint's arguments (the
+/// same types, ranges and units as the client's `jwt*` options).
+fn settings(options: Unknown<'_>) -> std::result::Result<JwtSettings, Failure> {
+    const NAMES: [&str; 7] = [
         "cert",
         "key",
         "alg",
@@ -36,24 +37,19 @@ fn settings(options: Unknown<'_>) -> std::result::Result<JwtSettings, ArgError> 
         "startLogon",
         "unsetStartLogon",
         "ttl",
-    ])?;
-    let mut s = JwtSettings::default();
-    match f.pem("cert")? {
-        Some(Pem::Path(p)) => s.cert = Some(p),
-        Some(Pem::Text(t)) => s.cert_pem = Some(t),
-        None => return Err(ArgError::new(f.path_of("cert"), "is required")),
+    ];
+    let f = Fields::new(options, "options")?;
+    f.only(&NAMES)?;
+    let mut args = Vec::with_capacity(NAMES.len());
+    for name in NAMES {
+        if let Some(v) = f.value(name)? {
+            args.push((name, crate::client::raw(&v, &f.path_of(name))?));
+        }
     }
-    match f.pem("key")? {
-        Some(Pem::Path(p)) => s.key = Some(p),
-        Some(Pem::Text(t)) => s.key_pem = Some(Secret::new(t)),
-        None => return Err(ArgError::new(f.path_of("key"), "is required")),
-    }
-    s.alg = f.string("alg")?;
-    s.issuer = f.string("issuer")?;
-    s.start_logon = f.string("startLogon")?;
-    s.unset_start_logon = f.string("unsetStartLogon")?;
-    s.ttl_secs = f.seconds("ttl")?.map(|ms| (ms / 1000.0).round() as u64);
-    Ok(s)
+    Ok(nzpir::options::mint_jwt_settings(
+        nzpir::Surface::Node,
+        args,
+    )?)
 }
 
 fn mint(s: &JwtSettings) -> std::result::Result<MintedJwt, Failure> {

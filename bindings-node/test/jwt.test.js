@@ -77,7 +77,26 @@ test('a tampered JWT fails both checks', async () => {
 })
 
 test('mintJwt arguments are checked', () => {
-  assert.throws(() => nzpir.mintJwt({ key: m.jwt_rs256_key }), { code: 'NZPIR_INVALID_ARG', field: 'options.cert' })
+  assert.throws(() => nzpir.mintJwt({ key: m.jwt_rs256_key }), { code: 'NZPIR_CONFIG', setting: 'options.cert' })
+  assert.throws(() => nzpir.mintJwt({ cert: m.jwt_rs256_cert, key: m.jwt_rs256_key, issuer: 'x', nope: 1 }), {
+    code: 'NZPIR_INVALID_ARG',
+  })
+  // The options follow the Client's rules for its jwt* options: the same
+  // range, in milliseconds like jwtTtl, and a TypeError for a wrong type.
+  assert.throws(() => nzpir.mintJwt({ cert: m.jwt_rs256_cert, key: m.jwt_rs256_key, issuer: 'x', ttl: 5000 }), {
+    code: 'NZPIR_CONFIG',
+    message: 'config `options.ttl`: must be a whole number of milliseconds from 60000 to 28800000',
+  })
+  assert.throws(() => nzpir.mintJwt({ cert: m.jwt_rs256_cert, key: m.jwt_rs256_key, issuer: 'x', ttl: '540' }), {
+    code: 'NZPIR_INVALID_ARG',
+    field: 'options.ttl',
+  })
+  const pem = nzpir.mintJwt({
+    cert: fs.readFileSync(m.jwt_rs256_cert),
+    key: fs.readFileSync(m.jwt_rs256_key, 'utf8'),
+    issuer: 'x',
+  })
+  assert.equal(jsonwebtoken.verify(pem.token, fs.readFileSync(m.jwt_rs256_cert, 'utf8')).iss, 'x')
   assert.throws(() => nzpir.mintJwt({ cert: m.jwt_rs256_cert, key: m.jwt_ec_key }), { code: 'NZPIR_CONFIG' })
   // Errors name mintJwt's own options, not the Client's.
   const base = { cert: m.jwt_rs256_cert, key: m.jwt_rs256_key, issuer: 'x' }

@@ -416,7 +416,7 @@ pub(crate) fn doctor(
 
 /// A Python value as the core's raw setting value: the core checks types,
 /// ranges and every rule, and names the keyword in its errors.
-fn raw(obj: &Bound<'_, PyAny>) -> PyResult<Raw> {
+pub(crate) fn raw(obj: &Bound<'_, PyAny>) -> PyResult<Raw> {
     use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString};
     Ok(if obj.is_instance_of::<PyBool>() {
         Raw::Bool(obj.extract()?)
@@ -429,6 +429,8 @@ fn raw(obj: &Bound<'_, PyAny>) -> PyResult<Raw> {
         Raw::Str(obj.extract()?)
     } else if obj.is_instance_of::<PyBytes>() {
         Raw::Bytes(obj.extract()?)
+    } else if let Ok(b) = obj.cast::<pyo3::types::PyByteArray>() {
+        Raw::Bytes(b.to_vec())
     } else if obj.hasattr("__fspath__")? {
         Raw::Path(convert::path_arg("path", obj)?)
     } else if obj.is_instance_of::<PyList>() {

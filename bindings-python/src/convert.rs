@@ -4,34 +4,11 @@
 use std::path::PathBuf;
 
 use nzpir::{DateText, PeriodText};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyInt, PyString, PyType};
+use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyType};
 
 use crate::errors::type_error;
-
-/// A PEM given as a file path (`str` or `os.PathLike`) or as its content (`bytes`).
-pub(crate) enum PemArg {
-    Path(PathBuf),
-    Pem(String),
-}
-
-pub(crate) fn pem_arg(argument: &str, obj: &Bound<'_, PyAny>) -> PyResult<PemArg> {
-    let bytes: Option<Vec<u8>> = if let Ok(b) = obj.cast::<PyBytes>() {
-        Some(b.as_bytes().to_vec())
-    } else if let Ok(b) = obj.cast::<PyByteArray>() {
-        Some(b.to_vec())
-    } else {
-        None
-    };
-    if let Some(b) = bytes {
-        return String::from_utf8(b).map(PemArg::Pem).map_err(|_| {
-            PyValueError::new_err(format!("{argument}: PEM bytes must be ASCII text"))
-        });
-    }
-    path_arg(argument, obj).map(PemArg::Path)
-}
 
 /// A file path: `str` or `os.PathLike`.
 pub(crate) fn path_arg(argument: &str, obj: &Bound<'_, PyAny>) -> PyResult<PathBuf> {

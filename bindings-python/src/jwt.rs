@@ -1,12 +1,11 @@
 //! `nzpir.mint_jwt`: the M2M JWT a client with the same settings sends.
 
-use nzpir::jwt::UnsetStartLogon;
-use nzpir::{JwtAlgorithm, JwtSigner};
-use pyo3::prelude::*;
-use std::time::Duration;
+use std::sync::Arc;
 
-use crate::convert::{self, PemArg};
-use crate::errors::{self, type_error};
+use nzpir::{JwtSigner, SystemClock};
+use pyo3::prelude::*;
+
+use crate::errors;
 
 /// Signs one M2M JWT (header `{"alg", "typ": "JWT", "kid": "M2M"}`, claims
 /// `iss`, `sub` = the certificate's SHA-256 thumbprint, `startLogon`, `iat`,
@@ -20,61 +19,34 @@ pub(crate) fn mint_jwt(
     py: Python<'_>,
     cert: &Bound<'_, PyAny>,
     key: &Bound<'_, PyAny>,
-    issuer: &str,
-    alg: Option<&str>,
-    start_logon: Option<&str>,
+    issuer: &Bound<'_, PyAny>,
+    alg: Option<&Bound<'_, PyAny>>,
+    start_logon: Option<&Bound<'_, PyAny>>,
     ttl: Option<&Bound<'_, PyAny>>,
-    unset_start_logon: Option<&str>,
+    unset_start_logon: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
-    // Errors name this function's arguments (`cert`, not `jwt_cert`).
+    // The arguments go through the core's schema for the mint (the same
+    // types, ranges and units as the Client's `jwt_*` keywords); errors name
+    // this function's arguments (`cert`, not `jwt_cert`).
     let to_py = |e: nzpir::Error| errors::to_py(e.in_call(nzpir::Call::MintJwt));
-    let unset: Option<UnsetStartLogon> = unset_start_logon
-        .map(str::parse)
-        .transpose()
-        .map_err(to_py)?;
-    let cert = convert::pem_arg("cert", cert)?;
-    let key = convert::pem_arg("key", key)?;
-    let alg: Option<JwtAlgorithm> = alg.map(str::parse).transpose().map_err(to_py)?;
-    let ttl = match ttl.filter(|o| !o.is_none()) {
-        None => None,
-        Some(o) if o.is_instance_of::<pyo3::types::PyBool>() => {
-            return Err(type_error("ttl", "an int number of seconds", o));
+    let given = [
+        ("cert", Some(cert)),
+        ("key", Some(key)),
+        ("issuer", Some(issuer)),
+        ("alg", alg),
+        ("start_logon", start_logon),
+        ("ttl", ttl),
+        ("unset_start_logon", unset_start_logon),
+    ];
+    let mut args = Vec::with_capacity(given.len());
+    for (name, value) in given {
+        if let Some(v) = value.filter(|v| !v.is_none()) {
+            args.push((name, crate::client::raw(v)?));
         }
-        Some(o) => Some(
-            o.extract::<u64>()
-                .map_err(|_| type_error("ttl", "a non-negative int number of seconds", o))?,
-        ),
-    };
-    let issuer = issuer.to_owned();
-    let start_logon = start_logon.map(str::to_owned);
+    }
     py.detach(move || {
-        let mut b = match (cert, key) {
-            (PemArg::Pem(c), PemArg::Pem(k)) => JwtSigner::builder(c, k),
-            (PemArg::Path(c), PemArg::Path(k)) => JwtSigner::builder_from_files(c, k),
-            (c, k) => {
-                let read = |p: PemArg, setting: &str| -> Result<Vec<u8>, nzpir::Error> {
-                    match p {
-                        PemArg::Pem(t) => Ok(t.into_bytes()),
-                        PemArg::Path(path) => nzpir::tls::read_pem_file(setting, &path),
-                    }
-                };
-                JwtSigner::builder(read(c, "auth.cert")?, read(k, "auth.key")?)
-            }
-        }
-        .issuer(issuer);
-        if let Some(a) = alg {
-            b = b.algorithm(a);
-        }
-        if let Some(l) = start_logon {
-            b = b.start_logon(l);
-        }
-        if let Some(t) = ttl {
-            b = b.ttl(Duration::from_secs(t));
-        }
-        if let Some(u) = unset {
-            b = b.unset_start_logon(u);
-        }
-        let signer = b.build()?;
+        let settings = nzpir::options::mint_jwt_settings(nzpir::Surface::Python, args)?;
+        let signer = JwtSigner::from_settings(&settings, Arc::new(SystemClock))?;
         signer.mint().map(|jwt| jwt.expose().to_owned())
     })
     .map_err(to_py)

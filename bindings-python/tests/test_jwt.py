@@ -146,5 +146,21 @@ def test_mint_errors(strict: nzpir.Sandbox) -> None:
         assert "jwt_" not in str(raised.value)
     with pytest.raises(TypeError):
         nzpir.mint_jwt(strict.jwt_rs256_cert, strict.jwt_rs256_key)  # type: ignore[call-arg]
-    with pytest.raises(TypeError, match="ttl"):
-        nzpir.mint_jwt(strict.jwt_rs256_cert, strict.jwt_rs256_key, issuer="x", ttl=-1)
+    # The arguments follow the Client's rules for its jwt_* keywords: the same
+    # range and message, a TypeError for a value of the wrong type.
+    with pytest.raises(nzpir.ConfigError, match="^config `ttl`: must be a whole number of seconds from 60 to 28800$"):
+        nzpir.mint_jwt(cert, rsa, issuer="x", ttl=-1)
+    with pytest.raises(ValueError, match="^config `jwt_ttl`: must be a whole number of seconds from 60 to 28800$"):
+        nzpir.Client(environment="mock", jwt_cert=cert, jwt_key=rsa, issuer="x", jwt_ttl=-1)
+    for bad in ("540", True, [1]):
+        with pytest.raises(TypeError, match="^config `ttl`: ") as wrong:
+            nzpir.mint_jwt(cert, rsa, issuer="x", ttl=bad)  # type: ignore[arg-type]
+        assert getattr(wrong.value, "setting") == "ttl"
+    with pytest.raises(TypeError, match="^config `issuer`: "):
+        nzpir.mint_jwt(cert, rsa, issuer=7)  # type: ignore[arg-type]
+    # PEM content as bytes or bytearray, as the Client takes it.
+    with open(cert, "rb") as c, open(rsa, "rb") as k:
+        cert_pem, key_pem = c.read(), k.read()
+    for form in (bytes, bytearray):
+        token = nzpir.mint_jwt(form(cert_pem), form(key_pem), issuer="x")
+        assert verify(token, cert, "RS256")["iss"] == "x"

@@ -57,8 +57,8 @@ pub const MIN_TTL: Duration = Duration::from_secs(MIN_TTL_SECS);
 /// The longest token lifetime IR accepts: `exp` "must not exceed 8 hours from
 /// the iat issue time value".
 pub const MAX_TTL: Duration = Duration::from_secs(MAX_TTL_SECS);
-const MIN_TTL_SECS: u64 = 60;
-const MAX_TTL_SECS: u64 = 8 * 3600;
+pub(crate) const MIN_TTL_SECS: u64 = 60;
+pub(crate) const MAX_TTL_SECS: u64 = 8 * 3600;
 
 /// What `startLogon` carries when no logon is configured.
 ///

@@ -397,7 +397,7 @@ pub const SPECS: &[Spec] = &[
         Kind::Enum(UNSET_START_LOGON), way Some(AuthWay::Jwt), chooses false, secret false,
         default "null", "M2M JWT: what startLogon carries when no logon is set: null or empty"),
     spec!(JwtTtl, "jwt_ttl", toml "auth.ttl_secs", node "jwtTtl", cli "--jwt-ttl",
-        env Some("NZPIR_JWT_TTL"), Kind::WholeSeconds { min: 60, max: 28_800 },
+        env Some("NZPIR_JWT_TTL"), Kind::WholeSeconds { min: crate::jwt::MIN_TTL_SECS, max: crate::jwt::MAX_TTL_SECS },
         way Some(AuthWay::Jwt), chooses false, secret false, default "540 s",
         "M2M JWT: the token's lifetime (60 s to 8 hours, IR's limit)"),
     spec!(BearerToken, "bearer_token", toml "auth.token", node "bearerToken", cli "--bearer",
@@ -1384,6 +1384,41 @@ pub fn override_token_store(cfg: &mut Config, file: Option<PathBuf>) -> Result<(
     }
 }
 
+/// The JWT settings of the one-shot mint (Python `mint_jwt`, Node `mintJwt`)
+/// from its arguments, by their names in `surface` (`cert`, `key`, `alg`,
+/// `issuer`, `start_logon` or `startLogon`, `unset_start_logon` or
+/// `unsetStartLogon`, `ttl`), through the schema: the same types, ranges and
+/// units as a client's JWT settings (Node's `ttl` in milliseconds, as
+/// `jwtTtl`), and errors that name the arguments.
+pub fn mint_jwt_settings<'a>(
+    surface: Surface,
+    args: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Result<JwtSettings, Error> {
+    let in_call = |e: Error| e.in_call(Call::MintJwt);
+    let mut o = Options::new(surface);
+    for (name, value) in args {
+        let arg = MINT_JWT_ARGS
+            .iter()
+            .find(|(_, python, node, cli)| match surface {
+                Surface::Node => *node == name.strip_prefix("options.").unwrap_or(name),
+                Surface::Cli => *cli == name,
+                _ => *python == name,
+            });
+        let Some(&(setting, ..)) = arg else {
+            let shown: String = name.chars().filter(|c| !c.is_control()).take(40).collect();
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("unknown argument `{shown}` of the JWT mint"),
+            ));
+        };
+        o.set_setting(setting, value);
+    }
+    match o.to_config().map_err(in_call)?.auth {
+        Some(AuthSettings::Jwt(jwt)) => Ok(jwt),
+        _ => Err(in_call(problem(Setting::JwtCert, "is required"))),
+    }
+}
+
 /// A PEM given both as a file and as text (only a file can say both).
 fn both_forms(s: Setting) -> Error {
     let spec = s.spec().expect("a PEM setting");
@@ -1552,6 +1587,49 @@ mod tests {
             (Surface::Toml, "config `auth.key`: does not match auth.cert"),
         ] {
             assert_eq!(e.message_for(surface), message);
+        }
+    }
+
+    /// The mint's arguments go through the schema under their own names.
+    #[test]
+    fn the_jwt_mints_arguments_follow_the_schema() {
+        let jwt = mint_jwt_settings(
+            Surface::Node,
+            [
+                ("cert", Value::Str("/c.pem".into())),
+                ("key", Value::Str("/k.pem".into())),
+                ("issuer", Value::Str("Acme".into())),
+                ("startLogon", Value::Str("ops".into())),
+                ("ttl", Value::Float(600_000.0)),
+            ],
+        )
+        .expect("settings");
+        assert_eq!(jwt.cert.as_deref(), Some(std::path::Path::new("/c.pem")));
+        assert_eq!(jwt.issuer.as_deref(), Some("Acme"));
+        assert_eq!(jwt.start_logon.as_deref(), Some("ops"));
+        assert_eq!(jwt.ttl_secs, Some(600));
+
+        let e = mint_jwt_settings(Surface::Python, [("key", Value::Str("/k.pem".into()))])
+            .expect_err("no cert");
+        assert_eq!(e.setting_name(Surface::Python).as_deref(), Some("cert"));
+        let e = mint_jwt_settings(
+            Surface::Python,
+            [
+                ("cert", Value::Str("/c.pem".into())),
+                ("key", Value::Str("/k.pem".into())),
+                ("ttl", Value::Int(5)),
+            ],
+        )
+        .expect_err("too short");
+        assert_eq!(
+            e.message_for(Surface::Python),
+            "config `ttl`: must be a whole number of seconds from 60 to 28800"
+        );
+        // Only the mint's own names: not a client's.
+        for name in ["jwt_cert", "environment"] {
+            let e = mint_jwt_settings(Surface::Python, [(name, Value::Str("x".into()))])
+                .expect_err("not an argument");
+            assert!(e.to_string().contains(&format!("`{name}`")), "{e}");
         }
     }
 
