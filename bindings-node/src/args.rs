@@ -5,7 +5,6 @@
 //! field (`request.name.firstName must be a string`) and a message never
 //! repeats the value (it could be an IRD number or a key).
 
-
 use napi::bindgen_prelude::*;
 use napi::{JsDate, ValueType};
 use nzpir::{DateText, PeriodText};

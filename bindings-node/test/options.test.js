@@ -79,3 +79,23 @@ test('fromConfig names its tokenStore option as given', () => {
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('a file named in a configuration file is named by its key', () => {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'nzpir-options-'))
+  try {
+    const file = path.join(dir, 'nzpir.toml')
+    fs.writeFileSync(file, 'environment = "test"\n[tls]\nclient_cert = "/nonexistent/c.pem"\nclient_key = "/nonexistent/k.pem"\n')
+    assert.throws(() => nzpir.Client.fromConfig(file), (e) => {
+      assert.equal(e.code, 'NZPIR_CONFIG')
+      assert.match(e.message, /^config `tls\.client_cert`: cannot read \/nonexistent\/c\.pem/)
+      return true
+    })
+    // Given as an option, it is named as the option.
+    assert.throws(
+      () => new nzpir.Client({ environment: 'test', cert: '/nonexistent/c.pem', key: '/nonexistent/k.pem' }),
+      { message: /^config `options\.cert`: cannot read \/nonexistent\/c\.pem/ },
+    )
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -48,6 +48,17 @@ def test_a_bad_value_in_a_file_names_the_files_key(case: Dict[str, Any], tmp_pat
     assert getattr(info.value, "setting") == case["python"]["name"]
 
 
+def test_a_file_named_in_a_file_is_named_by_the_files_key(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "nzpir.toml"
+    path.write_text('environment = "test"\n[tls]\nclient_cert = "/nonexistent/c.pem"\nclient_key = "/nonexistent/k.pem"\n')
+    with pytest.raises(nzpir.ConfigError, match="^config `tls.client_cert`: cannot read /nonexistent/c.pem") as info:
+        nzpir.Client.from_config(path)
+    assert getattr(info.value, "setting") == "cert"
+    # Given as a keyword, it is named as the keyword.
+    with pytest.raises(nzpir.ConfigError, match="^config `cert`: cannot read /nonexistent/c.pem"):
+        nzpir.Client(environment="test", cert="/nonexistent/c.pem", key="/nonexistent/k.pem")
+
+
 def test_from_configs_token_store_is_named_as_its_argument(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "nzpir.toml"
     path.write_text('environment = "mock"\n')

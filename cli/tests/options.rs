@@ -66,6 +66,49 @@ fn a_bad_value_in_the_config_file_names_the_files_key() {
     }
 }
 
+/// A file the configuration names that cannot be read is named where it was
+/// given: the file's key, the flag or the variable that overrode it.
+#[test]
+fn a_file_that_cannot_be_read_is_named_where_it_was_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("nzpir.toml");
+    std::fs::write(
+        &file,
+        "environment = \"test\"\n[tls]\nclient_cert = \"/nonexistent/file.pem\"\nclient_key = \"/nonexistent/file.key\"\n",
+    )
+    .expect("write");
+    let lookup = || {
+        let mut c = nzpir();
+        c.args(["lookup", "--ird", "139276507", "--config"])
+            .arg(&file);
+        c
+    };
+    let r = run(&mut lookup());
+    r.expect_code(2);
+    assert!(
+        r.stderr
+            .starts_with("nzpir: config `tls.client_cert`: cannot read /nonexistent/file.pem"),
+        "{}",
+        r.stderr
+    );
+    let r = run(lookup().args(["--cert", "/nonexistent/flag.pem"]));
+    r.expect_code(2);
+    assert!(
+        r.stderr
+            .starts_with("nzpir: config `--cert`: cannot read /nonexistent/flag.pem"),
+        "{}",
+        r.stderr
+    );
+    let r = run(lookup().env("NZPIR_CERT", "/nonexistent/var.pem"));
+    r.expect_code(2);
+    assert!(
+        r.stderr
+            .starts_with("nzpir: config `NZPIR_CERT`: cannot read /nonexistent/var.pem"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn every_setting_has_a_flag() {
     let help = run(nzpir().args(["lookup", "--help"]));

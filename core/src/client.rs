@@ -94,6 +94,8 @@ pub struct ClientBuilder {
     oauth: Option<OAuthSettings>,
     token_store: Option<Arc<dyn TokenStore>>,
     error: Option<Error>,
+    /// Where the configuration's settings were given, for errors' names.
+    sources: crate::config::Sources,
 }
 
 impl Default for ClientBuilder {
@@ -129,6 +131,7 @@ impl ClientBuilder {
             oauth: None,
             token_store: None,
             error: None,
+            sources: crate::config::Sources::default(),
         }
     }
 
@@ -137,8 +140,14 @@ impl ClientBuilder {
     /// ([`crate::options`]); files it names are read here; errors name the
     /// setting.
     pub fn from_config(cfg: &Config) -> Result<Self, Error> {
-        let cfg = &Options::from_config(cfg, Surface::Toml).to_config()?;
+        // A file that cannot be read is named where it was given.
+        Self::from_checked(&Options::from_config(cfg, Surface::Toml).to_config()?)
+            .map_err(|e| e.given_where(&cfg.sources))
+    }
+
+    fn from_checked(cfg: &Config) -> Result<Self, Error> {
         let mut b = ClientBuilder::new();
+        b.sources = cfg.sources.clone();
         let s = &mut b.settings;
         s.environment = cfg.environment;
         s.connection = cfg.connection.unwrap_or_default();
@@ -410,6 +419,11 @@ impl ClientBuilder {
 
     /// Checks everything and builds the client.
     pub fn build(self) -> Result<Client, Error> {
+        let sources = self.sources.clone();
+        self.build_client().map_err(|e| e.given_where(&sources))
+    }
+
+    fn build_client(self) -> Result<Client, Error> {
         if let Some(e) = self.error {
             return Err(e);
         }

@@ -339,6 +339,37 @@ pub struct Config {
     /// Authentication.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthSettings>,
+    /// Where each setting was given, so that an error found when the client
+    /// is built names it there (a file's key, a variable, a flag).
+    #[serde(skip)]
+    pub(crate) sources: Sources,
+}
+
+/// Where each setting of a [`Config`] was given (a TOML file, a variable, a
+/// flag, a keyword). It is not part of the configuration's value: `==`,
+/// `Debug` and serde ignore it.
+#[derive(Clone, Default)]
+pub(crate) struct Sources(
+    std::collections::BTreeMap<crate::options::Setting, crate::options::Surface>,
+);
+
+impl Sources {
+    pub(crate) fn new(
+        given: impl IntoIterator<Item = (crate::options::Setting, crate::options::Surface)>,
+    ) -> Self {
+        Sources(given.into_iter().collect())
+    }
+
+    /// Where `setting` was given, if it is known.
+    pub(crate) fn of(&self, setting: crate::options::Setting) -> Option<crate::options::Surface> {
+        self.0.get(&setting).copied()
+    }
+}
+
+impl PartialEq for Sources {
+    fn eq(&self, _: &Sources) -> bool {
+        true
+    }
 }
 
 impl fmt::Debug for Config {

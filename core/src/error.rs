@@ -604,6 +604,19 @@ impl Error {
         self
     }
 
+    /// Records where the setting was given, from `sources`, unless already
+    /// known: an error found when a client is built from a file names the
+    /// file's key.
+    pub(crate) fn given_where(self, sources: &crate::config::Sources) -> Self {
+        match self.inner.setting.as_ref() {
+            Some(s) if s.given_in.is_none() => match sources.of(s.setting) {
+                Some(surface) => self.given_in(surface),
+                None => self,
+            },
+            _ => self,
+        }
+    }
+
     /// Records that the setting came as an argument of `call` (the one-shot
     /// JWT mint names `cert`, not `jwt_cert`), so that surfaces name it, and
     /// any setting its rule names, as that call's arguments.

@@ -19,7 +19,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::config::{AuthSettings, Config, Connection, JwtSettings, OAuthSettings, Secret};
+use crate::config::{
+    AuthSettings, Config, Connection, JwtSettings, OAuthSettings, Secret, Sources,
+};
 use crate::error::{Error, ErrorKind};
 
 /// The call whose arguments name a setting: a client's settings, or the
@@ -955,10 +957,12 @@ impl Options {
             max_idle_connections,
             tls,
             auth,
+            sources,
         } = cfg;
+        // A setting keeps the surface it was first given in, when known.
         let mut put = |s: Setting, v: Option<Value>| {
             if let Some(v) = v {
-                o.given.insert(s, (surface, v));
+                o.given.insert(s, (sources.of(s).unwrap_or(surface), v));
             }
         };
         let text = |v: &Option<String>| v.clone().map(Value::Str);
@@ -1119,6 +1123,13 @@ impl Options {
     /// configuration. Errors name the setting in the surface's spelling
     /// through [`Error::message_for`]; [`Error::setting`] is the key.
     pub fn to_config(&self) -> Result<Config, Error> {
+        let sources = Sources::new(self.given.iter().map(|(s, (surface, _))| (*s, *surface)));
+        let mut cfg = self.resolve().map_err(|e| e.given_where(&sources))?;
+        cfg.sources = sources;
+        Ok(cfg)
+    }
+
+    fn resolve(&self) -> Result<Config, Error> {
         if let Some(s) = self.conflict {
             return Err(both_forms(s));
         }
@@ -1631,6 +1642,36 @@ mod tests {
                 .expect_err("not an argument");
             assert!(e.to_string().contains(&format!("`{name}`")), "{e}");
         }
+    }
+
+    /// Where a setting was given survives into the Config and names errors
+    /// found when the client is built; `==` ignores it.
+    #[test]
+    fn errors_found_when_building_name_the_setting_where_it_was_given() {
+        let toml = "environment = \"test\"\n[tls]\nclient_cert = \"/nonexistent/c.pem\"\nclient_key = \"/nonexistent/k.pem\"\n";
+        let from_file = Config::from_toml_str(toml).expect("config");
+        let e = crate::Client::from_config(&from_file).expect_err("no such file");
+        assert!(
+            e.message_for(Surface::Cli)
+                .starts_with("config `tls.client_cert`: cannot read"),
+            "{e}"
+        );
+        let mut o = Options::new(Surface::Python);
+        for (name, value) in [
+            ("environment", "test"),
+            ("cert", "/nonexistent/c.pem"),
+            ("key", "/nonexistent/k.pem"),
+        ] {
+            o.set(name, Value::Str(value.into())).expect("known");
+        }
+        let from_keywords = o.to_config().expect("config");
+        assert_eq!(from_keywords, from_file);
+        let e = crate::Client::from_config(&from_keywords).expect_err("no such file");
+        assert!(
+            e.message_for(Surface::Python)
+                .starts_with("config `cert`: cannot read"),
+            "{e}"
+        );
     }
 
     #[test]
