@@ -260,7 +260,7 @@ test('wrong argument types and shapes: TypeError NZPIR_INVALID_ARG naming the fi
   throwsSetting(() => new nzpir.Client({ ...jwtOptions(m), bearerToken: 't' }), 'options')
   throwsSetting(
     () => nzpir.Client.fromConfig(sb.configPath, { tokenStore: { load() {}, save() {} } }),
-    'options.oauth.tokenStore',
+    'options.tokenStore',
   )
   // The same spellings as Python and the TOML file: an alias, any case.
   assert.ok(new nzpir.Client({ ...jwtOptions(m), connection: 'CLOUD', maxIdleConnections: 0 }))

@@ -141,7 +141,7 @@ test('a store loaded from an earlier run is used without a token call, and a fil
     // The ready config is JWT: a token store there is a mistake, said so.
     assert.throws(() => nzpir.Client.fromConfig(sb.configPath, { tokenStore: store }), {
       code: 'NZPIR_CONFIG',
-      message: /options\.oauth\.tokenStore/,
+      message: /^config `options\.tokenStore`: is only used with OAuth/,
     })
     const third = oauthClient(store, 'sandbox-tuatara')
     assert.equal((await third.lookup({ ird: '139276272', pieIrd: TUATARA })).rate, '17.5')
