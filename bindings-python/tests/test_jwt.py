@@ -5,7 +5,7 @@ sandbox when sent by another HTTP stack."""
 from __future__ import annotations
 
 import time
-from typing import Any, Dict
+from typing import Any, Dict, List, Tuple
 
 import jwt as pyjwt
 import pytest
@@ -130,17 +130,18 @@ def test_es512_verifies_with_pyjwt(tmp_path: Any) -> None:
 def test_mint_errors(strict: nzpir.Sandbox) -> None:
     # Errors name mint_jwt's own arguments, not the Client keywords.
     cert, rsa, ec = strict.jwt_rs256_cert, strict.jwt_rs256_key, strict.jwt_ec_key
-    for call, setting in [
-        (lambda: nzpir.mint_jwt(cert, rsa, issuer="x", alg="ES256"), "alg"),
-        (lambda: nzpir.mint_jwt(cert, rsa, issuer="x", alg="HS256"), "alg"),
-        (lambda: nzpir.mint_jwt(cert, rsa, issuer=" "), "issuer"),
-        (lambda: nzpir.mint_jwt(cert, ec, issuer="x"), "key"),
-        (lambda: nzpir.mint_jwt("/nonexistent/c.pem", rsa, issuer="x"), "cert"),
-        (lambda: nzpir.mint_jwt(cert, rsa, issuer="x", ttl=5), "ttl"),
-        (lambda: nzpir.mint_jwt(cert, rsa, issuer="x", unset_start_logon="none"), "unset_start_logon"),
-    ]:
+    cases: List[Tuple[Dict[str, Any], str]] = [
+        ({"cert": cert, "key": rsa, "issuer": "x", "alg": "ES256"}, "alg"),
+        ({"cert": cert, "key": rsa, "issuer": "x", "alg": "HS256"}, "alg"),
+        ({"cert": cert, "key": rsa, "issuer": " "}, "issuer"),
+        ({"cert": cert, "key": ec, "issuer": "x"}, "key"),
+        ({"cert": "/nonexistent/c.pem", "key": rsa, "issuer": "x"}, "cert"),
+        ({"cert": cert, "key": rsa, "issuer": "x", "ttl": 5}, "ttl"),
+        ({"cert": cert, "key": rsa, "issuer": "x", "unset_start_logon": "none"}, "unset_start_logon"),
+    ]
+    for kwargs, setting in cases:
         with pytest.raises(nzpir.ConfigError) as raised:
-            call()
+            nzpir.mint_jwt(**kwargs)
         assert raised.value.setting == setting
         assert str(raised.value).startswith(f"config `{setting}`: "), raised.value
         assert "jwt_" not in str(raised.value)
