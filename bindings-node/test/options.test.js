@@ -42,14 +42,23 @@ for (const c of CASES) {
   })
 }
 
+/** Writes `text` to `name` in a new temporary folder and calls `fn(file, dir)`. */
+function withFile(name, text, fn) {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'nzpir-options-'))
+  try {
+    const file = path.join(dir, name)
+    fs.writeFileSync(file, text)
+    fn(file, dir)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 // The same values in a configuration file: the error names the file's key,
 // as the C ABI and the TOML file do.
 for (const c of CASES) {
   test(`a bad ${c.setting} in a file names ${c.json.name}`, () => {
-    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'nzpir-options-'))
-    try {
-      const file = path.join(dir, 'nzpir.json')
-      fs.writeFileSync(file, c.json.document)
+    withFile('nzpir.json', c.json.document, (file) => {
       assert.throws(
         () => nzpir.Client.fromConfig(file),
         (e) => {
@@ -58,44 +67,33 @@ for (const c of CASES) {
           return true
         },
       )
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
+    })
   })
 }
 
 test('fromConfig names its tokenStore option as given', () => {
-  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'nzpir-options-'))
-  try {
-    const file = path.join(dir, 'nzpir.toml')
-    fs.writeFileSync(file, 'environment = "mock"\n')
+  withFile('nzpir.toml', 'environment = "mock"\n', (file, dir) => {
     assert.throws(() => nzpir.Client.fromConfig(file, { tokenStore: path.join(dir, 't.json') }), (e) => {
       assert.equal(e.code, 'NZPIR_CONFIG')
       assert.equal(e.setting, 'options.tokenStore')
       assert.match(e.message, /^config `options\.tokenStore`: is only used with OAuth/)
       return true
     })
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
+  })
 })
 
 test('a file named in a configuration file is named by its key', () => {
-  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'nzpir-options-'))
-  try {
-    const file = path.join(dir, 'nzpir.toml')
-    fs.writeFileSync(file, 'environment = "test"\n[tls]\nclient_cert = "/nonexistent/c.pem"\nclient_key = "/nonexistent/k.pem"\n')
+  const toml = 'environment = "test"\n[tls]\nclient_cert = "/nonexistent/c.pem"\nclient_key = "/nonexistent/k.pem"\n'
+  withFile('nzpir.toml', toml, (file) => {
     assert.throws(() => nzpir.Client.fromConfig(file), (e) => {
       assert.equal(e.code, 'NZPIR_CONFIG')
       assert.match(e.message, /^config `tls\.client_cert`: cannot read \/nonexistent\/c\.pem/)
       return true
     })
-    // Given as an option, it is named as the option.
-    assert.throws(
-      () => new nzpir.Client({ environment: 'test', cert: '/nonexistent/c.pem', key: '/nonexistent/k.pem' }),
-      { message: /^config `options\.cert`: cannot read \/nonexistent\/c\.pem/ },
-    )
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
+  })
+  // Given as an option, it is named as the option.
+  assert.throws(
+    () => new nzpir.Client({ environment: 'test', cert: '/nonexistent/c.pem', key: '/nonexistent/k.pem' }),
+    { message: /^config `options\.cert`: cannot read \/nonexistent\/c\.pem/ },
+  )
 })
