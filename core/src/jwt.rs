@@ -219,7 +219,7 @@ enum Key {
     /// Signed through jsonwebtoken's `JwtSigner` interface.
     Jsonwebtoken(HeldKey),
     /// ES512 (ECDSA P-521 with SHA-512), which jsonwebtoken 11 lacks.
-    Es512(EcdsaKeyPair, SystemRandom),
+    Es512(Pair, SystemRandom),
 }
 
 /// A [`jsonwebtoken::crypto::JwtSigner`] over an aws-lc-rs key pair parsed
@@ -230,21 +230,41 @@ struct HeldKey {
     rng: SystemRandom,
 }
 
+/// An aws-lc-rs key pair, parsed once.
 enum Pair {
     Rsa(RsaKeyPair, &'static dyn sig::RsaEncoding),
     Ec(EcdsaKeyPair),
 }
 
-impl jsonwebtoken::signature::Signer<Vec<u8>> for HeldKey {
-    fn try_sign(&self, msg: &[u8]) -> Result<Vec<u8>, jsonwebtoken::signature::Error> {
-        let signed = match &self.pair {
+impl Pair {
+    /// The signature of `msg`, as JWS carries it.
+    fn sign(
+        &self,
+        rng: &SystemRandom,
+        msg: &[u8],
+    ) -> Result<Vec<u8>, aws_lc_rs::error::Unspecified> {
+        match self {
             Pair::Rsa(pair, encoding) => {
                 let mut out = vec![0; pair.public_modulus_len()];
-                pair.sign(*encoding, &self.rng, msg, &mut out).map(|()| out)
+                pair.sign(*encoding, rng, msg, &mut out).map(|()| out)
             }
-            Pair::Ec(pair) => pair.sign(&self.rng, msg).map(|s| s.as_ref().to_vec()),
-        };
-        signed.map_err(jsonwebtoken::signature::Error::from_source)
+            Pair::Ec(pair) => pair.sign(rng, msg).map(|s| s.as_ref().to_vec()),
+        }
+    }
+
+    fn public_key(&self) -> &[u8] {
+        match self {
+            Pair::Rsa(pair, _) => pair.public_key().as_ref(),
+            Pair::Ec(pair) => pair.public_key().as_ref(),
+        }
+    }
+}
+
+impl jsonwebtoken::signature::Signer<Vec<u8>> for HeldKey {
+    fn try_sign(&self, msg: &[u8]) -> Result<Vec<u8>, jsonwebtoken::signature::Error> {
+        self.pair
+            .sign(&self.rng, msg)
+            .map_err(jsonwebtoken::signature::Error::from_source)
     }
 }
 
@@ -263,7 +283,9 @@ impl Key {
     fn load(alg: JwtAlgorithm, der: &PrivateKeyDer<'_>) -> Result<(Key, Vec<u8>), Unusable> {
         let bytes = der.secret_der();
         let ec = |signing: &'static sig::EcdsaSigningAlgorithm| {
-            EcdsaKeyPair::from_private_key_der(signing, bytes).map_err(|_| Unusable)
+            EcdsaKeyPair::from_private_key_der(signing, bytes)
+                .map(Pair::Ec)
+                .map_err(|_| Unusable)
         };
         let rsa = |encoding: &'static dyn sig::RsaEncoding| {
             let pair = match der {
@@ -273,30 +295,22 @@ impl Key {
             pair.map(|pair| Pair::Rsa(pair, encoding))
                 .map_err(|_| Unusable)
         };
-        let Some(jwt_alg) = alg.to_jsonwebtoken() else {
-            let pair = ec(&sig::ECDSA_P521_SHA512_FIXED_SIGNING)?;
-            let public = pair.public_key().as_ref().to_vec();
-            return Ok((Key::Es512(pair, SystemRandom::new()), public));
-        };
         let pair = match alg {
             JwtAlgorithm::RS256 => rsa(&sig::RSA_PKCS1_SHA256)?,
             JwtAlgorithm::RS384 => rsa(&sig::RSA_PKCS1_SHA384)?,
             JwtAlgorithm::RS512 => rsa(&sig::RSA_PKCS1_SHA512)?,
             JwtAlgorithm::PS256 => rsa(&sig::RSA_PSS_SHA256)?,
-            JwtAlgorithm::ES256 => Pair::Ec(ec(&sig::ECDSA_P256_SHA256_FIXED_SIGNING)?),
-            JwtAlgorithm::ES384 => Pair::Ec(ec(&sig::ECDSA_P384_SHA384_FIXED_SIGNING)?),
-            JwtAlgorithm::ES512 => return Err(Unusable),
+            JwtAlgorithm::ES256 => ec(&sig::ECDSA_P256_SHA256_FIXED_SIGNING)?,
+            JwtAlgorithm::ES384 => ec(&sig::ECDSA_P384_SHA384_FIXED_SIGNING)?,
+            JwtAlgorithm::ES512 => ec(&sig::ECDSA_P521_SHA512_FIXED_SIGNING)?,
         };
-        let public = match &pair {
-            Pair::Rsa(pair, _) => pair.public_key().as_ref().to_vec(),
-            Pair::Ec(pair) => pair.public_key().as_ref().to_vec(),
+        let public = pair.public_key().to_vec();
+        let rng = SystemRandom::new();
+        let key = match alg.to_jsonwebtoken() {
+            Some(alg) => Key::Jsonwebtoken(HeldKey { alg, pair, rng }),
+            None => Key::Es512(pair, rng),
         };
-        let held = HeldKey {
-            alg: jwt_alg,
-            pair,
-            rng: SystemRandom::new(),
-        };
-        Ok((Key::Jsonwebtoken(held), public))
+        Ok((key, public))
     }
 
     /// The signature of `msg` (the JWS signing input), as JWS carries it.
@@ -306,10 +320,7 @@ impl Key {
                 let signer: &dyn jsonwebtoken::crypto::JwtSigner = held;
                 signer.try_sign(msg).map_err(|_| Unusable)
             }
-            Key::Es512(pair, rng) => pair
-                .sign(rng, msg)
-                .map(|s| s.as_ref().to_vec())
-                .map_err(|_| Unusable),
+            Key::Es512(pair, rng) => pair.sign(rng, msg).map_err(|_| Unusable),
         }
     }
 }
