@@ -13,10 +13,9 @@ const { nzpir, startSandbox, request } = require('./helpers')
 
 const TAX_CLIENT = '139439976'
 
-const WORKER = `
-const nzpir = require(process.argv[1])
-const options = JSON.parse(process.argv[2])
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+// Each worker ends with the same run: three lookups a little over a second
+// apart with a client built from `options`, the rates written as JSON.
+const LOOKUPS = `
 ;(async () => {
   const client = new nzpir.Client(options)
   const rates = []
@@ -30,6 +29,12 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
   process.exit(1)
 })
 `
+
+const WORKER = `
+const nzpir = require(process.argv[1])
+const options = JSON.parse(process.argv[2])
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+` + LOOKUPS
 
 function run(args, script = WORKER) {
   return new Promise((resolve) => {
@@ -125,19 +130,7 @@ options.oauth.tokenStore = {
     fs.renameSync(file + '.' + process.pid, file)
   },
 }
-;(async () => {
-  const client = new nzpir.Client(options)
-  const rates = []
-  for (let i = 0; i < 3; i++) {
-    rates.push((await client.lookup({ ird: process.argv[3] })).rate)
-    await sleep(1100)
-  }
-  process.stdout.write(JSON.stringify(rates))
-})().catch((e) => {
-  process.stderr.write(String(e && e.code) + ' ' + String(e && e.message))
-  process.exit(1)
-})
-`
+` + LOOKUPS
 
 test('five processes sharing a JavaScript store with lock()', async () => {
   const { sb, m } = await startSandbox({ accessTokenTtl: 2, ir003Limit: 0 })

@@ -17,10 +17,9 @@ import nzpir
 from conftest import https
 from test_oauth import TAX_CLIENT, authorise, oauth_client
 
-WORKER = r"""
-import json, sys, time
-import nzpir
-kwargs = json.loads(sys.argv[1])
+# Each worker ends with the same run: three lookups a little over a second
+# apart with the client built from `kwargs`, the rates printed as JSON.
+LOOKUPS = r"""
 client = nzpir.Client(**kwargs)
 rates = []
 for _ in range(3):
@@ -28,6 +27,12 @@ for _ in range(3):
     time.sleep(1.1)
 print(json.dumps(rates))
 """
+
+WORKER = r"""
+import json, sys, time
+import nzpir
+kwargs = json.loads(sys.argv[1])
+""" + LOOKUPS
 
 
 def worker_kwargs(sb: nzpir.Sandbox, store: Path) -> Dict[str, Any]:
@@ -129,13 +134,7 @@ class FlockStore:
 
 kwargs = json.loads(sys.argv[1])
 kwargs["token_store"] = FlockStore(kwargs.pop("store_path"), kwargs.pop("trace"))
-client = nzpir.Client(**kwargs)
-rates = []
-for _ in range(3):
-    rates.append(str(client.lookup(sys.argv[2]).rate))
-    time.sleep(1.1)
-print(json.dumps(rates))
-"""
+""" + LOOKUPS
 
 
 def test_processes_sharing_a_host_store_with_a_lock(tmp_path: Path) -> None:

@@ -14,21 +14,6 @@ use nzpir_sandbox::{Sandbox, SandboxOptions};
 
 const TAX_CLIENT: &str = "139439976"; // a client of the tax preparer ruru-tax (10.5 %)
 
-fn oauth_flags(cmd: &mut Command, sb: &Sandbox, store: &Path) {
-    cmd.args(config_args(sb))
-        .args([
-            "--oauth-client-id",
-            "sandbox-app",
-            "--oauth-redirect-uri",
-            "http://127.0.0.1/callback",
-            "--oauth-endpoint",
-            &sb.manifest().oauth.base_url,
-            "--token-store",
-            &store.display().to_string(),
-        ])
-        .env("NZPIR_OAUTH_CLIENT_SECRET", "sandbox-app-secret");
-}
-
 fn oauth(sb: &Sandbox, store: &Path, sub: &[&str]) -> Command {
     let mut cmd = nzpir();
     cmd.arg("oauth").args(sub);

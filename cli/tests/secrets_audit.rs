@@ -169,21 +169,8 @@ fn lookup(sb: &Sandbox, args: &[&str]) -> Command {
 
 fn oauth_cmd(sb: &Sandbox, store: &Path, sub: &[&str]) -> Command {
     let mut cmd = nzpir();
-    cmd.arg("oauth")
-        .args(sub)
-        .arg("-vv")
-        .args(config_args(sb))
-        .args([
-            "--oauth-client-id",
-            "sandbox-app",
-            "--oauth-redirect-uri",
-            "http://127.0.0.1/callback",
-            "--oauth-endpoint",
-            &sb.manifest().oauth.base_url,
-            "--token-store",
-            &store.display().to_string(),
-        ])
-        .env("NZPIR_OAUTH_CLIENT_SECRET", "sandbox-app-secret");
+    cmd.arg("oauth").args(sub).arg("-vv");
+    oauth_flags(&mut cmd, sb, store);
     cmd
 }
 
@@ -559,7 +546,6 @@ fn validate_demo_and_jwt() {
 #[allow(clippy::too_many_lines)]
 fn oauth_flow_and_refusals() {
     audit(3, |sb, dir, a| {
-        let m = sb.manifest();
         let store = dir.join("tokens.json");
         let r = run(&mut oauth_cmd(sb, &store, &["authorize-url"]));
         r.expect_code(0);
@@ -596,20 +582,8 @@ fn oauth_flow_and_refusals() {
         a.run("oauth refresh", &r, &[], false);
         a.tokens_from_store(&store);
         let mut oauth_lookup = nzpir();
-        oauth_lookup
-            .args(["lookup", "-vv", "--ird", "139439976"])
-            .args(config_args(sb))
-            .args([
-                "--oauth-client-id",
-                "sandbox-app",
-                "--oauth-redirect-uri",
-                "http://127.0.0.1/callback",
-                "--oauth-endpoint",
-                &m.oauth.base_url,
-                "--token-store",
-                &store.display().to_string(),
-            ])
-            .env("NZPIR_OAUTH_CLIENT_SECRET", "sandbox-app-secret");
+        oauth_lookup.args(["lookup", "-vv", "--ird", "139439976"]);
+        oauth_flags(&mut oauth_lookup, sb, &store);
         let r = run(&mut oauth_lookup);
         r.expect_code(0);
         a.run("lookup over OAuth", &r, &shown(&["139439976"]), false);

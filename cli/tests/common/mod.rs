@@ -128,6 +128,23 @@ pub fn config_args(sb: &Sandbox) -> Vec<String> {
     vec!["--config".into(), sb.config_path().display().to_string()]
 }
 
+/// The flags and the secret of an OAuth command or lookup as the sandbox's
+/// registered app `sandbox-app`, with its tokens in `store`.
+pub fn oauth_flags(cmd: &mut Command, sb: &Sandbox, store: &Path) {
+    cmd.args(config_args(sb))
+        .args([
+            "--oauth-client-id",
+            "sandbox-app",
+            "--oauth-redirect-uri",
+            "http://127.0.0.1/callback",
+            "--oauth-endpoint",
+            &sb.manifest().oauth.base_url,
+            "--token-store",
+            &store.display().to_string(),
+        ])
+        .env("NZPIR_OAUTH_CLIENT_SECRET", "sandbox-app-secret");
+}
+
 /// Runs an external tool that the test needs (openssl, curl); it must exist.
 pub fn tool(name: &str, args: &[&str]) -> std::process::Output {
     Command::new(name)

@@ -254,6 +254,19 @@ fn expired() -> TokenSet {
     }
 }
 
+/// `threads` threads ask `source` for a token at once; each gets `token`.
+fn every_thread_gets(source: &Arc<OAuthTokenSource>, threads: usize, token: &str) {
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let s = source.clone();
+            std::thread::spawn(move || s.access_token().map(|t| t.expose().to_owned()))
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().expect("thread").expect("token"), token);
+    }
+}
+
 #[test]
 fn single_flight_refresh() {
     let http = rotating(50, 3600);
@@ -262,15 +275,7 @@ fn single_flight_refresh() {
         OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
         store.clone(),
     ));
-    let handles: Vec<_> = (0..16)
-        .map(|_| {
-            let s = source.clone();
-            std::thread::spawn(move || s.access_token().map(|t| t.expose().to_owned()))
-        })
-        .collect();
-    for h in handles {
-        assert_eq!(h.join().expect("thread").expect("token"), "access-1");
-    }
+    every_thread_gets(&source, 16, "access-1");
     assert_eq!(http.calls.load(Ordering::SeqCst), 1);
     let stored = store.load().expect("load").expect("tokens");
     assert_eq!(
@@ -451,15 +456,7 @@ fn short_lived_tokens_are_used_and_refreshed_once() {
         OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
         Arc::new(MemoryTokenStore::with_tokens(expired())),
     ));
-    let handles: Vec<_> = (0..16)
-        .map(|_| {
-            let s = source.clone();
-            std::thread::spawn(move || s.access_token().map(|t| t.expose().to_owned()))
-        })
-        .collect();
-    for h in handles {
-        assert_eq!(h.join().expect("thread").expect("token"), "access-1");
-    }
+    every_thread_gets(&source, 16, "access-1");
     assert_eq!(source.access_token().expect("token").expose(), "access-1");
     assert_eq!(http.calls.load(Ordering::SeqCst), 1);
     // A forced refresh rotates whatever the expiry.
