@@ -16,20 +16,8 @@ fn oauth_cmd(
     sub: &[&str],
 ) -> std::process::Command {
     let mut cmd = nzpir();
-    cmd.arg("oauth")
-        .args(sub)
-        .args(config_args(sb))
-        .args([
-            "--oauth-client-id",
-            client,
-            "--oauth-redirect-uri",
-            "http://127.0.0.1/callback",
-            "--oauth-endpoint",
-            &sb.manifest().oauth.base_url,
-            "--token-store",
-            &store.display().to_string(),
-        ])
-        .env("NZPIR_OAUTH_CLIENT_SECRET", format!("{client}-secret"));
+    cmd.arg("oauth").args(sub);
+    oauth_flags(&mut cmd, sb, client, store);
     cmd
 }
 

@@ -17,14 +17,14 @@ const TAX_CLIENT: &str = "139439976"; // a client of the tax preparer ruru-tax (
 fn oauth(sb: &Sandbox, store: &Path, sub: &[&str]) -> Command {
     let mut cmd = nzpir();
     cmd.arg("oauth").args(sub);
-    oauth_flags(&mut cmd, sb, store);
+    oauth_flags(&mut cmd, sb, "sandbox-app", store);
     cmd
 }
 
 fn lookup(sb: &Sandbox, store: &Path) -> Command {
     let mut cmd = nzpir();
     cmd.args(["lookup", "--ird", TAX_CLIENT, "--max-retries", "0"]);
-    oauth_flags(&mut cmd, sb, store);
+    oauth_flags(&mut cmd, sb, "sandbox-app", store);
     cmd
 }
 

@@ -170,7 +170,7 @@ fn lookup(sb: &Sandbox, args: &[&str]) -> Command {
 fn oauth_cmd(sb: &Sandbox, store: &Path, sub: &[&str]) -> Command {
     let mut cmd = nzpir();
     cmd.arg("oauth").args(sub).arg("-vv");
-    oauth_flags(&mut cmd, sb, store);
+    oauth_flags(&mut cmd, sb, "sandbox-app", store);
     cmd
 }
 
@@ -583,7 +583,7 @@ fn oauth_flow_and_refusals() {
         a.tokens_from_store(&store);
         let mut oauth_lookup = nzpir();
         oauth_lookup.args(["lookup", "-vv", "--ird", "139439976"]);
-        oauth_flags(&mut oauth_lookup, sb, &store);
+        oauth_flags(&mut oauth_lookup, sb, "sandbox-app", &store);
         let r = run(&mut oauth_lookup);
         r.expect_code(0);
         a.run("lookup over OAuth", &r, &shown(&["139439976"]), false);

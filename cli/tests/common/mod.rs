@@ -128,13 +128,14 @@ pub fn config_args(sb: &Sandbox) -> Vec<String> {
     vec!["--config".into(), sb.config_path().display().to_string()]
 }
 
-/// The flags and the secret of an OAuth command or lookup as the sandbox's
-/// registered app `sandbox-app`, with its tokens in `store`.
-pub fn oauth_flags(cmd: &mut Command, sb: &Sandbox, store: &Path) {
+/// The flags and the secret (from the environment) of an OAuth command or
+/// lookup as the sandbox's registered app `client` (its secret is
+/// `<client>-secret`), with its tokens in `store`.
+pub fn oauth_flags(cmd: &mut Command, sb: &Sandbox, client: &str, store: &Path) {
     cmd.args(config_args(sb))
         .args([
             "--oauth-client-id",
-            "sandbox-app",
+            client,
             "--oauth-redirect-uri",
             "http://127.0.0.1/callback",
             "--oauth-endpoint",
@@ -142,7 +143,7 @@ pub fn oauth_flags(cmd: &mut Command, sb: &Sandbox, store: &Path) {
             "--token-store",
             &store.display().to_string(),
         ])
-        .env("NZPIR_OAUTH_CLIENT_SECRET", "sandbox-app-secret");
+        .env("NZPIR_OAUTH_CLIENT_SECRET", format!("{client}-secret"));
 }
 
 /// Runs an external tool that the test needs (openssl, curl); it must exist.

@@ -254,6 +254,15 @@ fn expired() -> TokenSet {
     }
 }
 
+/// A token source over `http` (the test's token endpoint) and `store`, on
+/// the fixed clock.
+fn source_over(http: Arc<dyn FormPost>, store: Arc<dyn TokenStore>) -> OAuthTokenSource {
+    OAuthTokenSource::new(
+        OAuthClient::new(cfg(), http).with_clock(Arc::new(Clock0)),
+        store,
+    )
+}
+
 /// `threads` threads ask `source` for a token at once; each gets `token`.
 fn every_thread_gets(source: &Arc<OAuthTokenSource>, threads: usize, token: &str) {
     let handles: Vec<_> = (0..threads)
@@ -271,10 +280,7 @@ fn every_thread_gets(source: &Arc<OAuthTokenSource>, threads: usize, token: &str
 fn single_flight_refresh() {
     let http = rotating(50, 3600);
     let store = Arc::new(MemoryTokenStore::with_tokens(expired()));
-    let source = Arc::new(OAuthTokenSource::new(
-        OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
-        store.clone(),
-    ));
+    let source = Arc::new(source_over(http.clone(), store.clone()));
     every_thread_gets(&source, 16, "access-1");
     assert_eq!(http.calls.load(Ordering::SeqCst), 1);
     let stored = store.load().expect("load").expect("tokens");
@@ -334,11 +340,7 @@ fn a_store_waiting_on_another_threads_call_into_its_client_does_not_hang() {
         ..HandsOff::default()
     });
     let source = Arc::new(
-        OAuthTokenSource::new(
-            OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
-            store.clone(),
-        )
-        .with_refresh_wait(Duration::from_millis(300)),
+        source_over(http.clone(), store.clone()).with_refresh_wait(Duration::from_millis(300)),
     );
     *store.source.lock().expect("lock") = Some(Arc::downgrade(&source));
     let started = Instant::now();
@@ -362,20 +364,14 @@ fn a_stored_fresh_token_is_used_without_refreshing() {
     let http = rotating(0, 3600);
     let mut t = expired();
     t.expires_at = 10_000 + 3_600;
-    let source = OAuthTokenSource::new(
-        OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
-        Arc::new(MemoryTokenStore::with_tokens(t)),
-    );
+    let source = source_over(http.clone(), Arc::new(MemoryTokenStore::with_tokens(t)));
     assert_eq!(source.access_token().expect("token").expose(), "access-0");
     assert_eq!(source.access_token().expect("token").expose(), "access-0");
     assert_eq!(http.calls.load(Ordering::SeqCst), 0);
     // Within the margin before expiry it refreshes.
     let mut soon = expired();
     soon.expires_at = 10_000 + 60;
-    let source = OAuthTokenSource::new(
-        OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
-        Arc::new(MemoryTokenStore::with_tokens(soon)),
-    );
+    let source = source_over(http.clone(), Arc::new(MemoryTokenStore::with_tokens(soon)));
     assert_eq!(source.access_token().expect("token").expose(), "access-1");
 }
 
@@ -385,10 +381,7 @@ fn refresh_now_rotates_even_a_fresh_token() {
     let mut t = expired();
     t.expires_at = 10_000 + 3_600;
     let store = Arc::new(MemoryTokenStore::with_tokens(t));
-    let source = OAuthTokenSource::new(
-        OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
-        store.clone(),
-    );
+    let source = source_over(http.clone(), store.clone());
     assert_eq!(
         source.refresh_now().expect("refresh").access_token.expose(),
         "access-1"
@@ -418,10 +411,7 @@ impl TokenStore for FailingStore {
 #[test]
 fn new_tokens_are_not_used_before_they_are_stored() {
     let http = rotating(0, 3600);
-    let source = OAuthTokenSource::new(
-        OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
-        Arc::new(FailingStore),
-    );
+    let source = source_over(http.clone(), Arc::new(FailingStore));
     let e = source.access_token().expect_err("store fails");
     assert_eq!(e.kind(), ErrorKind::TokenStore);
     // The rotated refresh token is kept in memory, and no second refresh
@@ -436,10 +426,7 @@ fn desktop_mode_without_refresh_token_needs_consent() {
     let mut t = expired();
     t.refresh_token = None;
     let http = rotating(0, 3600);
-    let source = OAuthTokenSource::new(
-        OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
-        Arc::new(MemoryTokenStore::with_tokens(t)),
-    );
+    let source = source_over(http.clone(), Arc::new(MemoryTokenStore::with_tokens(t)));
     assert_eq!(
         source.access_token().expect_err("expired").kind(),
         ErrorKind::ConsentRequired
@@ -452,8 +439,8 @@ fn short_lived_tokens_are_used_and_refreshed_once() {
     // Tokens that live less than the refresh margin: each is still used
     // for half its life, and 16 threads make one refresh.
     let http = rotating(50, 60);
-    let source = Arc::new(OAuthTokenSource::new(
-        OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
+    let source = Arc::new(source_over(
+        http.clone(),
         Arc::new(MemoryTokenStore::with_tokens(expired())),
     ));
     every_thread_gets(&source, 16, "access-1");
@@ -561,10 +548,7 @@ impl FormPost for Exchange {
 fn completing_an_authorisation_stores_the_grant() {
     let http = Arc::new(Exchange(AtomicU32::new(0)));
     let store = Arc::new(MemoryTokenStore::new());
-    let source = OAuthTokenSource::new(
-        OAuthClient::new(cfg(), http.clone()).with_clock(Arc::new(Clock0)),
-        store.clone(),
-    );
+    let source = source_over(http.clone(), store.clone());
     let req = source.oauth().authorization_request().expect("request");
     // A forged redirect exchanges nothing.
     let e = source
